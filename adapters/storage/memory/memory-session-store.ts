@@ -1,0 +1,291 @@
+import type {
+  EpochMs,
+  NewSessionRecord,
+  ScanFilter,
+  Session,
+  SessionLimit,
+  SessionMetadata,
+  SessionStore,
+} from '../../../src/contracts.js';
+import { parseDuration, type Duration } from '../../../src/duration.js';
+import { SessionError } from '../../../src/errors.js';
+import { assertWithinLimit, deepFreeze } from '../../../src/metadata.js';
+
+/** Options of {@link memoryStore}. */
+export interface MemoryStoreOptions {
+  /**
+   * How long ended (expired or revoked) sessions stay listable before the store reclaims their memory
+   * on its own, a few entries per write. `cleanup()` can delete them earlier. Default `'1d'`.
+   */
+  retainEnded?: Duration;
+}
+
+/**
+ * A store that keeps sessions in this process's memory: for tests, development and single-process
+ * apps that accept losing sessions on restart. Operations are atomic because each one runs to
+ * completion without yielding.
+ *
+ * @example
+ * const sessions = createSessionManager({ store: memoryStore() });
+ */
+export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
+  return new MemorySessionStore(parseDuration(options.retainEnded ?? '1d', 'retainEnded'));
+}
+
+// --- internal ---
+
+/** Entries examined for reclamation per insert: keeps the sweep O(1) per request. */
+const SWEEP_STEP = 4;
+
+class MemorySessionStore implements SessionStore {
+  readonly kind = 'memory';
+  // Sessions are stored frozen and returned as they are, so a read allocates nothing; every change
+  // replaces the object. The token hash lives only as a key, so sessions never carry it.
+  readonly #byHash = new Map<string, Session>();
+  readonly #hashById = new Map<string, string>();
+  // Arrays rather than Sets: a user has few sessions, and an array costs far less memory.
+  readonly #idsByUser = new Map<string, string[]>();
+  readonly #retainEndedMs: number;
+  #sweep: Iterator<string> | null = null;
+  #closed = false;
+
+  constructor(retainEndedMs: number) {
+    this.#retainEndedMs = retainEndedMs;
+  }
+
+  async migrate(): Promise<void> {
+    this.#assertOpen();
+  }
+
+  async insert(record: NewSessionRecord, now: EpochMs, limit?: SessionLimit): Promise<{ session: Session; evicted: Session[] }> {
+    this.#assertOpen();
+    this.#reclaimSome(now);
+    if (this.#byHash.has(record.tokenHash) || this.#hashById.has(record.id)) {
+      throw new SessionError('INVALID_ARGUMENT', 'A session with this id or token hash already exists');
+    }
+    const evicted: Session[] = [];
+    if (limit !== undefined) {
+      const active = this.#sessionsOf(record.userId).filter((s) => isActive(s, now));
+      const excess = active.length + 1 - limit.max;
+      if (excess > 0) {
+        if (limit.onLimit === 'reject') {
+          throw new SessionError('SESSION_LIMIT', `User already has ${active.length} active sessions (maxSessionsPerUser is ${limit.max})`);
+        }
+        active.sort(byLeastRecentlyActive);
+        for (const old of active.slice(0, excess)) evicted.push(this.#put(revoked(old, 'limit', now)));
+      }
+    }
+    const { tokenHash, ...fields } = record;
+    const session = freezeSession({ ...fields, status: 'active', revokedAt: null, revokeReason: null });
+    this.#byHash.set(tokenHash, session);
+    this.#hashById.set(session.id, tokenHash);
+    const ids = this.#idsByUser.get(session.userId);
+    if (ids === undefined) this.#idsByUser.set(session.userId, [session.id]);
+    else ids.push(session.id);
+    return { session, evicted };
+  }
+
+  async findByTokenHash(tokenHash: string): Promise<Session | null> {
+    this.#assertOpen();
+    return this.#byHash.get(tokenHash) ?? null;
+  }
+
+  async findById(id: string): Promise<Session | null> {
+    this.#assertOpen();
+    return this.#get(id);
+  }
+
+  async touch(id: string, at: EpochMs, idleExpiresAt: EpochMs): Promise<Session | null> {
+    this.#assertOpen();
+    const session = this.#get(id);
+    if (session === null || !isActive(session, at)) return null;
+    return this.#put(touched(session, at, idleExpiresAt));
+  }
+
+  async extend(id: string, byMs: number, now: EpochMs): Promise<Session | null> {
+    this.#assertOpen();
+    const session = this.#get(id);
+    if (session === null || !isActive(session, now)) return null;
+    const expiresAt = Math.min(session.expiresAt + byMs, session.absoluteExpiresAt);
+    return this.#put(freezeSession({ ...session, expiresAt }));
+  }
+
+  async rotateToken(currentHash: string, nextHash: string, now: EpochMs, idleExpiresAt: EpochMs): Promise<Session | null> {
+    this.#assertOpen();
+    const session = this.#byHash.get(currentHash);
+    if (session === undefined || !isActive(session, now) || this.#byHash.has(nextHash)) return null;
+    const updated = touched(session, now, idleExpiresAt);
+    this.#byHash.delete(currentHash);
+    this.#byHash.set(nextHash, updated);
+    this.#hashById.set(updated.id, nextHash);
+    return updated;
+  }
+
+  async mergeMetadata(id: string, patch: SessionMetadata, now: EpochMs, serializedLimit: number): Promise<Session | null> {
+    this.#assertOpen();
+    const session = this.#get(id);
+    if (session === null || !isActive(session, now)) return null;
+    const json = JSON.stringify({ ...session.metadata, ...patch });
+    assertWithinLimit(json, serializedLimit);
+    // Re-parsing gives the store its own copy, detached from the caller's objects.
+    return this.#put(freezeSession({ ...session, metadata: JSON.parse(json) }));
+  }
+
+  async revoke(id: string, reason: string, at: EpochMs): Promise<Session | null> {
+    this.#assertOpen();
+    const session = this.#get(id);
+    if (session === null || session.status === 'revoked') return null;
+    return this.#put(revoked(session, reason, at));
+  }
+
+  async revokeAll(userId: string, reason: string, at: EpochMs, exceptId?: string): Promise<Session[]> {
+    this.#assertOpen();
+    const result: Session[] = [];
+    for (const session of this.#sessionsOf(userId)) {
+      if (session.status !== 'revoked' && session.id !== exceptId) result.push(this.#put(revoked(session, reason, at)));
+    }
+    return result;
+  }
+
+  async listByUser(userId: string, activeAt?: EpochMs): Promise<Session[]> {
+    this.#assertOpen();
+    const sessions = this.#sessionsOf(userId);
+    const selected = activeAt === undefined ? sessions : sessions.filter((s) => isActive(s, activeAt));
+    return selected.sort((a, b) => b.lastActiveAt - a.lastActiveAt || b.createdAt - a.createdAt);
+  }
+
+  async countActive(userId: string, now: EpochMs): Promise<number> {
+    this.#assertOpen();
+    let count = 0;
+    for (const session of this.#sessionsOf(userId)) if (isActive(session, now)) count++;
+    return count;
+  }
+
+  async *scan(filter: ScanFilter, pageSize: number): AsyncIterable<Session[]> {
+    this.#assertOpen();
+    const ids = filter.userId === undefined ? this.#hashById.keys() : (this.#idsByUser.get(filter.userId) ?? []).slice();
+    let page: Session[] = [];
+    for (const id of ids) {
+      const session = this.#get(id);
+      if (session === null || (filter.createdSince !== undefined && session.createdAt < filter.createdSince)) continue;
+      page.push(session);
+      if (page.length === pageSize) {
+        yield page;
+        page = [];
+      }
+    }
+    if (page.length > 0) yield page;
+  }
+
+  async deleteEndedBefore(cutoff: EpochMs, limit: number): Promise<number> {
+    this.#assertOpen();
+    let deleted = 0;
+    for (const [id, hash] of this.#hashById) {
+      if (deleted === limit) break;
+      if (endedBefore(this.#byHash.get(hash)!, cutoff)) {
+        this.#delete(id);
+        deleted++;
+      }
+    }
+    return deleted;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#byHash.clear();
+    this.#hashById.clear();
+    this.#idsByUser.clear();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new SessionError('CLOSED', 'The memory store is closed');
+  }
+
+  #get(id: string): Session | null {
+    const hash = this.#hashById.get(id);
+    return hash === undefined ? null : this.#byHash.get(hash)!;
+  }
+
+  /** Replaces a stored session by its updated copy. */
+  #put(session: Session): Session {
+    this.#byHash.set(this.#hashById.get(session.id)!, session);
+    return session;
+  }
+
+  #sessionsOf(userId: string): Session[] {
+    const ids = this.#idsByUser.get(userId);
+    return ids === undefined ? [] : ids.map((id) => this.#get(id)!);
+  }
+
+  #delete(id: string): void {
+    const hash = this.#hashById.get(id);
+    if (hash === undefined) return;
+    const session = this.#byHash.get(hash)!;
+    this.#byHash.delete(hash);
+    this.#hashById.delete(id);
+    const ids = this.#idsByUser.get(session.userId)!;
+    const rest = ids.filter((other) => other !== id);
+    if (rest.length === 0) this.#idsByUser.delete(session.userId);
+    else this.#idsByUser.set(session.userId, rest);
+  }
+
+  /** Incremental sweep: examines a few entries per call, resuming where the last call stopped. */
+  #reclaimSome(now: EpochMs): void {
+    const cutoff = now - this.#retainEndedMs;
+    for (let i = 0; i < SWEEP_STEP; i++) {
+      this.#sweep ??= this.#hashById.keys();
+      const next = this.#sweep.next();
+      if (next.done) {
+        this.#sweep = null;
+        return;
+      }
+      // Deleting the entry just yielded is safe: Map iterators tolerate deletion.
+      const session = this.#get(next.value);
+      if (session !== null && endedBefore(session, cutoff)) this.#delete(next.value);
+    }
+  }
+}
+
+function isActive(session: Session, now: EpochMs): boolean {
+  return session.status === 'active' && now < session.expiresAt;
+}
+
+function endedBefore(session: Session, cutoff: EpochMs): boolean {
+  return session.revokedAt !== null ? session.revokedAt < cutoff : session.expiresAt < cutoff;
+}
+
+function byLeastRecentlyActive(a: Session, b: Session): number {
+  return a.lastActiveAt - b.lastActiveAt || a.createdAt - b.createdAt;
+}
+
+function touched(session: Session, at: EpochMs, idleExpiresAt: EpochMs): Session {
+  return freezeSession({
+    ...session,
+    lastActiveAt: Math.max(session.lastActiveAt, at),
+    expiresAt: Math.max(session.expiresAt, idleExpiresAt),
+  });
+}
+
+function revoked(session: Session, reason: string, at: EpochMs): Session {
+  return freezeSession({ ...session, status: 'revoked', revokedAt: at, revokeReason: reason });
+}
+
+/** Builds every stored session with one property order, so they share a single hidden class. */
+function freezeSession(s: Session): Session {
+  return Object.freeze({
+    id: s.id,
+    userId: s.userId,
+    tenantId: s.tenantId,
+    status: s.status,
+    createdAt: s.createdAt,
+    lastActiveAt: s.lastActiveAt,
+    expiresAt: s.expiresAt,
+    absoluteExpiresAt: s.absoluteExpiresAt,
+    revokedAt: s.revokedAt,
+    revokeReason: s.revokeReason,
+    ip: s.ip,
+    userAgent: s.userAgent,
+    device: deepFreeze(s.device),
+    metadata: deepFreeze(s.metadata),
+  });
+}

@@ -1,0 +1,190 @@
+/**
+ * The storage contract. The manager holds all policy (timeouts, throttling, events); a store only
+ * persists records and makes each method below atomic. Implement this to add a backend, and prove it
+ * with `runSessionStoreConformance` from `sessionkeeper/testing`.
+ *
+ * All instants are epoch milliseconds (UTC) passed in by the manager from its clock, never read from
+ * the database or the system clock, so that expiry is testable with a manual clock and consistent
+ * across app servers.
+ */
+
+/**
+ * Milliseconds since the Unix epoch (UTC), as `Date.now()` returns. Sessions use numbers rather than
+ * `Date` objects so that validation allocates nothing and a session costs less memory; convert with
+ * `new Date(ms)` where a Date is wanted.
+ */
+export type EpochMs = number;
+
+/** `active` and `revoked` are stored; `expired` is derived from the clock when a session is read. */
+export type SessionStatus = 'active' | 'expired' | 'revoked';
+
+/** Coarse device class of the client that created a session. */
+export type DeviceClass =
+  | 'desktop'
+  | 'mobile'
+  | 'tablet'
+  | 'tv'
+  | 'console'
+  | 'wearable'
+  | 'embedded'
+  | 'bot'
+  | 'unknown';
+
+/** What is known about the device behind a session. Stored as given; `class` feeds `stats().byDeviceClass`. */
+export interface SessionDevice {
+  readonly class: DeviceClass;
+  readonly label?: string;
+  readonly [trait: string]: unknown;
+}
+
+/** JSON-compatible application data attached to a session. */
+export type SessionMetadata = Readonly<Record<string, unknown>>;
+
+/** A session as stored and returned. Never contains the token or its hash. */
+export interface Session {
+  /** Public identifier, safe to show and to use in URLs. Not a credential. */
+  readonly id: string;
+  readonly userId: string;
+  readonly tenantId: string | null;
+  /** `active` or `revoked` in the store; the manager reports `expired` for active ones past a deadline. */
+  readonly status: SessionStatus;
+  readonly createdAt: EpochMs;
+  /** Last validation that was written (at most one write per `touchInterval`). */
+  readonly lastActiveAt: EpochMs;
+  /** Idle deadline: the session expires here unless used or extended. Never after `absoluteExpiresAt`. */
+  readonly expiresAt: EpochMs;
+  /** Hard deadline from creation; no touch or extend moves it. */
+  readonly absoluteExpiresAt: EpochMs;
+  readonly revokedAt: EpochMs | null;
+  readonly revokeReason: string | null;
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+  readonly device: SessionDevice | null;
+  readonly metadata: SessionMetadata;
+}
+
+/** What the manager hands to {@link SessionStore.insert}: a new active session and its token hash. */
+export interface NewSessionRecord extends Omit<Session, 'status' | 'revokedAt' | 'revokeReason'> {
+  /** SHA-256 of the token, base64url. The only form in which a token reaches a store. */
+  readonly tokenHash: string;
+}
+
+/** Per-user cap on concurrently active sessions, enforced by the store inside {@link SessionStore.insert}. */
+export interface SessionLimit {
+  readonly max: number;
+  /** `evict-oldest` revokes the least recently active sessions (reason `'limit'`); `reject` refuses the new one. */
+  readonly onLimit: 'evict-oldest' | 'reject';
+}
+
+/** Filter for {@link SessionStore.scan}. */
+export interface ScanFilter {
+  readonly userId?: string;
+  /** Only sessions created at or after this instant. */
+  readonly createdSince?: EpochMs;
+}
+
+/**
+ * A session is *active at `now`* when it is not revoked, `now < expiresAt` and `now < absoluteExpiresAt`.
+ * Every method below that mentions "active" uses exactly this definition with the `now` it is given.
+ *
+ * Errors: a method throws `SessionError` with code `STORE_NOT_MIGRATED` when its tables are missing,
+ * `STORE_UNAVAILABLE` (with the driver's error as `cause`) when the backend fails, and `CLOSED` after
+ * {@link SessionStore.close}. A method that throws has changed nothing.
+ */
+export interface SessionStore {
+  /** Short backend name for messages and benchmarks, e.g. `'memory'`, `'sqlite'`, `'postgres'`. */
+  readonly kind: string;
+
+  /**
+   * Creates or upgrades the schema to this version. Idempotent and safe to call concurrently from
+   * several processes (SQL stores take the migrator's lock). The memory store has nothing to do.
+   */
+  migrate(): Promise<void>;
+
+  /**
+   * Inserts a new active session. With `limit`, in one atomic step (transaction plus a per-user lock,
+   * or a critical section): counts the user's sessions active at `now`; if adding one would exceed
+   * `limit.max`, either throws `SESSION_LIMIT` having written nothing (`reject`), or revokes with reason
+   * `'limit'` and `revokedAt = now` just enough of them, least recently active first (ties: earliest
+   * created first), so that the new one fits (`evict-oldest`). The new session itself is never evicted.
+   * Under concurrent inserts for one user, the user never ends with more than `max` active sessions.
+   *
+   * @returns the stored session and the sessions revoked to make room (empty without eviction).
+   */
+  insert(record: NewSessionRecord, now: EpochMs, limit?: SessionLimit): Promise<{ session: Session; evicted: Session[] }>;
+
+  /** The session whose token hashes to `tokenHash`, in any status; `null` if none. One indexed lookup. */
+  findByTokenHash(tokenHash: string): Promise<Session | null>;
+
+  /** The session with this id, in any status; `null` if none. */
+  findById(id: string): Promise<Session | null>;
+
+  /**
+   * Records activity: sets `lastActiveAt = at` and `expiresAt = max(expiresAt, idleExpiresAt)` if the
+   * session is active at `at`. Never moves either value backwards.
+   * @returns the updated session, or `null` if it is missing or not active at `at` (nothing written).
+   */
+  touch(id: string, at: EpochMs, idleExpiresAt: EpochMs): Promise<Session | null>;
+
+  /**
+   * Atomically moves `expiresAt` forward by `byMs`, capped at `absoluteExpiresAt`, if the session is
+   * active at `now`. Concurrent extends add up.
+   * @returns the updated session, or `null` if it is missing or not active (nothing written).
+   */
+  extend(id: string, byMs: number, now: EpochMs): Promise<Session | null>;
+
+  /**
+   * Compare-and-swap of the token hash: replaces `currentHash` by `nextHash` if the session holding
+   * `currentHash` is active at `now`, and records activity at `now` as {@link SessionStore.touch} does
+   * with `idleExpiresAt`. Under concurrent calls with the same `currentHash`, exactly one succeeds.
+   * @returns the updated session, or `null` if no active session holds `currentHash`.
+   */
+  rotateToken(currentHash: string, nextHash: string, now: EpochMs, idleExpiresAt: EpochMs): Promise<Session | null>;
+
+  /**
+   * Atomically merges `patch` into the metadata (top-level keys; a key set to `null` is stored as null)
+   * if the session is active at `now`. Concurrent merges of different keys all survive.
+   * `serializedLimit` is the byte limit for the merged JSON; exceeding it throws `INVALID_METADATA`
+   * and writes nothing.
+   * @returns the updated session, or `null` if it is missing or not active.
+   */
+  mergeMetadata(id: string, patch: SessionMetadata, now: EpochMs, serializedLimit: number): Promise<Session | null>;
+
+  /**
+   * Marks the session revoked with `reason` at `at` unless it already is.
+   * @returns the revoked session, or `null` if it is missing or was already revoked.
+   */
+  revoke(id: string, reason: string, at: EpochMs): Promise<Session | null>;
+
+  /**
+   * Revokes every non-revoked session of `userId` except `exceptId`, atomically with respect to
+   * concurrent inserts of that user.
+   * @returns the sessions it revoked.
+   */
+  revokeAll(userId: string, reason: string, at: EpochMs, exceptId?: string): Promise<Session[]>;
+
+  /**
+   * The user's sessions, most recently active first; with `activeAt`, only those active at that instant.
+   * Bounded by what the store retains: callers cap users with `maxSessionsPerUser` and `cleanup()`.
+   */
+  listByUser(userId: string, activeAt?: EpochMs): Promise<Session[]>;
+
+  /** Number of the user's sessions active at `now`. */
+  countActive(userId: string, now: EpochMs): Promise<number>;
+
+  /**
+   * Every session matching `filter`, in pages of at most `pageSize`, in a stable order. Used for
+   * statistics; sessions written during the scan may or may not be seen.
+   */
+  scan(filter: ScanFilter, pageSize: number): AsyncIterable<Session[]>;
+
+  /**
+   * Deletes up to `limit` sessions that ended before `cutoff`: revoked before it, or whose `expiresAt`
+   * is before it. Active sessions are never deleted.
+   * @returns how many rows were deleted (the manager calls again while it equals `limit`).
+   */
+  deleteEndedBefore(cutoff: EpochMs, limit: number): Promise<number>;
+
+  /** Releases what the store opened itself (never a pool or database handle the caller passed in). */
+  close(): Promise<void>;
+}

@@ -1,0 +1,62 @@
+import type { Session } from './contracts.js';
+
+/** Payloads of the manager's lifecycle events. Sessions never carry tokens. */
+export interface SessionEvents {
+  created: { session: Session };
+  rotated: { session: Session };
+  extended: { session: Session };
+  /** Also emitted for sessions evicted by `maxSessionsPerUser` (reason `'limit'`). */
+  revoked: { session: Session; reason: string };
+  /** Emitted when `validate()` meets a session past its idle or absolute deadline. */
+  expired: { session: Session; cause: 'idle' | 'absolute' };
+}
+
+export type SessionEventListener<E extends keyof SessionEvents> = (payload: SessionEvents[E]) => void | Promise<void>;
+
+/**
+ * A minimal typed emitter. Unlike node:events, a throwing or rejecting listener is isolated and
+ * reported, so a buggy listener can never fail the operation that emitted.
+ */
+export class SessionEmitter {
+  readonly #listeners = new Map<keyof SessionEvents, Set<SessionEventListener<never>>>();
+  readonly #onError: (error: unknown, event: keyof SessionEvents) => void;
+
+  constructor(onError: (error: unknown, event: keyof SessionEvents) => void) {
+    this.#onError = onError;
+  }
+
+  on<E extends keyof SessionEvents>(event: E, listener: SessionEventListener<E>): () => void {
+    if (typeof listener !== 'function') throw new TypeError('listener must be a function');
+    let set = this.#listeners.get(event);
+    if (set === undefined) this.#listeners.set(event, (set = new Set()));
+    set.add(listener as SessionEventListener<never>);
+    return () => {
+      set.delete(listener as SessionEventListener<never>);
+    };
+  }
+
+  emit<E extends keyof SessionEvents>(event: E, payload: SessionEvents[E]): void {
+    const set = this.#listeners.get(event);
+    if (set === undefined || set.size === 0) return;
+    for (const listener of set) {
+      try {
+        const result = (listener as SessionEventListener<E>)(payload);
+        if (result instanceof Promise) result.catch((error: unknown) => this.#report(error, event));
+      } catch (error) {
+        this.#report(error, event);
+      }
+    }
+  }
+
+  clear(): void {
+    this.#listeners.clear();
+  }
+
+  #report(error: unknown, event: keyof SessionEvents): void {
+    try {
+      this.#onError(error, event);
+    } catch {
+      // The error reporter itself failed; there is nowhere left to report to.
+    }
+  }
+}

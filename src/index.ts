@@ -1,0 +1,29 @@
+export { createSessionManager } from './session-manager.js';
+export type {
+  CreateSessionInput,
+  InvalidReason,
+  SessionManager,
+  SessionManagerOptions,
+  ValidateContext,
+  ValidationResult,
+} from './session-manager.js';
+export { SessionError, isSessionError, ERROR_CODES } from './errors.js';
+export type { SessionErrorCode } from './errors.js';
+export { parseDuration } from './duration.js';
+export type { Duration } from './duration.js';
+export { TOKEN_PREFIX } from './token.js';
+export type {
+  DeviceClass,
+  EpochMs,
+  NewSessionRecord,
+  ScanFilter,
+  Session,
+  SessionDevice,
+  SessionLimit,
+  SessionMetadata,
+  SessionStatus,
+  SessionStore,
+} from './contracts.js';
+export type { SessionEvents, SessionEventListener } from './events.js';
+export type { SessionStats, StatsOptions } from './stats.js';
+export type { Clock } from './clock.js';

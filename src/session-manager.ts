@@ -1,0 +1,528 @@
+import type { Clock } from './clock.js';
+import type { EpochMs, Session, SessionLimit, SessionMetadata, SessionStore } from './contracts.js';
+import { parseDuration, type Duration } from './duration.js';
+import { SessionError, toStoreError } from './errors.js';
+import { SessionEmitter, type SessionEventListener, type SessionEvents } from './events.js';
+import { EMPTY_METADATA, serializeMetadata } from './metadata.js';
+import { computeStats, type SessionStats, type StatsOptions } from './stats.js';
+import { generateSessionId, generateToken, hashToken, isWellFormedToken, TOKEN_LENGTH } from './token.js';
+
+/** Options of {@link createSessionManager}. Durations are milliseconds or strings such as `'30m'`. */
+export interface SessionManagerOptions {
+  /** Where sessions live: `memoryStore()`, `sqliteStore()`, `postgresStore()` or your own {@link SessionStore}. */
+  store: SessionStore;
+  /** A session unused for this long expires. Default `'30m'`. */
+  idleTimeout?: Duration;
+  /** Hard cap on a session's life from creation; nothing extends past it. Default `'7d'`. */
+  absoluteTimeout?: Duration;
+  /** `validate()` writes `lastActiveAt` at most this often per session. Must be below `idleTimeout`. Default `'1m'`. */
+  touchInterval?: Duration;
+  /** Active sessions one user may hold at once. Default: unlimited. */
+  maxSessionsPerUser?: number;
+  /** What `create()` does at the limit: revoke the least recently active (`'evict-oldest'`, default) or throw `SESSION_LIMIT` (`'reject'`). */
+  onLimit?: 'evict-oldest' | 'reject';
+  /** Upper bound on one session's metadata as JSON, in bytes. Default 32 KiB. */
+  maxMetadataBytes?: number;
+  /** Source of the current time. Default: the system clock. Inject `manualClock().now` in tests. */
+  clock?: Clock;
+  /** Receives errors thrown by event listeners, which never reach the caller. Default: `console.error`. */
+  onListenerError?: (error: unknown, event: keyof SessionEvents) => void;
+}
+
+/** Input of {@link SessionManager.create}. */
+export interface CreateSessionInput {
+  userId: string;
+  tenantId?: string | null;
+  ip?: string | null;
+  /** Cut to 512 characters before it is stored. */
+  userAgent?: string | null;
+  metadata?: Record<string, unknown>;
+}
+
+/** Request facts passed to {@link SessionManager.validate}; recorded context for device and alert checks. */
+export interface ValidateContext {
+  ip?: string | null;
+  userAgent?: string | null;
+}
+
+export type InvalidReason = 'unknown' | 'expired' | 'idle' | 'revoked';
+
+/** The outcome of {@link SessionManager.validate}. An invalid token is an expected outcome, not an error. */
+export type ValidationResult =
+  | { readonly ok: true; readonly session: Session }
+  | { readonly ok: false; readonly reason: InvalidReason };
+
+export interface SessionManager {
+  /**
+   * Starts a session and returns it with its token. The token is shown only here and by `rotate()`:
+   * send it to the client (cookie or bearer) and never store or log it.
+   * @throws SessionError `INVALID_ARGUMENT`, `INVALID_METADATA`, `SESSION_LIMIT` (with `onLimit: 'reject'`)
+   * @example
+   * const { session, token } = await sessions.create({ userId: 'u1', ip, userAgent });
+   */
+  create(input: CreateSessionInput): Promise<{ session: Session; token: string }>;
+
+  /**
+   * Checks a token. Active sessions come back with `ok: true`; at most once per `touchInterval` this
+   * also records activity, sliding the idle deadline.
+   * @throws SessionError `INVALID_TOKEN` for a value that is not a sessionkeeper token at all.
+   * @example
+   * const r = await sessions.validate(token);
+   * if (!r.ok) return res.status(401).json({ reason: r.reason });
+   */
+  validate(token: string, context?: ValidateContext): Promise<ValidationResult>;
+
+  /**
+   * Moves the idle deadline of an active session forward by `by`, never past its absolute deadline.
+   * @throws SessionError `SESSION_NOT_FOUND`, `SESSION_INACTIVE`, `INVALID_ARGUMENT`
+   * @example
+   * await sessions.extend(session.id, '1h');
+   */
+  extend(sessionId: string, by: Duration): Promise<Session>;
+
+  /**
+   * Replaces the token of an active session (after login, privilege change, or periodically). The old
+   * token stops working at once; of concurrent rotations of one token exactly one succeeds.
+   * @throws SessionError `INVALID_TOKEN`, `SESSION_NOT_FOUND` (no active session holds this token)
+   * @example
+   * const { token: next } = await sessions.rotate(token);
+   */
+  rotate(token: string): Promise<{ session: Session; token: string }>;
+
+  /**
+   * Merges `metadata` into the session's metadata atomically (top-level keys); concurrent updates of
+   * different keys all survive.
+   * @throws SessionError `SESSION_NOT_FOUND`, `SESSION_INACTIVE`, `INVALID_METADATA`
+   * @example
+   * await sessions.update(session.id, { metadata: { cart: 3 } });
+   */
+  update(sessionId: string, changes: { metadata: Record<string, unknown> }): Promise<Session>;
+
+  /**
+   * Revokes one session. Revoking an already revoked session returns it unchanged.
+   * @throws SessionError `SESSION_NOT_FOUND`
+   * @example
+   * await sessions.revoke(session.id, { reason: 'logout' });
+   */
+  revoke(sessionId: string, options?: { reason?: string }): Promise<Session>;
+
+  /**
+   * Revokes all of a user's sessions, optionally but one (e.g. "log out my other devices").
+   * @returns how many sessions were revoked.
+   * @example
+   * await sessions.revokeAll(userId, { except: session.id, reason: 'security_logout' });
+   */
+  revokeAll(userId: string, options?: { except?: string; reason?: string }): Promise<number>;
+
+  /** The session with this id in any status, or `null`. */
+  get(sessionId: string): Promise<Session | null>;
+
+  /** The user's sessions, most recently active first; only active ones unless `includeInactive`. */
+  list(userId: string, options?: { includeInactive?: boolean }): Promise<Session[]>;
+
+  /** Number of the user's active sessions. */
+  count(userId: string): Promise<number>;
+
+  /**
+   * Counts, durations, peak concurrency and distributions over the sessions still stored (optionally
+   * of one user, or created since an instant). Scans the matching sessions: meant for dashboards,
+   * not for every request.
+   */
+  stats(options?: StatsOptions): Promise<SessionStats>;
+
+  /**
+   * Deletes sessions that ended (expired or revoked) more than `olderThan` ago, in batches.
+   * @returns how many were deleted.
+   * @example
+   * setInterval(() => sessions.cleanup({ olderThan: '30d' }), 3_600_000).unref();
+   */
+  cleanup(options?: { olderThan?: Duration; batchSize?: number }): Promise<number>;
+
+  /**
+   * Subscribes to lifecycle events. Listeners run after the change is stored; what they throw goes
+   * to `onListenerError`, never to the caller.
+   * @returns a function that unsubscribes.
+   */
+  on<E extends keyof SessionEvents>(event: E, listener: SessionEventListener<E>): () => void;
+
+  /** Closes the store. Later calls throw `CLOSED`. */
+  close(): Promise<void>;
+}
+
+/**
+ * Creates a session manager over a store. Options are checked here, once: a bad one throws
+ * `SessionError` with code `INVALID_CONFIG` naming the field.
+ *
+ * @example
+ * const store = sqliteStore({ filename: 'sessions.db' });
+ * await store.migrate();
+ * const sessions = createSessionManager({ store, idleTimeout: '30m', absoluteTimeout: '7d' });
+ */
+export function createSessionManager(options: SessionManagerOptions): SessionManager {
+  return new DefaultSessionManager(resolveConfig(options));
+}
+
+// --- internal ---
+
+const MAX_USER_AGENT_LENGTH = 512;
+const MAX_ID_LENGTH = 255;
+const MAX_REASON_LENGTH = 64;
+const DEFAULT_MAX_METADATA_BYTES = 32 * 1024;
+const STATS_PAGE_SIZE = 1000;
+const DEFAULT_CLEANUP_BATCH = 1000;
+
+const UNKNOWN: ValidationResult = Object.freeze({ ok: false, reason: 'unknown' });
+const REVOKED: ValidationResult = Object.freeze({ ok: false, reason: 'revoked' });
+const EXPIRED: ValidationResult = Object.freeze({ ok: false, reason: 'expired' });
+const IDLE: ValidationResult = Object.freeze({ ok: false, reason: 'idle' });
+
+interface ResolvedConfig {
+  store: SessionStore;
+  idleMs: number;
+  absoluteMs: number;
+  touchMs: number;
+  limit: SessionLimit | undefined;
+  maxMetadataBytes: number;
+  now: () => EpochMs;
+  onListenerError: (error: unknown, event: keyof SessionEvents) => void;
+}
+
+function resolveConfig(options: SessionManagerOptions): ResolvedConfig {
+  if (options === null || typeof options !== 'object') invalidConfig('options', 'must be an object');
+  const { store } = options;
+  if (!store || typeof store.insert !== 'function' || typeof store.findByTokenHash !== 'function') {
+    invalidConfig('store', 'must be a SessionStore such as memoryStore(), sqliteStore() or postgresStore()');
+  }
+  const idleMs = parseDuration(options.idleTimeout ?? '30m', 'idleTimeout');
+  const absoluteMs = parseDuration(options.absoluteTimeout ?? '7d', 'absoluteTimeout');
+  const touchMs = parseDuration(options.touchInterval ?? '1m', 'touchInterval');
+  if (idleMs === 0) invalidConfig('idleTimeout', 'must be greater than zero');
+  if (absoluteMs === 0) invalidConfig('absoluteTimeout', 'must be greater than zero');
+  if (touchMs >= idleMs) {
+    invalidConfig('touchInterval', `(${touchMs} ms) must be shorter than idleTimeout (${idleMs} ms), or active sessions would expire between writes`);
+  }
+
+  let limit: SessionLimit | undefined;
+  if (options.maxSessionsPerUser !== undefined) {
+    const max = options.maxSessionsPerUser;
+    if (!Number.isSafeInteger(max) || max < 1) invalidConfig('maxSessionsPerUser', 'must be a positive integer');
+    const onLimit = options.onLimit ?? 'evict-oldest';
+    if (onLimit !== 'evict-oldest' && onLimit !== 'reject') invalidConfig('onLimit', "must be 'evict-oldest' or 'reject'");
+    limit = Object.freeze({ max, onLimit });
+  } else if (options.onLimit !== undefined) {
+    invalidConfig('onLimit', 'has no effect without maxSessionsPerUser');
+  }
+
+  const maxMetadataBytes = options.maxMetadataBytes ?? DEFAULT_MAX_METADATA_BYTES;
+  if (!Number.isSafeInteger(maxMetadataBytes) || maxMetadataBytes < 2) invalidConfig('maxMetadataBytes', 'must be an integer of at least 2');
+
+  let now: () => EpochMs = Date.now;
+  if (options.clock !== undefined) {
+    const clock = options.clock;
+    if (typeof clock !== 'function') invalidConfig('clock', 'must be a function returning a Date');
+    now = () => {
+      const ms = clock().getTime();
+      if (Number.isNaN(ms)) throw new SessionError('INVALID_CONFIG', 'clock returned an invalid Date');
+      return ms;
+    };
+  }
+  if (options.onListenerError !== undefined && typeof options.onListenerError !== 'function') {
+    invalidConfig('onListenerError', 'must be a function');
+  }
+  const onListenerError =
+    options.onListenerError ?? ((error, event) => console.error(`sessionkeeper: a '${event}' listener threw`, error));
+
+  return { store, idleMs, absoluteMs, touchMs, limit, maxMetadataBytes, now, onListenerError };
+}
+
+class DefaultSessionManager implements SessionManager {
+  readonly #config: ResolvedConfig;
+  readonly #store: SessionStore;
+  readonly #events: SessionEmitter;
+  #closed = false;
+
+  constructor(config: ResolvedConfig) {
+    this.#config = config;
+    this.#store = config.store;
+    this.#events = new SessionEmitter(config.onListenerError);
+  }
+
+  async create(input: CreateSessionInput): Promise<{ session: Session; token: string }> {
+    this.#assertOpen();
+    if (input === null || typeof input !== 'object') throw invalidArgument('create() expects an object with a userId');
+    const userId = requireId(input.userId, 'userId');
+    const tenantId = optionalString(input.tenantId, 'tenantId', MAX_ID_LENGTH);
+    const ip = optionalString(input.ip, 'ip', 64);
+    const userAgent = truncateUserAgent(input.userAgent);
+    const metadata =
+      input.metadata === undefined ? EMPTY_METADATA : JSON.parse(serializeMetadata(input.metadata, this.#config.maxMetadataBytes));
+
+    const now = this.#config.now();
+    const absoluteExpiresAt = now + this.#config.absoluteMs;
+    const token = generateToken();
+    const { session, evicted } = await this.#call('create', () =>
+      this.#store.insert(
+        {
+          id: generateSessionId(),
+          tokenHash: hashToken(token),
+          userId,
+          tenantId,
+          createdAt: now,
+          lastActiveAt: now,
+          expiresAt: Math.min(now + this.#config.idleMs, absoluteExpiresAt),
+          absoluteExpiresAt,
+          ip,
+          userAgent,
+          device: null,
+          metadata,
+        },
+        now,
+        this.#config.limit,
+      ),
+    );
+    for (const old of evicted) this.#events.emit('revoked', { session: old, reason: 'limit' });
+    this.#events.emit('created', { session });
+    return { session, token };
+  }
+
+  async validate(token: string, _context?: ValidateContext): Promise<ValidationResult> {
+    this.#assertOpen();
+    assertToken(token);
+    let session = await this.#call('validate', () => this.#store.findByTokenHash(hashToken(token)));
+    if (session === null) return UNKNOWN;
+    if (session.status === 'revoked') return REVOKED;
+    const now = this.#config.now();
+    if (now >= session.absoluteExpiresAt) {
+      this.#events.emit('expired', { session: withStatus(session, 'expired'), cause: 'absolute' });
+      return EXPIRED;
+    }
+    if (now >= session.expiresAt) {
+      this.#events.emit('expired', { session: withStatus(session, 'expired'), cause: 'idle' });
+      return IDLE;
+    }
+    if (now - session.lastActiveAt >= this.#config.touchMs) {
+      const touched = await this.#call('validate', () => this.#store.touch(session!.id, now, this.#idleDeadline(session!, now)));
+      // null means it was revoked or deleted between the read and the write.
+      if (touched === null) return REVOKED;
+      session = touched;
+    }
+    return { ok: true, session };
+  }
+
+  async extend(sessionId: string, by: Duration): Promise<Session> {
+    this.#assertOpen();
+    const id = requireId(sessionId, 'sessionId');
+    const byMs = parseDuration(by, 'extend() duration', 'INVALID_ARGUMENT');
+    if (byMs === 0) throw invalidArgument('extend() duration must be greater than zero');
+    const now = this.#config.now();
+    const session = await this.#call('extend', () => this.#store.extend(id, byMs, now));
+    if (session === null) throw await this.#whyNotActive(id, now);
+    this.#events.emit('extended', { session });
+    return session;
+  }
+
+  async rotate(token: string): Promise<{ session: Session; token: string }> {
+    this.#assertOpen();
+    assertToken(token);
+    const currentHash = hashToken(token);
+    const now = this.#config.now();
+    const current = await this.#call('rotate', () => this.#store.findByTokenHash(currentHash));
+    if (current === null || current.status !== 'active' || now >= current.expiresAt) {
+      throw new SessionError('SESSION_NOT_FOUND', 'No active session holds this token; it may be expired, revoked or already rotated');
+    }
+    const next = generateToken();
+    const session = await this.#call('rotate', () =>
+      this.#store.rotateToken(currentHash, hashToken(next), now, this.#idleDeadline(current, now)),
+    );
+    if (session === null) {
+      throw new SessionError('SESSION_NOT_FOUND', 'No active session holds this token; it was rotated or revoked concurrently');
+    }
+    this.#events.emit('rotated', { session });
+    return { session, token: next };
+  }
+
+  async update(sessionId: string, changes: { metadata: Record<string, unknown> }): Promise<Session> {
+    this.#assertOpen();
+    const id = requireId(sessionId, 'sessionId');
+    if (changes === null || typeof changes !== 'object' || changes.metadata === undefined) {
+      throw invalidArgument('update() expects { metadata: { ... } }');
+    }
+    const patch = JSON.parse(serializeMetadata(changes.metadata, this.#config.maxMetadataBytes));
+    const now = this.#config.now();
+    const session = await this.#call('update', () => this.#store.mergeMetadata(id, patch, now, this.#config.maxMetadataBytes));
+    if (session === null) throw await this.#whyNotActive(id, now);
+    return session;
+  }
+
+  async revoke(sessionId: string, options?: { reason?: string }): Promise<Session> {
+    this.#assertOpen();
+    const id = requireId(sessionId, 'sessionId');
+    const reason = revokeReason(options?.reason, 'revoked');
+    const now = this.#config.now();
+    const revoked = await this.#call('revoke', () => this.#store.revoke(id, reason, now));
+    if (revoked !== null) {
+      this.#events.emit('revoked', { session: revoked, reason });
+      return revoked;
+    }
+    const existing = await this.#call('revoke', () => this.#store.findById(id));
+    if (existing === null) throw notFound(id);
+    return existing;
+  }
+
+  async revokeAll(userId: string, options?: { except?: string; reason?: string }): Promise<number> {
+    this.#assertOpen();
+    const user = requireId(userId, 'userId');
+    const except = options?.except === undefined ? undefined : requireId(options.except, 'except');
+    const reason = revokeReason(options?.reason, 'revoked');
+    const now = this.#config.now();
+    const revoked = await this.#call('revokeAll', () => this.#store.revokeAll(user, reason, now, except));
+    for (const session of revoked) this.#events.emit('revoked', { session, reason });
+    return revoked.length;
+  }
+
+  async get(sessionId: string): Promise<Session | null> {
+    this.#assertOpen();
+    const id = requireId(sessionId, 'sessionId');
+    const session = await this.#call('get', () => this.#store.findById(id));
+    return session === null ? null : this.#observed(session, this.#config.now());
+  }
+
+  async list(userId: string, options?: { includeInactive?: boolean }): Promise<Session[]> {
+    this.#assertOpen();
+    const user = requireId(userId, 'userId');
+    const now = this.#config.now();
+    const sessions = await this.#call('list', () => this.#store.listByUser(user, options?.includeInactive ? undefined : now));
+    return sessions.map((session) => this.#observed(session, now));
+  }
+
+  async count(userId: string): Promise<number> {
+    this.#assertOpen();
+    const user = requireId(userId, 'userId');
+    return this.#call('count', () => this.#store.countActive(user, this.#config.now()));
+  }
+
+  async stats(options: StatsOptions = {}): Promise<SessionStats> {
+    this.#assertOpen();
+    if (options === null || typeof options !== 'object') throw invalidArgument('stats() expects an options object');
+    const userId = options.userId === undefined ? undefined : requireId(options.userId, 'userId');
+    const since = options.since === undefined ? undefined : toEpochMs(options.since, 'since');
+    const now = this.#config.now();
+    const pages = this.#store.scan({ userId, createdSince: since }, STATS_PAGE_SIZE);
+    return this.#call('stats', () => computeStats(pages, now));
+  }
+
+  async cleanup(options: { olderThan?: Duration; batchSize?: number } = {}): Promise<number> {
+    this.#assertOpen();
+    const olderThanMs = parseDuration(options.olderThan ?? '30d', 'cleanup() olderThan', 'INVALID_ARGUMENT');
+    const batchSize = options.batchSize ?? DEFAULT_CLEANUP_BATCH;
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > 100_000) {
+      throw invalidArgument('cleanup() batchSize must be an integer from 1 to 100000');
+    }
+    const cutoff = this.#config.now() - olderThanMs;
+    let total = 0;
+    for (;;) {
+      const deleted = await this.#call('cleanup', () => this.#store.deleteEndedBefore(cutoff, batchSize));
+      total += deleted;
+      if (deleted < batchSize) return total;
+    }
+  }
+
+  on<E extends keyof SessionEvents>(event: E, listener: SessionEventListener<E>): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#events.clear();
+    await this.#store.close();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new SessionError('CLOSED', 'The session manager is closed');
+  }
+
+  /** Runs a store call, turning driver failures into STORE_UNAVAILABLE. */
+  async #call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw toStoreError(err, operation);
+    }
+  }
+
+  #idleDeadline(session: Session, now: EpochMs): EpochMs {
+    return Math.min(now + this.#config.idleMs, session.absoluteExpiresAt);
+  }
+
+  /** Stores only know active/revoked; a read reports `expired` once a deadline has passed. */
+  #observed(session: Session, now: EpochMs): Session {
+    return session.status === 'active' && now >= session.expiresAt ? withStatus(session, 'expired') : session;
+  }
+
+  async #whyNotActive(id: string, now: EpochMs): Promise<SessionError> {
+    const existing = await this.#call('lookup', () => this.#store.findById(id));
+    if (existing === null) return notFound(id);
+    const status = this.#observed(existing, now).status;
+    return new SessionError('SESSION_INACTIVE', `Session ${id} is ${status}`);
+  }
+}
+
+function withStatus(session: Session, status: Session['status']): Session {
+  return { ...session, status };
+}
+
+function assertToken(token: unknown): asserts token is string {
+  if (!isWellFormedToken(token)) {
+    const what =
+      typeof token !== 'string' ? `a ${token === null ? 'null' : typeof token}` : token.length === 0 ? 'empty' : token.length > TOKEN_LENGTH ? 'too long' : 'malformed';
+    throw new SessionError('INVALID_TOKEN', `Not a sessionkeeper token (${what})`);
+  }
+}
+
+function requireId(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_ID_LENGTH) {
+    throw invalidArgument(`${field} must be a non-empty string of at most ${MAX_ID_LENGTH} characters`);
+  }
+  return value;
+}
+
+function optionalString(value: unknown, field: string, maxLength: number): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string' || value.length > maxLength) {
+    throw invalidArgument(`${field} must be a string of at most ${maxLength} characters`);
+  }
+  return value;
+}
+
+function truncateUserAgent(value: unknown): string | null {
+  if (value === undefined || value === null || value === '') return null;
+  if (typeof value !== 'string') throw invalidArgument('userAgent must be a string');
+  return value.length > MAX_USER_AGENT_LENGTH ? value.slice(0, MAX_USER_AGENT_LENGTH) : value;
+}
+
+function revokeReason(value: unknown, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_REASON_LENGTH) {
+    throw invalidArgument(`reason must be a non-empty string of at most ${MAX_REASON_LENGTH} characters`);
+  }
+  return value;
+}
+
+function toEpochMs(value: unknown, field: string): EpochMs {
+  const ms = value instanceof Date ? value.getTime() : typeof value === 'number' ? value : Number.NaN;
+  if (!Number.isFinite(ms)) throw invalidArgument(`${field} must be a Date or epoch milliseconds`);
+  return ms;
+}
+
+function invalidArgument(message: string): SessionError {
+  return new SessionError('INVALID_ARGUMENT', message);
+}
+
+function notFound(id: string): SessionError {
+  return new SessionError('SESSION_NOT_FOUND', `No session with id ${id}`);
+}
+
+function invalidConfig(field: string, problem: string): never {
+  throw new SessionError('INVALID_CONFIG', `${field} ${problem}`);
+}
