@@ -1,0 +1,128 @@
+import pg from 'pg';
+import { Kysely, PostgresDialect } from 'kysely';
+import type { SessionStore } from '../../../src/contracts.js';
+import { SessionError } from '../../../src/errors.js';
+import { checkIdentifier } from '../sql/schema.js';
+import type { SqlDriver, SqlExecutor, Statement } from '../sql/sql-driver.js';
+import { SqlSessionStore } from '../sql/sql-session-store.js';
+
+/** Options of {@link postgresStore}: a connection string to open a pool for, or a `pg.Pool` you manage. */
+export type PostgresStoreOptions = (
+  | {
+      /** e.g. `postgres://user@127.0.0.1:5432/app`. The store opens a pool and ends it on close(). */
+      connectionString: string;
+      /** Size of the pool the store opens. Default 10. */
+      poolSize?: number;
+      pool?: never;
+    }
+  | {
+      /** A pool you created. The store never ends it. */
+      pool: pg.Pool;
+      connectionString?: never;
+      poolSize?: never;
+    }
+) & {
+  /** Schema holding the tables; created by migrate() if missing. Default `'public'`. */
+  schema?: string;
+  /** Prefix of the table names, e.g. `'auth_'` gives `auth_sessions`. Default `''`. */
+  tablePrefix?: string;
+};
+
+/**
+ * A store in PostgreSQL through pg: for several app servers sharing sessions. Hot statements are
+ * prepared once per connection; limits hold across processes through a per-user advisory lock.
+ *
+ * @example
+ * const store = postgresStore({ connectionString: process.env.DATABASE_URL! });
+ * await store.migrate();
+ * const sessions = createSessionManager({ store, maxSessionsPerUser: 5 });
+ */
+export function postgresStore(options: PostgresStoreOptions): SessionStore {
+  if (options === null || typeof options !== 'object') {
+    throw new SessionError('INVALID_CONFIG', 'postgresStore() expects { connectionString } or { pool }');
+  }
+  const schema = checkIdentifier(options.schema ?? 'public', 'schema');
+  if (schema === '') throw new SessionError('INVALID_CONFIG', 'schema must not be empty');
+  const tablePrefix = checkIdentifier(options.tablePrefix ?? '', 'tablePrefix');
+  let pool: pg.Pool;
+  let owned = false;
+  if (options.pool !== undefined) {
+    if (typeof options.pool.query !== 'function' || typeof options.pool.connect !== 'function') {
+      throw new SessionError('INVALID_CONFIG', 'pool must be a pg.Pool');
+    }
+    pool = options.pool;
+  } else if (typeof options.connectionString === 'string' && options.connectionString.length > 0) {
+    const max = options.poolSize ?? 10;
+    if (!Number.isSafeInteger(max) || max < 1) throw new SessionError('INVALID_CONFIG', 'poolSize must be a positive integer');
+    pool = new pg.Pool({ connectionString: options.connectionString, max });
+    // An idle client losing its connection must not crash the process; the next query reports it.
+    pool.on('error', () => {});
+    owned = true;
+  } else {
+    throw new SessionError('INVALID_CONFIG', 'postgresStore() needs a non-empty connectionString or a pool');
+  }
+  return new SqlSessionStore(new PostgresDriver(pool, owned, schema), tablePrefix);
+}
+
+// --- internal ---
+
+/** SQLSTATE codes meaning the table or schema is missing. */
+const MISSING_RELATION = new Set(['42P01', '3F000']);
+
+class PostgresDriver implements SqlDriver {
+  readonly dialect = 'postgres';
+  readonly db: Kysely<any>;
+  readonly schema: string;
+  readonly #pool: pg.Pool;
+  readonly #owned: boolean;
+
+  constructor(pool: pg.Pool, owned: boolean, schema: string) {
+    this.#pool = pool;
+    this.#owned = owned;
+    this.schema = schema;
+    this.db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+  }
+
+  async query<Row>(statement: Statement, parameters: readonly unknown[]): Promise<Row[]> {
+    // A named query is parsed and planned once per connection, then only bound and executed.
+    const result = await this.#pool.query({ name: statement.name, text: statement.sql, values: parameters as unknown[] });
+    return result.rows as Row[];
+  }
+
+  async transaction<T>(lockKey: string | null, fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    const tx: SqlExecutor = {
+      query: async (statement, parameters) =>
+        (await client.query({ name: statement.name, text: statement.sql, values: parameters as unknown[] })).rows,
+    };
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      if (lockKey !== null) {
+        // Serialises writers for one user across every process sharing this database.
+        await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`sessionkeeper:${this.schema}:${lockKey}`]);
+      }
+      const result = await fn(tx);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true;
+      }
+      throw err;
+    } finally {
+      // A client whose rollback failed is discarded rather than returned to the pool mid-transaction.
+      client.release(broken);
+    }
+  }
+
+  isMissingTable(error: unknown): boolean {
+    return MISSING_RELATION.has((error as { code?: string } | null)?.code ?? '');
+  }
+
+  async close(): Promise<void> {
+    if (this.#owned) await this.#pool.end();
+  }
+}

@@ -1,0 +1,107 @@
+import { Migrator, type Kysely, type Migration } from 'kysely';
+import { SessionError } from '../../../src/errors.js';
+import type { SqlDriver } from './sql-driver.js';
+
+/** Names of the tables a SQL store uses, after `tablePrefix` is applied. */
+export interface SqlTableNames {
+  sessions: string;
+  migrations: string;
+  migrationLock: string;
+}
+
+/** Row shape of the sessions table. Instants are epoch milliseconds in BIGINT columns (INTEGER in SQLite). */
+export interface SessionRow {
+  id: string;
+  token_hash: string;
+  user_id: string;
+  tenant_id: string | null;
+  created_at: number | string;
+  last_active_at: number | string;
+  expires_at: number | string;
+  absolute_expires_at: number | string;
+  revoked_at: number | string | null;
+  revoke_reason: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  /** JSON text. */
+  device: string | null;
+  /** JSON text of a plain object. */
+  metadata: string;
+}
+
+const PREFIX_PATTERN = /^[a-z_][a-z0-9_]{0,30}$/;
+
+/** Validates a table prefix or schema name; they are identifiers, never user input. */
+export function checkIdentifier(value: string, field: string): string {
+  if (typeof value !== 'string' || (value !== '' && !PREFIX_PATTERN.test(value))) {
+    throw new SessionError('INVALID_CONFIG', `${field} must match ${PREFIX_PATTERN} (lowercase letters, digits, underscores)`);
+  }
+  return value;
+}
+
+export function tableNames(prefix: string): SqlTableNames {
+  return {
+    sessions: `${prefix}sessions`,
+    migrations: `${prefix}migrations`,
+    migrationLock: `${prefix}migrations_lock`,
+  };
+}
+
+/**
+ * Applies every pending migration with kysely's Migrator, which records applied versions in its own
+ * table and holds a lock row while migrating, so concurrent `migrate()` calls from several processes
+ * are safe and repeated calls do nothing.
+ */
+export async function migrateToLatest(driver: SqlDriver, tables: SqlTableNames): Promise<void> {
+  const migrator = new Migrator({
+    db: driver.db,
+    provider: { getMigrations: async () => migrations(driver, tables) },
+    migrationTableName: tables.migrations,
+    migrationLockTableName: tables.migrationLock,
+    ...(driver.schema === undefined ? {} : { migrationTableSchema: driver.schema }),
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    throw new SessionError('STORE_UNAVAILABLE', `Migration ${failed ?? ''} failed: ${String((error as Error)?.message ?? error)}`, {
+      cause: error,
+    });
+  }
+}
+
+// --- internal ---
+
+/** Versioned migrations; never edit a released one, add the next instead. */
+function migrations(driver: SqlDriver, tables: SqlTableNames): Record<string, Migration> {
+  const schemaOf = (db: Kysely<any>) => (driver.schema === undefined ? db.schema : db.schema.withSchema(driver.schema));
+  const t = tables.sessions;
+  return {
+    '0001_create_sessions': {
+      async up(db) {
+        const schema = schemaOf(db);
+        await schema
+          .createTable(t)
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('tenant_id', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_active_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('absolute_expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('revoked_at', 'bigint')
+          .addColumn('revoke_reason', 'text')
+          .addColumn('ip', 'text')
+          .addColumn('user_agent', 'text')
+          .addColumn('device', 'text')
+          .addColumn('metadata', 'text', (c) => c.notNull())
+          .execute();
+        // Listing and limit checks read one user's sessions by recency.
+        await schema.createIndex(`${t}_user_active_idx`).on(t).columns(['user_id', 'last_active_at']).execute();
+        // cleanup() finds ended sessions by either deadline.
+        await schema.createIndex(`${t}_expires_idx`).on(t).column('expires_at').execute();
+        await schema.createIndex(`${t}_revoked_idx`).on(t).column('revoked_at').execute();
+      },
+    },
+  };
+}

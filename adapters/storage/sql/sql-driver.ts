@@ -1,0 +1,37 @@
+import type { Kysely } from 'kysely';
+
+/** A statement compiled once by kysely, executed many times with different values. */
+export interface Statement {
+  /** Stable name derived from the SQL text (Postgres uses it to prepare the statement once per connection). */
+  readonly name: string;
+  readonly sql: string;
+}
+
+/** Executes compiled statements on one connection (or inside one transaction). */
+export interface SqlExecutor {
+  /** Runs a statement and returns its rows (empty for statements without RETURNING). */
+  query<Row = Record<string, unknown>>(statement: Statement, parameters: readonly unknown[]): Promise<Row[]>;
+}
+
+/**
+ * What the shared SQL store needs from a dialect. Kysely builds and compiles every statement and runs
+ * the migrations; the driver executes the compiled text directly with the database client, so the hot
+ * paths reuse prepared statements instead of building a query per call.
+ */
+export interface SqlDriver extends SqlExecutor {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Kysely over the same database, for compiling statements and running the migrator. */
+  readonly db: Kysely<any>;
+  /** Postgres schema holding the tables; undefined for SQLite. */
+  readonly schema: string | undefined;
+  /**
+   * Runs `fn` in one transaction that also serialises writers for `lockKey` (a user id) across
+   * processes: Postgres takes a transaction-scoped advisory lock on it; SQLite's `BEGIN IMMEDIATE`
+   * already holds the database's single write lock. Rolls back if `fn` throws.
+   */
+  transaction<T>(lockKey: string | null, fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /** True when the error means a table or schema does not exist (migrate() was not run). */
+  isMissingTable(error: unknown): boolean;
+  /** Closes what the driver opened itself; never a database or pool passed in by the caller. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,378 @@
+import { createHash } from 'node:crypto';
+import { sql, type Compilable, type Kysely } from 'kysely';
+import type {
+  EpochMs,
+  NewSessionRecord,
+  ScanFilter,
+  Session,
+  SessionLimit,
+  SessionMetadata,
+  SessionStore,
+} from '../../../src/contracts.js';
+import { SessionError } from '../../../src/errors.js';
+import { assertWithinLimit, EMPTY_METADATA } from '../../../src/metadata.js';
+import { migrateToLatest, tableNames, type SessionRow, type SqlTableNames } from './schema.js';
+import type { SqlDriver, SqlExecutor, Statement } from './sql-driver.js';
+
+/**
+ * The session store shared by the SQLite and Postgres adapters. Every statement is built with kysely
+ * once, at construction, and then executed with positional values, so no request builds a query.
+ */
+export class SqlSessionStore implements SessionStore {
+  readonly kind: string;
+  readonly #driver: SqlDriver;
+  readonly #tables: SqlTableNames;
+  readonly #q: ReturnType<typeof buildStatements>;
+  readonly #scanStatements = new Map<string, Prepared>();
+  #closed = false;
+
+  constructor(driver: SqlDriver, tablePrefix: string) {
+    this.kind = driver.dialect;
+    this.#driver = driver;
+    this.#tables = tableNames(tablePrefix);
+    this.#q = buildStatements(this.#table(), this.#tables.sessions, driver.dialect === 'postgres');
+  }
+
+  async migrate(): Promise<void> {
+    this.#assertOpen();
+    try {
+      await migrateToLatest(this.#driver, this.#tables);
+    } catch (err) {
+      throw this.#error(err, 'migrate');
+    }
+  }
+
+  async insert(record: NewSessionRecord, now: EpochMs, limit?: SessionLimit): Promise<{ session: Session; evicted: Session[] }> {
+    const values = {
+      id: record.id,
+      tokenHash: record.tokenHash,
+      userId: record.userId,
+      tenantId: record.tenantId,
+      createdAt: record.createdAt,
+      lastActiveAt: record.lastActiveAt,
+      expiresAt: record.expiresAt,
+      absoluteExpiresAt: record.absoluteExpiresAt,
+      ip: record.ip,
+      userAgent: record.userAgent,
+      device: record.device === null ? null : JSON.stringify(record.device),
+      metadata: JSON.stringify(record.metadata),
+    };
+    if (limit === undefined) {
+      const rows = await this.#run('insert', this.#q.insert, values);
+      return { session: toSession(rows[0]!), evicted: [] };
+    }
+    return this.#transaction('insert', record.userId, async (tx) => {
+      const active = await run(tx, this.#q.activeOfUserOldestFirst, { userId: record.userId, now });
+      const excess = active.length + 1 - limit.max;
+      const evicted: Session[] = [];
+      if (excess > 0) {
+        if (limit.onLimit === 'reject') {
+          throw new SessionError('SESSION_LIMIT', `User already has ${active.length} active sessions (maxSessionsPerUser is ${limit.max})`);
+        }
+        for (const row of active.slice(0, excess)) {
+          const revoked = await run(tx, this.#q.revoke, { id: row.id, reason: 'limit', at: now });
+          evicted.push(toSession(revoked[0]!));
+        }
+      }
+      const rows = await run(tx, this.#q.insert, values);
+      return { session: toSession(rows[0]!), evicted };
+    });
+  }
+
+  async findByTokenHash(tokenHash: string): Promise<Session | null> {
+    return first(await this.#run('findByTokenHash', this.#q.byTokenHash, { tokenHash }));
+  }
+
+  async findById(id: string): Promise<Session | null> {
+    return first(await this.#run('findById', this.#q.byId, { id }));
+  }
+
+  async touch(id: string, at: EpochMs, idleExpiresAt: EpochMs): Promise<Session | null> {
+    return first(await this.#run('touch', this.#q.touch, { id, at, idleExpiresAt }));
+  }
+
+  async extend(id: string, byMs: number, now: EpochMs): Promise<Session | null> {
+    return first(await this.#run('extend', this.#q.extend, { id, byMs, now }));
+  }
+
+  async rotateToken(currentHash: string, nextHash: string, now: EpochMs, idleExpiresAt: EpochMs): Promise<Session | null> {
+    return first(await this.#run('rotateToken', this.#q.rotate, { currentHash, nextHash, now, idleExpiresAt }));
+  }
+
+  async mergeMetadata(id: string, patch: SessionMetadata, now: EpochMs, serializedLimit: number): Promise<Session | null> {
+    // Read-merge-write under a row lock (Postgres FOR UPDATE; SQLite's write lock) so that
+    // concurrent merges of different keys cannot overwrite each other.
+    return this.#transaction('mergeMetadata', null, async (tx) => {
+      const current = await run(tx, this.#q.lockActive, { id, now });
+      if (current.length === 0) return null;
+      const json = JSON.stringify({ ...parseJson(current[0]!.metadata), ...patch });
+      assertWithinLimit(json, serializedLimit);
+      return first(await run(tx, this.#q.setMetadata, { id, metadata: json }));
+    });
+  }
+
+  async revoke(id: string, reason: string, at: EpochMs): Promise<Session | null> {
+    return first(await this.#run('revoke', this.#q.revoke, { id, reason, at }));
+  }
+
+  async revokeAll(userId: string, reason: string, at: EpochMs, exceptId?: string): Promise<Session[]> {
+    // Under the user's lock, so a concurrent insert lands entirely before or after it.
+    const rows = await this.#transaction('revokeAll', userId, (tx) =>
+      run(tx, this.#q.revokeAllOfUser, { userId, reason, at, exceptId: exceptId ?? '' }),
+    );
+    return rows.map(toSession);
+  }
+
+  async listByUser(userId: string, activeAt?: EpochMs): Promise<Session[]> {
+    const rows =
+      activeAt === undefined
+        ? await this.#run('listByUser', this.#q.allOfUser, { userId })
+        : await this.#run('listByUser', this.#q.activeOfUser, { userId, now: activeAt });
+    return rows.map(toSession);
+  }
+
+  async countActive(userId: string, now: EpochMs): Promise<number> {
+    const rows = await this.#run<{ n: number | string }>('countActive', this.#q.countActive, { userId, now });
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async *scan(filter: ScanFilter, pageSize: number): AsyncIterable<Session[]> {
+    const statement = this.#scanStatement(filter.userId !== undefined, filter.createdSince !== undefined);
+    let after = '';
+    for (;;) {
+      const rows = await this.#run('scan', statement, {
+        userId: filter.userId,
+        createdSince: filter.createdSince,
+        after,
+        limit: pageSize,
+      });
+      if (rows.length > 0) yield rows.map(toSession);
+      if (rows.length < pageSize) return;
+      after = rows[rows.length - 1]!.id;
+    }
+  }
+
+  async deleteEndedBefore(cutoff: EpochMs, limit: number): Promise<number> {
+    const rows = await this.#run('deleteEndedBefore', this.#q.deleteEnded, { cutoff, limit });
+    return rows.length;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#driver.close();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new SessionError('CLOSED', `The ${this.kind} store is closed`);
+  }
+
+  #table(): Kysely<any> {
+    return this.#driver.schema === undefined ? this.#driver.db : this.#driver.db.withSchema(this.#driver.schema);
+  }
+
+  async #run<Row = SessionRow>(operation: string, prepared: Prepared, values: Values): Promise<Row[]> {
+    this.#assertOpen();
+    try {
+      return await this.#driver.query<Row>(prepared.statement, bind(prepared, values));
+    } catch (err) {
+      throw this.#error(err, operation);
+    }
+  }
+
+  async #transaction<T>(operation: string, lockKey: string | null, fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    this.#assertOpen();
+    try {
+      return await this.#driver.transaction(lockKey, fn);
+    } catch (err) {
+      throw this.#error(err, operation);
+    }
+  }
+
+  #error(err: unknown, operation: string): SessionError {
+    if (err instanceof SessionError) return err;
+    if (this.#driver.isMissingTable(err)) {
+      return new SessionError('STORE_NOT_MIGRATED', `The ${this.kind} store has no sessions table; call store.migrate() first`, { cause: err });
+    }
+    const detail = err instanceof Error ? err.message : String(err);
+    return new SessionError('STORE_UNAVAILABLE', `The ${this.kind} store failed during ${operation}: ${detail}`, { cause: err });
+  }
+
+  #scanStatement(byUser: boolean, bySince: boolean): Prepared {
+    const key = `${byUser}:${bySince}`;
+    let prepared = this.#scanStatements.get(key);
+    if (prepared === undefined) {
+      let query = this.#table().selectFrom(this.#tables.sessions).selectAll().where('id', '>', param('after'));
+      if (byUser) query = query.where('user_id', '=', param('userId'));
+      if (bySince) query = query.where('created_at', '>=', param('createdSince'));
+      prepared = prepare(query.orderBy('id').limit(param('limit')));
+      this.#scanStatements.set(key, prepared);
+    }
+    return prepared;
+  }
+}
+
+// --- internal ---
+
+type Values = Record<string, unknown>;
+
+/** A placeholder for a value supplied at execution time; kysely passes it through as a parameter. */
+class Param {
+  constructor(readonly name: string) {}
+}
+
+function param(name: string): any {
+  return new Param(name);
+}
+
+/** A compiled statement and, for each positional parameter, the name of the value that fills it. */
+interface Prepared {
+  readonly statement: Statement;
+  readonly names: readonly string[];
+}
+
+function prepare(query: Compilable): Prepared {
+  const compiled = query.compile();
+  const names = compiled.parameters.map((p) => {
+    if (!(p instanceof Param)) throw new Error(`Statement has an inline value; use param(): ${compiled.sql}`);
+    return p.name;
+  });
+  const name = 'sk_' + createHash('sha256').update(compiled.sql).digest('hex').slice(0, 24);
+  return { statement: { name, sql: compiled.sql }, names };
+}
+
+function bind(prepared: Prepared, values: Values): unknown[] {
+  const { names } = prepared;
+  const parameters = new Array<unknown>(names.length);
+  for (let i = 0; i < names.length; i++) parameters[i] = values[names[i]!] ?? null;
+  return parameters;
+}
+
+function run(tx: SqlExecutor, prepared: Prepared, values: Values): Promise<SessionRow[]> {
+  return tx.query<SessionRow>(prepared.statement, bind(prepared, values));
+}
+
+function buildStatements(db: Kysely<any>, table: string, rowLocks: boolean) {
+  const select = () => db.selectFrom(table).selectAll();
+  const isActive = (now: string) => sql<boolean>`revoked_at is null and expires_at > ${param(now)}`;
+  // Touch and rotate never move activity or the idle deadline backwards.
+  const touchColumns = (at: string) => ({
+    last_active_at: sql`case when last_active_at > ${param(at)} then last_active_at else ${param(at)} end`,
+    expires_at: sql`case when expires_at > ${param('idleExpiresAt')} then expires_at else ${param('idleExpiresAt')} end`,
+  });
+  const lockActive = select().where('id', '=', param('id')).where(isActive('now'));
+
+  return {
+    byTokenHash: prepare(select().where('token_hash', '=', param('tokenHash'))),
+    byId: prepare(select().where('id', '=', param('id'))),
+    insert: prepare(
+      db
+        .insertInto(table)
+        .values({
+          id: param('id'),
+          token_hash: param('tokenHash'),
+          user_id: param('userId'),
+          tenant_id: param('tenantId'),
+          created_at: param('createdAt'),
+          last_active_at: param('lastActiveAt'),
+          expires_at: param('expiresAt'),
+          absolute_expires_at: param('absoluteExpiresAt'),
+          ip: param('ip'),
+          user_agent: param('userAgent'),
+          device: param('device'),
+          metadata: param('metadata'),
+        })
+        .returningAll(),
+    ),
+    activeOfUserOldestFirst: prepare(
+      select().where('user_id', '=', param('userId')).where(isActive('now')).orderBy('last_active_at').orderBy('created_at').orderBy('id'),
+    ),
+    activeOfUser: prepare(
+      select().where('user_id', '=', param('userId')).where(isActive('now')).orderBy('last_active_at', 'desc').orderBy('created_at', 'desc'),
+    ),
+    allOfUser: prepare(select().where('user_id', '=', param('userId')).orderBy('last_active_at', 'desc').orderBy('created_at', 'desc')),
+    countActive: prepare(
+      db.selectFrom(table).select(sql<number>`count(*)`.as('n')).where('user_id', '=', param('userId')).where(isActive('now')),
+    ),
+    touch: prepare(db.updateTable(table).set(touchColumns('at')).where('id', '=', param('id')).where(isActive('at')).returningAll()),
+    rotate: prepare(
+      db
+        .updateTable(table)
+        .set({ token_hash: param('nextHash'), ...touchColumns('now') })
+        .where('token_hash', '=', param('currentHash'))
+        .where(isActive('now'))
+        .returningAll(),
+    ),
+    extend: prepare(
+      db
+        .updateTable(table)
+        .set({
+          expires_at: sql`case when expires_at + ${param('byMs')} > absolute_expires_at then absolute_expires_at else expires_at + ${param('byMs')} end`,
+        })
+        .where('id', '=', param('id'))
+        .where(isActive('now'))
+        .returningAll(),
+    ),
+    lockActive: prepare(rowLocks ? lockActive.forUpdate() : lockActive),
+    setMetadata: prepare(db.updateTable(table).set({ metadata: param('metadata') }).where('id', '=', param('id')).returningAll()),
+    revoke: prepare(
+      db
+        .updateTable(table)
+        .set({ revoked_at: param('at'), revoke_reason: param('reason') })
+        .where('id', '=', param('id'))
+        .where('revoked_at', 'is', null)
+        .returningAll(),
+    ),
+    revokeAllOfUser: prepare(
+      db
+        .updateTable(table)
+        .set({ revoked_at: param('at'), revoke_reason: param('reason') })
+        .where('user_id', '=', param('userId'))
+        .where('revoked_at', 'is', null)
+        .where('id', '<>', param('exceptId'))
+        .returningAll(),
+    ),
+    deleteEnded: prepare(
+      db
+        .deleteFrom(table)
+        .where(
+          'id',
+          'in',
+          db
+            .selectFrom(table)
+            .select('id')
+            .where(sql<boolean>`expires_at < ${param('cutoff')} or revoked_at < ${param('cutoff')}`)
+            .limit(param('limit')),
+        )
+        .returning('id'),
+    ),
+  };
+}
+
+function first(rows: SessionRow[]): Session | null {
+  return rows.length === 0 ? null : toSession(rows[0]!);
+}
+
+function toSession(row: SessionRow): Session {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    tenantId: row.tenant_id,
+    status: row.revoked_at === null ? 'active' : 'revoked',
+    // pg returns BIGINT as strings; SQLite returns numbers. Epoch ms fit a double exactly.
+    createdAt: Number(row.created_at),
+    lastActiveAt: Number(row.last_active_at),
+    expiresAt: Number(row.expires_at),
+    absoluteExpiresAt: Number(row.absolute_expires_at),
+    revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
+    revokeReason: row.revoke_reason,
+    ip: row.ip,
+    userAgent: row.user_agent,
+    device: row.device === null ? null : (parseJson(row.device) as Session['device']),
+    metadata: row.metadata === '{}' ? EMPTY_METADATA : (parseJson(row.metadata) as SessionMetadata),
+  };
+}
+
+function parseJson(text: string): Record<string, unknown> {
+  return JSON.parse(text) as Record<string, unknown>;
+}

@@ -1,0 +1,146 @@
+import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import type { SessionStore } from '../../../src/contracts.js';
+import { SessionError } from '../../../src/errors.js';
+import { checkIdentifier } from '../sql/schema.js';
+import type { SqlDriver, SqlExecutor, Statement } from '../sql/sql-driver.js';
+import { SqlSessionStore } from '../sql/sql-session-store.js';
+
+/**
+ * The parts of a better-sqlite3 `Database` the store uses, declared structurally so that this
+ * module's types do not depend on `@types/better-sqlite3`.
+ */
+export interface SqliteDatabase {
+  prepare(sql: string): SqliteStatement;
+  exec(sql: string): unknown;
+  close(): unknown;
+  readonly open: boolean;
+  readonly inTransaction: boolean;
+}
+
+export interface SqliteStatement {
+  readonly reader: boolean;
+  all(...parameters: unknown[]): unknown[];
+  run(...parameters: unknown[]): unknown;
+}
+
+/** Options of {@link sqliteStore}: a file to open, or a better-sqlite3 database you manage. */
+export type SqliteStoreOptions = (
+  | {
+      /** Path of the database file (created if missing), or `':memory:'`. The store opens and closes it. */
+      filename: string;
+      database?: never;
+    }
+  | {
+      /** An open better-sqlite3 database. The store never closes it and leaves its pragmas alone. */
+      database: SqliteDatabase;
+      filename?: never;
+    }
+) & {
+  /** Prefix of the table names, e.g. `'auth_'` gives `auth_sessions`. Default `''`. */
+  tablePrefix?: string;
+};
+
+/**
+ * A store in a SQLite database through better-sqlite3: sessions survive restarts with no server to
+ * run. A file the store opens itself is put in WAL mode with a 5 s busy timeout, so several processes
+ * may share it; each write that enforces a limit runs in a `BEGIN IMMEDIATE` transaction.
+ *
+ * @example
+ * const store = sqliteStore({ filename: 'sessions.db' });
+ * await store.migrate();
+ * const sessions = createSessionManager({ store });
+ */
+export function sqliteStore(options: SqliteStoreOptions): SessionStore {
+  if (options === null || typeof options !== 'object') throw new SessionError('INVALID_CONFIG', 'sqliteStore() expects { filename } or { database }');
+  const tablePrefix = checkIdentifier(options.tablePrefix ?? '', 'tablePrefix');
+  let database: SqliteDatabase;
+  let owned = false;
+  if (options.database !== undefined) {
+    if (typeof options.database.prepare !== 'function') {
+      throw new SessionError('INVALID_CONFIG', 'database must be a better-sqlite3 Database');
+    }
+    database = options.database;
+  } else if (typeof options.filename === 'string' && options.filename.length > 0) {
+    try {
+      database = new Database(options.filename) as unknown as SqliteDatabase;
+    } catch (err) {
+      throw new SessionError('STORE_UNAVAILABLE', `Cannot open SQLite database ${options.filename}: ${(err as Error).message}`, { cause: err });
+    }
+    owned = true;
+    database.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+  } else {
+    throw new SessionError('INVALID_CONFIG', 'sqliteStore() needs a non-empty filename or an open database');
+  }
+  return new SqlSessionStore(new SqliteDriver(database, owned), tablePrefix);
+}
+
+// --- internal ---
+
+/**
+ * better-sqlite3 is synchronous, so a statement outside a transaction runs to completion at once.
+ * A transaction spans awaits, though, so while one is open every other statement waits for it;
+ * otherwise it would run inside the open transaction on the shared connection.
+ */
+class SqliteDriver implements SqlDriver {
+  readonly dialect = 'sqlite';
+  readonly schema = undefined;
+  readonly db: Kysely<any>;
+  readonly #database: SqliteDatabase;
+  readonly #owned: boolean;
+  readonly #statements = new Map<string, SqliteStatement>();
+  #transactionDone: Promise<void> | null = null;
+
+  constructor(database: SqliteDatabase, owned: boolean) {
+    this.#database = database;
+    this.#owned = owned;
+    this.db = new Kysely<any>({ dialect: new SqliteDialect({ database: database as never }) });
+  }
+
+  async query<Row>(statement: Statement, parameters: readonly unknown[]): Promise<Row[]> {
+    while (this.#transactionDone !== null) await this.#transactionDone;
+    return this.#execute<Row>(statement, parameters);
+  }
+
+  async transaction<T>(_lockKey: string | null, fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    while (this.#transactionDone !== null) await this.#transactionDone;
+    let finish!: () => void;
+    this.#transactionDone = new Promise((resolve) => (finish = resolve));
+    const tx: SqlExecutor = { query: async (statement, parameters) => this.#execute(statement, parameters) };
+    try {
+      this.#database.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await fn(tx);
+        this.#database.exec('COMMIT');
+        return result;
+      } catch (err) {
+        if (this.#database.inTransaction) this.#database.exec('ROLLBACK');
+        throw err;
+      }
+    } finally {
+      this.#transactionDone = null;
+      finish();
+    }
+  }
+
+  isMissingTable(error: unknown): boolean {
+    return error instanceof Error && /no such table/i.test(error.message);
+  }
+
+  async close(): Promise<void> {
+    while (this.#transactionDone !== null) await this.#transactionDone;
+    this.#statements.clear();
+    if (this.#owned && this.#database.open) this.#database.close();
+  }
+
+  #execute<Row>(statement: Statement, parameters: readonly unknown[]): Row[] {
+    let prepared = this.#statements.get(statement.sql);
+    if (prepared === undefined) {
+      prepared = this.#database.prepare(statement.sql);
+      this.#statements.set(statement.sql, prepared);
+    }
+    if (prepared.reader) return prepared.all(...parameters) as Row[];
+    prepared.run(...parameters);
+    return [];
+  }
+}
