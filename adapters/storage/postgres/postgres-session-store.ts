@@ -3,7 +3,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import type { SessionStore } from '../../../src/contracts.js';
 import { SessionError } from '../../../src/errors.js';
 import { checkIdentifier } from '../sql/schema.js';
-import type { SqlDriver, SqlExecutor, Statement } from '../sql/sql-driver.js';
+import type { SqlDriver, Statement, TransactionBody } from '../sql/sql-driver.js';
 import { SqlSessionStore } from '../sql/sql-session-store.js';
 
 /** Options of {@link postgresStore}: a connection string to open a pool for, or a `pg.Pool` you manage. */
@@ -89,12 +89,8 @@ class PostgresDriver implements SqlDriver {
     return result.rows as Row[];
   }
 
-  async transaction<T>(lockKey: string | null, fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  async transaction<T>(lockKey: string | null, body: () => TransactionBody<T>): Promise<T> {
     const client = await this.#pool.connect();
-    const tx: SqlExecutor = {
-      query: async (statement, parameters) =>
-        (await client.query({ name: statement.name, text: statement.sql, values: parameters as unknown[] })).rows,
-    };
     let broken = false;
     try {
       await client.query('BEGIN');
@@ -102,9 +98,15 @@ class PostgresDriver implements SqlDriver {
         // Serialises writers for one user across every process sharing this database.
         await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`sessionkeeper:${this.schema}:${lockKey}`]);
       }
-      const result = await fn(tx);
+      const steps = body();
+      let step = steps.next();
+      while (!step.done) {
+        const { statement, parameters } = step.value;
+        const result = await client.query({ name: statement.name, text: statement.sql, values: parameters as unknown[] });
+        step = steps.next(result.rows);
+      }
       await client.query('COMMIT');
-      return result;
+      return step.value;
     } catch (err) {
       try {
         await client.query('ROLLBACK');

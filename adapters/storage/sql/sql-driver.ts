@@ -7,29 +7,38 @@ export interface Statement {
   readonly sql: string;
 }
 
-/** Executes compiled statements on one connection (or inside one transaction). */
-export interface SqlExecutor {
-  /** Runs a statement and returns its rows (empty for statements without RETURNING). */
-  query<Row = Record<string, unknown>>(statement: Statement, parameters: readonly unknown[]): Promise<Row[]>;
+/** One execution of a statement with its positional values. */
+export interface BoundStatement {
+  readonly statement: Statement;
+  readonly parameters: readonly unknown[];
 }
+
+/**
+ * The body of a transaction: yields each statement and receives its rows. A generator rather than an
+ * async callback so that SQLite can run the whole body synchronously between BEGIN and COMMIT (no
+ * other code can interleave on the shared connection), while Postgres awaits each statement.
+ */
+export type TransactionBody<T> = Generator<BoundStatement, T, any[]>;
 
 /**
  * What the shared SQL store needs from a dialect. Kysely builds and compiles every statement and runs
  * the migrations; the driver executes the compiled text directly with the database client, so the hot
  * paths reuse prepared statements instead of building a query per call.
  */
-export interface SqlDriver extends SqlExecutor {
+export interface SqlDriver {
   readonly dialect: 'sqlite' | 'postgres';
   /** Kysely over the same database, for compiling statements and running the migrator. */
   readonly db: Kysely<any>;
   /** Postgres schema holding the tables; undefined for SQLite. */
   readonly schema: string | undefined;
+  /** Runs one statement outside a transaction and returns its rows (empty without RETURNING). */
+  query<Row = Record<string, unknown>>(statement: Statement, parameters: readonly unknown[]): Promise<Row[]>;
   /**
    * Runs `fn` in one transaction that also serialises writers for `lockKey` (a user id) across
    * processes: Postgres takes a transaction-scoped advisory lock on it; SQLite's `BEGIN IMMEDIATE`
-   * already holds the database's single write lock. Rolls back if `fn` throws.
+   * already holds the database's single write lock. Rolls back if the body throws.
    */
-  transaction<T>(lockKey: string | null, fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  transaction<T>(lockKey: string | null, body: () => TransactionBody<T>): Promise<T>;
   /** True when the error means a table or schema does not exist (migrate() was not run). */
   isMissingTable(error: unknown): boolean;
   /** Closes what the driver opened itself; never a database or pool passed in by the caller. */

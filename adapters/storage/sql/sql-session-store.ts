@@ -12,7 +12,7 @@ import type {
 import { SessionError } from '../../../src/errors.js';
 import { assertWithinLimit, EMPTY_METADATA } from '../../../src/metadata.js';
 import { migrateToLatest, tableNames, type SessionRow, type SqlTableNames } from './schema.js';
-import type { SqlDriver, SqlExecutor, Statement } from './sql-driver.js';
+import type { BoundStatement, SqlDriver, Statement, TransactionBody } from './sql-driver.js';
 
 /**
  * The session store shared by the SQLite and Postgres adapters. Every statement is built with kysely
@@ -61,8 +61,9 @@ export class SqlSessionStore implements SessionStore {
       const rows = await this.#run('insert', this.#q.insert, values);
       return { session: toSession(rows[0]!), evicted: [] };
     }
-    return this.#transaction('insert', record.userId, async (tx) => {
-      const active = await run(tx, this.#q.activeOfUserOldestFirst, { userId: record.userId, now });
+    const q = this.#q;
+    return this.#transaction('insert', record.userId, function* () {
+      const active: SessionRow[] = yield bound(q.activeOfUserOldestFirst, { userId: record.userId, now });
       const excess = active.length + 1 - limit.max;
       const evicted: Session[] = [];
       if (excess > 0) {
@@ -70,11 +71,11 @@ export class SqlSessionStore implements SessionStore {
           throw new SessionError('SESSION_LIMIT', `User already has ${active.length} active sessions (maxSessionsPerUser is ${limit.max})`);
         }
         for (const row of active.slice(0, excess)) {
-          const revoked = await run(tx, this.#q.revoke, { id: row.id, reason: 'limit', at: now });
+          const revoked: SessionRow[] = yield bound(q.revoke, { id: row.id, reason: 'limit', at: now });
           evicted.push(toSession(revoked[0]!));
         }
       }
-      const rows = await run(tx, this.#q.insert, values);
+      const rows: SessionRow[] = yield bound(q.insert, values);
       return { session: toSession(rows[0]!), evicted };
     });
   }
@@ -102,12 +103,13 @@ export class SqlSessionStore implements SessionStore {
   async mergeMetadata(id: string, patch: SessionMetadata, now: EpochMs, serializedLimit: number): Promise<Session | null> {
     // Read-merge-write under a row lock (Postgres FOR UPDATE; SQLite's write lock) so that
     // concurrent merges of different keys cannot overwrite each other.
-    return this.#transaction('mergeMetadata', null, async (tx) => {
-      const current = await run(tx, this.#q.lockActive, { id, now });
+    const q = this.#q;
+    return this.#transaction('mergeMetadata', null, function* () {
+      const current: SessionRow[] = yield bound(q.lockActive, { id, now });
       if (current.length === 0) return null;
       const json = JSON.stringify({ ...parseJson(current[0]!.metadata), ...patch });
       assertWithinLimit(json, serializedLimit);
-      return first(await run(tx, this.#q.setMetadata, { id, metadata: json }));
+      return first(yield bound(q.setMetadata, { id, metadata: json }));
     });
   }
 
@@ -117,10 +119,11 @@ export class SqlSessionStore implements SessionStore {
 
   async revokeAll(userId: string, reason: string, at: EpochMs, exceptId?: string): Promise<Session[]> {
     // Under the user's lock, so a concurrent insert lands entirely before or after it.
-    const rows = await this.#transaction('revokeAll', userId, (tx) =>
-      run(tx, this.#q.revokeAllOfUser, { userId, reason, at, exceptId: exceptId ?? '' }),
-    );
-    return rows.map(toSession);
+    const q = this.#q;
+    return this.#transaction('revokeAll', userId, function* () {
+      const rows: SessionRow[] = yield bound(q.revokeAllOfUser, { userId, reason, at, exceptId: exceptId ?? '' });
+      return rows.map(toSession);
+    });
   }
 
   async listByUser(userId: string, activeAt?: EpochMs): Promise<Session[]> {
@@ -180,10 +183,10 @@ export class SqlSessionStore implements SessionStore {
     }
   }
 
-  async #transaction<T>(operation: string, lockKey: string | null, fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  async #transaction<T>(operation: string, lockKey: string | null, body: () => TransactionBody<T>): Promise<T> {
     this.#assertOpen();
     try {
-      return await this.#driver.transaction(lockKey, fn);
+      return await this.#driver.transaction(lockKey, body);
     } catch (err) {
       throw this.#error(err, operation);
     }
@@ -248,8 +251,8 @@ function bind(prepared: Prepared, values: Values): unknown[] {
   return parameters;
 }
 
-function run(tx: SqlExecutor, prepared: Prepared, values: Values): Promise<SessionRow[]> {
-  return tx.query<SessionRow>(prepared.statement, bind(prepared, values));
+function bound(prepared: Prepared, values: Values): BoundStatement {
+  return { statement: prepared.statement, parameters: bind(prepared, values) };
 }
 
 function buildStatements(db: Kysely<any>, table: string, rowLocks: boolean) {

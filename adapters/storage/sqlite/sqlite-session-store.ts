@@ -3,7 +3,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import type { SessionStore } from '../../../src/contracts.js';
 import { SessionError } from '../../../src/errors.js';
 import { checkIdentifier } from '../sql/schema.js';
-import type { SqlDriver, SqlExecutor, Statement } from '../sql/sql-driver.js';
+import type { SqlDriver, Statement, TransactionBody } from '../sql/sql-driver.js';
 import { SqlSessionStore } from '../sql/sql-session-store.js';
 
 /**
@@ -78,9 +78,9 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
 // --- internal ---
 
 /**
- * better-sqlite3 is synchronous, so a statement outside a transaction runs to completion at once.
- * A transaction spans awaits, though, so while one is open every other statement waits for it;
- * otherwise it would run inside the open transaction on the shared connection.
+ * better-sqlite3 is synchronous: each statement, and each whole transaction body, runs to completion
+ * before any other code of this process, so nothing can interleave on the shared connection and no
+ * transaction is ever left open across an await.
  */
 class SqliteDriver implements SqlDriver {
   readonly dialect = 'sqlite';
@@ -89,7 +89,6 @@ class SqliteDriver implements SqlDriver {
   readonly #database: SqliteDatabase;
   readonly #owned: boolean;
   readonly #statements = new Map<string, SqliteStatement>();
-  #transactionDone: Promise<void> | null = null;
 
   constructor(database: SqliteDatabase, owned: boolean) {
     this.#database = database;
@@ -98,28 +97,22 @@ class SqliteDriver implements SqlDriver {
   }
 
   async query<Row>(statement: Statement, parameters: readonly unknown[]): Promise<Row[]> {
-    while (this.#transactionDone !== null) await this.#transactionDone;
     return this.#execute<Row>(statement, parameters);
   }
 
-  async transaction<T>(_lockKey: string | null, fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    while (this.#transactionDone !== null) await this.#transactionDone;
-    let finish!: () => void;
-    this.#transactionDone = new Promise((resolve) => (finish = resolve));
-    const tx: SqlExecutor = { query: async (statement, parameters) => this.#execute(statement, parameters) };
+  async transaction<T>(_lockKey: string | null, body: () => TransactionBody<T>): Promise<T> {
+    // IMMEDIATE takes the write lock up front, so a limit check and its insert see one state even
+    // when other processes share the file.
+    this.#database.exec('BEGIN IMMEDIATE');
     try {
-      this.#database.exec('BEGIN IMMEDIATE');
-      try {
-        const result = await fn(tx);
-        this.#database.exec('COMMIT');
-        return result;
-      } catch (err) {
-        if (this.#database.inTransaction) this.#database.exec('ROLLBACK');
-        throw err;
-      }
-    } finally {
-      this.#transactionDone = null;
-      finish();
+      const steps = body();
+      let step = steps.next();
+      while (!step.done) step = steps.next(this.#execute(step.value.statement, step.value.parameters));
+      this.#database.exec('COMMIT');
+      return step.value;
+    } catch (err) {
+      if (this.#database.inTransaction) this.#database.exec('ROLLBACK');
+      throw err;
     }
   }
 
@@ -128,7 +121,6 @@ class SqliteDriver implements SqlDriver {
   }
 
   async close(): Promise<void> {
-    while (this.#transactionDone !== null) await this.#transactionDone;
     this.#statements.clear();
     if (this.#owned && this.#database.open) this.#database.close();
   }
