@@ -1,0 +1,128 @@
+/**
+ * `npm run bench`: validate() and create() throughput per store, and memory per session in the
+ * memory store. Postgres is measured when SESSIONKEEPER_PG_URL (or the default local URL) answers.
+ *
+ * Options (environment): BENCH_SECONDS (default 3) per measurement, BENCH_ONLY=memory,sqlite,postgres.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { postgresStore } from '../adapters/storage/postgres/index.js';
+import { memoryStore } from '../adapters/storage/memory/index.js';
+import { sqliteStore } from '../adapters/storage/sqlite/index.js';
+import { createSessionManager, type SessionManager, type SessionStore } from '../src/index.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'memory,sqlite,postgres').split(','));
+const POSTGRES_URL = process.env.SESSIONKEEPER_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const SESSIONS = 10_000;
+const USER_AGENT = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+
+interface Row {
+  store: string;
+  metric: string;
+  value: string;
+  target: string;
+}
+const rows: Row[] = [];
+
+/** Runs `op` with `concurrency` callers in flight until the time is up; returns completed ops per second. */
+async function throughput(concurrency: number, op: (i: number) => Promise<unknown>): Promise<number> {
+  const deadline = performance.now() + SECONDS * 1000;
+  let done = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, worker) => {
+      // Check the clock every 64 ops: performance.now() would otherwise dominate the memory store.
+      for (let n = 0; (n & 63) !== 0 || performance.now() < deadline; n++) {
+        await op(worker + n * concurrency);
+        done++;
+      }
+    }),
+  );
+  return done / ((performance.now() - started) / 1000);
+}
+
+function fmt(opsPerSecond: number): string {
+  return `${Math.round(opsPerSecond).toLocaleString('en-US')} ops/s`;
+}
+
+async function benchStore(name: string, store: SessionStore, concurrency: number, validateTarget: string): Promise<void> {
+  await store.migrate();
+  const sessions = createSessionManager({ store, idleTimeout: '1h', touchInterval: '10m' });
+  const tokens: string[] = [];
+  for (let i = 0; i < SESSIONS; i++) {
+    tokens.push((await sessions.create({ userId: `user-${i % 2000}`, userAgent: USER_AGENT, ip: '203.0.113.7' })).token);
+  }
+  // Warm up the statement caches and the JIT before measuring.
+  for (let i = 0; i < 2000; i++) await sessions.validate(tokens[i % SESSIONS]!);
+
+  const validate = await throughput(concurrency, async (i) => {
+    const result = await sessions.validate(tokens[i % SESSIONS]!);
+    if (!result.ok) throw new Error(`validate failed: ${result.reason}`);
+  });
+  rows.push({ store: name, metric: `validate (inside touchInterval, ${concurrency} concurrent)`, value: fmt(validate), target: validateTarget });
+
+  let n = 0;
+  const create = await throughput(concurrency, () => sessions.create({ userId: `creator-${n++ % 5000}`, userAgent: USER_AGENT }));
+  rows.push({ store: name, metric: `create (${concurrency} concurrent)`, value: fmt(create), target: '' });
+  await sessions.close();
+}
+
+async function memoryPerSession(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) {
+    rows.push({ store: 'memory', metric: 'bytes per session', value: 'run with node --expose-gc', target: '<= 512 B' });
+    return;
+  }
+  const count = 100_000;
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const store = memoryStore();
+  const sessions = createSessionManager({ store });
+  // 4 sessions per user, realistic user ids, ip and user agent (interned by V8 as one string).
+  for (let i = 0; i < count; i++) {
+    await sessions.create({ userId: `user-${String(i >> 2).padStart(8, '0')}`, ip: '203.0.113.7', userAgent: USER_AGENT });
+  }
+  gc();
+  const perSession = (process.memoryUsage().heapUsed - before) / count;
+  rows.push({ store: 'memory', metric: `bytes per session (${count.toLocaleString('en-US')} sessions)`, value: `${Math.round(perSession)} B`, target: '<= 512 B' });
+  await sessions.close();
+}
+
+async function main(): Promise<void> {
+  console.log(`node ${process.version}, ${SECONDS}s per measurement, ${SESSIONS.toLocaleString('en-US')} sessions per store\n`);
+  if (ONLY.has('memory')) {
+    await benchStore('memory', memoryStore(), 64, '>= 1,000,000 ops/s');
+    await memoryPerSession();
+  }
+  if (ONLY.has('sqlite')) {
+    const dir = mkdtempSync(join(tmpdir(), 'sessionkeeper-bench-'));
+    try {
+      await benchStore('sqlite (file, WAL)', sqliteStore({ filename: join(dir, 'bench.db') }), 64, '>= 100,000 ops/s');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  if (ONLY.has('postgres')) {
+    const schema = `sk_bench_${process.pid}`;
+    const admin = new pg.Client({ connectionString: POSTGRES_URL });
+    try {
+      await admin.connect();
+    } catch (err) {
+      rows.push({ store: 'postgres', metric: 'skipped', value: `unreachable: ${(err as Error).message}`, target: '' });
+    }
+    if (rows.at(-1)?.metric !== 'skipped') {
+      try {
+        await benchStore('postgres (pool 10)', postgresStore({ connectionString: POSTGRES_URL, poolSize: 10, schema }), 32, '>= 15,000 ops/s');
+      } finally {
+        await admin.query(`drop schema if exists ${schema} cascade`);
+        await admin.end();
+      }
+    }
+  }
+  console.table(rows);
+}
+
+await main();

@@ -1,0 +1,30 @@
+import pg from 'pg';
+
+/** The Postgres the suites use; .ci/run points it at a fresh database per run. */
+export const POSTGRES_URL = process.env.SESSIONKEEPER_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/**
+ * Whether a suite that needs `service` can run. Locally an unreachable service skips the suite with
+ * a printed reason; under CI=true it is a failure, never a silent skip.
+ */
+export function serviceGate(service: string, problem: string | null): boolean {
+  if (problem === null) return true;
+  const message = `${service} is not reachable (${problem})`;
+  if (process.env.CI) throw new Error(`${message}; CI=true requires it`);
+  console.warn(`[skip] ${message}: its suites are skipped. Set CI=true to make this a failure.`);
+  return false;
+}
+
+/** Connects once to Postgres; resolves to null when it answers, else to the reason it did not. */
+export async function probePostgres(url = POSTGRES_URL): Promise<string | null> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
