@@ -59,7 +59,6 @@ class MemorySessionStore implements SessionStore {
 
   async insert(record: NewSessionRecord, now: EpochMs, limit?: SessionLimit): Promise<{ session: Session; evicted: Session[] }> {
     this.#assertOpen();
-    this.#reclaimSome(now);
     if (this.#byHash.has(record.tokenHash) || this.#hashById.has(record.id)) {
       throw new SessionError('INVALID_ARGUMENT', 'A session with this id or token hash already exists');
     }
@@ -75,6 +74,9 @@ class MemorySessionStore implements SessionStore {
         for (const old of active.slice(0, excess)) evicted.push(this.#put(revoked(old, 'limit', now)));
       }
     }
+    // Reclaim only past the checks that can throw (a method that throws must have changed nothing),
+    // and before storing the new record, which is therefore never reclaimed by its own insert.
+    this.#reclaimSome(now);
     const { tokenHash, ...fields } = record;
     const session = freezeSession({ ...fields, status: 'active', revokedAt: null, revokeReason: null });
     this.#byHash.set(tokenHash, session);

@@ -3,7 +3,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import type { SessionStore } from '../../../src/contracts.js';
 import { SessionError } from '../../../src/errors.js';
 import { checkIdentifier } from '../sql/schema.js';
-import type { SqlDriver, Statement, TransactionBody } from '../sql/sql-driver.js';
+import type { Row, SqlDriver, Statement, TransactionBody } from '../sql/sql-driver.js';
 import { SqlSessionStore } from '../sql/sql-session-store.js';
 
 /** Options of {@link postgresStore}: a connection string to open a pool for, or a `pg.Pool` you manage. */
@@ -83,10 +83,8 @@ class PostgresDriver implements SqlDriver {
     this.db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
   }
 
-  async query<Row>(statement: Statement, parameters: readonly unknown[]): Promise<Row[]> {
-    // A named query is parsed and planned once per connection, then only bound and executed.
-    const result = await this.#pool.query({ name: statement.name, text: statement.sql, values: parameters as unknown[] });
-    return result.rows as Row[];
+  async query(statement: Statement, parameters: readonly unknown[]): Promise<Row[]> {
+    return (await this.#pool.query(toQueryConfig(statement, parameters))).rows;
   }
 
   async transaction<T>(lockKey: string | null, body: () => TransactionBody<T>): Promise<T> {
@@ -102,8 +100,7 @@ class PostgresDriver implements SqlDriver {
       let step = steps.next();
       while (!step.done) {
         const { statement, parameters } = step.value;
-        const result = await client.query({ name: statement.name, text: statement.sql, values: parameters as unknown[] });
-        step = steps.next(result.rows);
+        step = steps.next((await client.query(toQueryConfig(statement, parameters))).rows);
       }
       await client.query('COMMIT');
       return step.value;
@@ -127,4 +124,9 @@ class PostgresDriver implements SqlDriver {
   async close(): Promise<void> {
     if (this.#owned) await this.#pool.end();
   }
+}
+
+/** A named query is parsed and planned once per connection, then only bound and executed; rows come as arrays. */
+function toQueryConfig(statement: Statement, parameters: readonly unknown[]): pg.QueryArrayConfig {
+  return { name: statement.name, text: statement.sql, values: parameters as unknown[], rowMode: 'array' };
 }

@@ -9,25 +9,29 @@ export interface SqlTableNames {
   migrationLock: string;
 }
 
-/** Row shape of the sessions table. Instants are epoch milliseconds in BIGINT columns (INTEGER in SQLite). */
-export interface SessionRow {
-  id: string;
-  token_hash: string;
-  user_id: string;
-  tenant_id: string | null;
-  created_at: number | string;
-  last_active_at: number | string;
-  expires_at: number | string;
-  absolute_expires_at: number | string;
-  revoked_at: number | string | null;
-  revoke_reason: string | null;
-  ip: string | null;
-  user_agent: string | null;
-  /** JSON text. */
-  device: string | null;
-  /** JSON text of a plain object. */
-  metadata: string;
-}
+/**
+ * Columns a session is read from, in this order: statements return rows as arrays (cheaper than
+ * objects on the hot path) and `toSession` reads them by position. Instants are epoch milliseconds
+ * in BIGINT columns; `device` and `metadata` hold JSON text.
+ */
+export const SESSION_COLUMNS = [
+  'id',
+  'user_id',
+  'tenant_id',
+  'created_at',
+  'last_active_at',
+  'expires_at',
+  'absolute_expires_at',
+  'revoked_at',
+  'revoke_reason',
+  'ip',
+  'user_agent',
+  'device',
+  'metadata',
+] as const;
+
+/** A row of {@link SESSION_COLUMNS}. */
+export type SessionRow = readonly unknown[];
 
 const PREFIX_PATTERN = /^[a-z_][a-z0-9_]{0,30}$/;
 

@@ -5,6 +5,8 @@ export interface Statement {
   /** Stable name derived from the SQL text (Postgres uses it to prepare the statement once per connection). */
   readonly name: string;
   readonly sql: string;
+  /** Returns at most one row (lookups and updates by key), so SQLite can step it just once. */
+  readonly single: boolean;
 }
 
 /** One execution of a statement with its positional values. */
@@ -18,7 +20,10 @@ export interface BoundStatement {
  * async callback so that SQLite can run the whole body synchronously between BEGIN and COMMIT (no
  * other code can interleave on the shared connection), while Postgres awaits each statement.
  */
-export type TransactionBody<T> = Generator<BoundStatement, T, any[]>;
+export type TransactionBody<T> = Generator<BoundStatement, T, Row[]>;
+
+/** A result row as an array of column values, in the order of the statement's select list. */
+export type Row = readonly unknown[];
 
 /**
  * What the shared SQL store needs from a dialect. Kysely builds and compiles every statement and runs
@@ -32,7 +37,7 @@ export interface SqlDriver {
   /** Postgres schema holding the tables; undefined for SQLite. */
   readonly schema: string | undefined;
   /** Runs one statement outside a transaction and returns its rows (empty without RETURNING). */
-  query<Row = Record<string, unknown>>(statement: Statement, parameters: readonly unknown[]): Promise<Row[]>;
+  query(statement: Statement, parameters: readonly unknown[]): Promise<Row[]>;
   /**
    * Runs `fn` in one transaction that also serialises writers for `lockKey` (a user id) across
    * processes: Postgres takes a transaction-scoped advisory lock on it; SQLite's `BEGIN IMMEDIATE`

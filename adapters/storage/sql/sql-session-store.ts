@@ -11,8 +11,8 @@ import type {
 } from '../../../src/contracts.js';
 import { SessionError } from '../../../src/errors.js';
 import { assertWithinLimit, EMPTY_METADATA } from '../../../src/metadata.js';
-import { migrateToLatest, tableNames, type SessionRow, type SqlTableNames } from './schema.js';
-import type { BoundStatement, SqlDriver, Statement, TransactionBody } from './sql-driver.js';
+import { migrateToLatest, SESSION_COLUMNS, tableNames, type SessionRow, type SqlTableNames } from './schema.js';
+import type { BoundStatement, Row, SqlDriver, Statement, TransactionBody } from './sql-driver.js';
 
 /**
  * The session store shared by the SQLite and Postgres adapters. Every statement is built with kysely
@@ -63,7 +63,7 @@ export class SqlSessionStore implements SessionStore {
     }
     const q = this.#q;
     return this.#transaction('insert', record.userId, function* () {
-      const active: SessionRow[] = yield bound(q.activeOfUserOldestFirst, { userId: record.userId, now });
+      const active = yield bound(q.activeOfUserOldestFirst, { userId: record.userId, now });
       const excess = active.length + 1 - limit.max;
       const evicted: Session[] = [];
       if (excess > 0) {
@@ -71,11 +71,11 @@ export class SqlSessionStore implements SessionStore {
           throw new SessionError('SESSION_LIMIT', `User already has ${active.length} active sessions (maxSessionsPerUser is ${limit.max})`);
         }
         for (const row of active.slice(0, excess)) {
-          const revoked: SessionRow[] = yield bound(q.revoke, { id: row.id, reason: 'limit', at: now });
+          const revoked = yield bound(q.revoke, { id: row[0], reason: 'limit', at: now });
           evicted.push(toSession(revoked[0]!));
         }
       }
-      const rows: SessionRow[] = yield bound(q.insert, values);
+      const rows = yield bound(q.insert, values);
       return { session: toSession(rows[0]!), evicted };
     });
   }
@@ -105,9 +105,9 @@ export class SqlSessionStore implements SessionStore {
     // concurrent merges of different keys cannot overwrite each other.
     const q = this.#q;
     return this.#transaction('mergeMetadata', null, function* () {
-      const current: SessionRow[] = yield bound(q.lockActive, { id, now });
+      const current = yield bound(q.lockActive, { id, now });
       if (current.length === 0) return null;
-      const json = JSON.stringify({ ...parseJson(current[0]!.metadata), ...patch });
+      const json = JSON.stringify({ ...parseJson(current[0]![METADATA] as string), ...patch });
       assertWithinLimit(json, serializedLimit);
       return first(yield bound(q.setMetadata, { id, metadata: json }));
     });
@@ -121,7 +121,7 @@ export class SqlSessionStore implements SessionStore {
     // Under the user's lock, so a concurrent insert lands entirely before or after it.
     const q = this.#q;
     return this.#transaction('revokeAll', userId, function* () {
-      const rows: SessionRow[] = yield bound(q.revokeAllOfUser, { userId, reason, at, exceptId: exceptId ?? '' });
+      const rows = yield bound(q.revokeAllOfUser, { userId, reason, at, exceptId: exceptId ?? '' });
       return rows.map(toSession);
     });
   }
@@ -135,8 +135,8 @@ export class SqlSessionStore implements SessionStore {
   }
 
   async countActive(userId: string, now: EpochMs): Promise<number> {
-    const rows = await this.#run<{ n: number | string }>('countActive', this.#q.countActive, { userId, now });
-    return Number(rows[0]?.n ?? 0);
+    const rows = await this.#run('countActive', this.#q.countActive, { userId, now });
+    return Number(rows[0]?.[0] ?? 0);
   }
 
   async *scan(filter: ScanFilter, pageSize: number): AsyncIterable<Session[]> {
@@ -151,7 +151,7 @@ export class SqlSessionStore implements SessionStore {
       });
       if (rows.length > 0) yield rows.map(toSession);
       if (rows.length < pageSize) return;
-      after = rows[rows.length - 1]!.id;
+      after = rows[rows.length - 1]![0] as string;
     }
   }
 
@@ -174,10 +174,10 @@ export class SqlSessionStore implements SessionStore {
     return this.#driver.schema === undefined ? this.#driver.db : this.#driver.db.withSchema(this.#driver.schema);
   }
 
-  async #run<Row = SessionRow>(operation: string, prepared: Prepared, values: Values): Promise<Row[]> {
+  async #run(operation: string, prepared: Prepared, values: Values): Promise<Row[]> {
     this.#assertOpen();
     try {
-      return await this.#driver.query<Row>(prepared.statement, bind(prepared, values));
+      return await this.#driver.query(prepared.statement, bind(prepared, values));
     } catch (err) {
       throw this.#error(err, operation);
     }
@@ -205,7 +205,7 @@ export class SqlSessionStore implements SessionStore {
     const key = `${byUser}:${bySince}`;
     let prepared = this.#scanStatements.get(key);
     if (prepared === undefined) {
-      let query = this.#table().selectFrom(this.#tables.sessions).selectAll().where('id', '>', param('after'));
+      let query = this.#table().selectFrom(this.#tables.sessions).select(SESSION_COLUMNS).where('id', '>', param('after'));
       if (byUser) query = query.where('user_id', '=', param('userId'));
       if (bySince) query = query.where('created_at', '>=', param('createdSince'));
       prepared = prepare(query.orderBy('id').limit(param('limit')));
@@ -234,14 +234,14 @@ interface Prepared {
   readonly names: readonly string[];
 }
 
-function prepare(query: Compilable): Prepared {
+function prepare(query: Compilable, single = false): Prepared {
   const compiled = query.compile();
   const names = compiled.parameters.map((p) => {
     if (!(p instanceof Param)) throw new Error(`Statement has an inline value; use param(): ${compiled.sql}`);
     return p.name;
   });
   const name = 'sk_' + createHash('sha256').update(compiled.sql).digest('hex').slice(0, 24);
-  return { statement: { name, sql: compiled.sql }, names };
+  return { statement: { name, sql: compiled.sql, single }, names };
 }
 
 function bind(prepared: Prepared, values: Values): unknown[] {
@@ -256,7 +256,7 @@ function bound(prepared: Prepared, values: Values): BoundStatement {
 }
 
 function buildStatements(db: Kysely<any>, table: string, rowLocks: boolean) {
-  const select = () => db.selectFrom(table).selectAll();
+  const select = () => db.selectFrom(table).select(SESSION_COLUMNS);
   const isActive = (now: string) => sql<boolean>`revoked_at is null and expires_at > ${param(now)}`;
   // Touch and rotate never move activity or the idle deadline backwards.
   const touchColumns = (at: string) => ({
@@ -266,8 +266,8 @@ function buildStatements(db: Kysely<any>, table: string, rowLocks: boolean) {
   const lockActive = select().where('id', '=', param('id')).where(isActive('now'));
 
   return {
-    byTokenHash: prepare(select().where('token_hash', '=', param('tokenHash'))),
-    byId: prepare(select().where('id', '=', param('id'))),
+    byTokenHash: prepare(select().where('token_hash', '=', param('tokenHash')), true),
+    byId: prepare(select().where('id', '=', param('id')), true),
     insert: prepare(
       db
         .insertInto(table)
@@ -285,7 +285,8 @@ function buildStatements(db: Kysely<any>, table: string, rowLocks: boolean) {
           device: param('device'),
           metadata: param('metadata'),
         })
-        .returningAll(),
+        .returning(SESSION_COLUMNS),
+      true,
     ),
     activeOfUserOldestFirst: prepare(
       select().where('user_id', '=', param('userId')).where(isActive('now')).orderBy('last_active_at').orderBy('created_at').orderBy('id'),
@@ -297,14 +298,15 @@ function buildStatements(db: Kysely<any>, table: string, rowLocks: boolean) {
     countActive: prepare(
       db.selectFrom(table).select(sql<number>`count(*)`.as('n')).where('user_id', '=', param('userId')).where(isActive('now')),
     ),
-    touch: prepare(db.updateTable(table).set(touchColumns('at')).where('id', '=', param('id')).where(isActive('at')).returningAll()),
+    touch: prepare(db.updateTable(table).set(touchColumns('at')).where('id', '=', param('id')).where(isActive('at')).returning(SESSION_COLUMNS), true),
     rotate: prepare(
       db
         .updateTable(table)
         .set({ token_hash: param('nextHash'), ...touchColumns('now') })
         .where('token_hash', '=', param('currentHash'))
         .where(isActive('now'))
-        .returningAll(),
+        .returning(SESSION_COLUMNS),
+      true,
     ),
     extend: prepare(
       db
@@ -314,17 +316,19 @@ function buildStatements(db: Kysely<any>, table: string, rowLocks: boolean) {
         })
         .where('id', '=', param('id'))
         .where(isActive('now'))
-        .returningAll(),
+        .returning(SESSION_COLUMNS),
+      true,
     ),
-    lockActive: prepare(rowLocks ? lockActive.forUpdate() : lockActive),
-    setMetadata: prepare(db.updateTable(table).set({ metadata: param('metadata') }).where('id', '=', param('id')).returningAll()),
+    lockActive: prepare(rowLocks ? lockActive.forUpdate() : lockActive, true),
+    setMetadata: prepare(db.updateTable(table).set({ metadata: param('metadata') }).where('id', '=', param('id')).returning(SESSION_COLUMNS), true),
     revoke: prepare(
       db
         .updateTable(table)
         .set({ revoked_at: param('at'), revoke_reason: param('reason') })
         .where('id', '=', param('id'))
         .where('revoked_at', 'is', null)
-        .returningAll(),
+        .returning(SESSION_COLUMNS),
+      true,
     ),
     revokeAllOfUser: prepare(
       db
@@ -333,7 +337,7 @@ function buildStatements(db: Kysely<any>, table: string, rowLocks: boolean) {
         .where('user_id', '=', param('userId'))
         .where('revoked_at', 'is', null)
         .where('id', '<>', param('exceptId'))
-        .returningAll(),
+        .returning(SESSION_COLUMNS),
     ),
     deleteEnded: prepare(
       db
@@ -352,27 +356,33 @@ function buildStatements(db: Kysely<any>, table: string, rowLocks: boolean) {
   };
 }
 
-function first(rows: SessionRow[]): Session | null {
+function first(rows: readonly SessionRow[]): Session | null {
   return rows.length === 0 ? null : toSession(rows[0]!);
 }
 
+const METADATA = SESSION_COLUMNS.indexOf('metadata');
+
+/** Maps a row of SESSION_COLUMNS, by position. */
 function toSession(row: SessionRow): Session {
+  const revokedAt = row[7] as number | string | null;
+  const device = row[11] as string | null;
+  const metadata = row[12] as string;
   return {
-    id: row.id,
-    userId: row.user_id,
-    tenantId: row.tenant_id,
-    status: row.revoked_at === null ? 'active' : 'revoked',
+    id: row[0] as string,
+    userId: row[1] as string,
+    tenantId: row[2] as string | null,
+    status: revokedAt === null ? 'active' : 'revoked',
     // pg returns BIGINT as strings; SQLite returns numbers. Epoch ms fit a double exactly.
-    createdAt: Number(row.created_at),
-    lastActiveAt: Number(row.last_active_at),
-    expiresAt: Number(row.expires_at),
-    absoluteExpiresAt: Number(row.absolute_expires_at),
-    revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
-    revokeReason: row.revoke_reason,
-    ip: row.ip,
-    userAgent: row.user_agent,
-    device: row.device === null ? null : (parseJson(row.device) as Session['device']),
-    metadata: row.metadata === '{}' ? EMPTY_METADATA : (parseJson(row.metadata) as SessionMetadata),
+    createdAt: Number(row[3]),
+    lastActiveAt: Number(row[4]),
+    expiresAt: Number(row[5]),
+    absoluteExpiresAt: Number(row[6]),
+    revokedAt: revokedAt === null ? null : Number(revokedAt),
+    revokeReason: row[8] as string | null,
+    ip: row[9] as string | null,
+    userAgent: row[10] as string | null,
+    device: device === null ? null : (parseJson(device) as Session['device']),
+    metadata: metadata === '{}' ? EMPTY_METADATA : (parseJson(metadata) as SessionMetadata),
   };
 }
 

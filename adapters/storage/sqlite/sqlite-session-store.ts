@@ -3,7 +3,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import type { SessionStore } from '../../../src/contracts.js';
 import { SessionError } from '../../../src/errors.js';
 import { checkIdentifier } from '../sql/schema.js';
-import type { SqlDriver, Statement, TransactionBody } from '../sql/sql-driver.js';
+import type { Row, SqlDriver, Statement, TransactionBody } from '../sql/sql-driver.js';
 import { SqlSessionStore } from '../sql/sql-session-store.js';
 
 /**
@@ -20,6 +20,8 @@ export interface SqliteDatabase {
 
 export interface SqliteStatement {
   readonly reader: boolean;
+  raw(toggle?: boolean): SqliteStatement;
+  get(...parameters: unknown[]): unknown;
   all(...parameters: unknown[]): unknown[];
   run(...parameters: unknown[]): unknown;
 }
@@ -96,8 +98,8 @@ class SqliteDriver implements SqlDriver {
     this.db = new Kysely<any>({ dialect: new SqliteDialect({ database: database as never }) });
   }
 
-  async query<Row>(statement: Statement, parameters: readonly unknown[]): Promise<Row[]> {
-    return this.#execute<Row>(statement, parameters);
+  async query(statement: Statement, parameters: readonly unknown[]): Promise<Row[]> {
+    return this.#execute(statement, parameters);
   }
 
   async transaction<T>(_lockKey: string | null, body: () => TransactionBody<T>): Promise<T> {
@@ -125,14 +127,21 @@ class SqliteDriver implements SqlDriver {
     if (this.#owned && this.#database.open) this.#database.close();
   }
 
-  #execute<Row>(statement: Statement, parameters: readonly unknown[]): Row[] {
+  #execute(statement: Statement, parameters: readonly unknown[]): Row[] {
     let prepared = this.#statements.get(statement.sql);
     if (prepared === undefined) {
       prepared = this.#database.prepare(statement.sql);
+      // Rows as arrays: no object with named keys built per row.
+      if (prepared.reader) prepared.raw(true);
       this.#statements.set(statement.sql, prepared);
     }
-    if (prepared.reader) return prepared.all(...parameters) as Row[];
-    prepared.run(...parameters);
-    return [];
+    if (!prepared.reader) {
+      prepared.run(...parameters);
+      return [];
+    }
+    if (!statement.single) return prepared.all(...parameters) as Row[];
+    // get() steps once; for UPDATE ... RETURNING SQLite applies the change on that first step.
+    const row = prepared.get(...parameters) as Row | undefined;
+    return row === undefined ? [] : [row];
   }
 }
