@@ -70,6 +70,7 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
 const MISSING_RELATION = new Set(['42P01', '3F000']);
 
 class PostgresDriver implements SqlDriver {
+  readonly batchLookups = true;
   readonly dialect = 'postgres';
   readonly db: Kysely<any>;
   readonly schema: string;

@@ -34,6 +34,11 @@ export interface SqlDriver {
   readonly dialect: 'sqlite' | 'postgres';
   /** Kysely over the same database, for compiling statements and running the migrator. */
   readonly db: Kysely<any>;
+  /**
+   * Whether concurrent token lookups should be coalesced into one `= any($1)` query: worth it where
+   * each statement costs a network round trip (Postgres), not for an in-process database (SQLite).
+   */
+  readonly batchLookups: boolean;
   /** Postgres schema holding the tables; undefined for SQLite. */
   readonly schema: string | undefined;
   /** Runs one statement outside a transaction and returns its rows (empty without RETURNING). */

@@ -24,6 +24,8 @@ export class SqlSessionStore implements SessionStore {
   readonly #tables: SqlTableNames;
   readonly #q: ReturnType<typeof buildStatements>;
   readonly #scanStatements = new Map<string, Prepared>();
+  /** Token lookups waiting for the next batch, by hash (Postgres only). */
+  #pendingLookups: Map<string, LookupWaiter[]> | null = null;
   #closed = false;
 
   constructor(driver: SqlDriver, tablePrefix: string) {
@@ -81,7 +83,19 @@ export class SqlSessionStore implements SessionStore {
   }
 
   async findByTokenHash(tokenHash: string): Promise<Session | null> {
-    return first(await this.#run('findByTokenHash', this.#q.byTokenHash, { tokenHash }));
+    if (!this.#driver.batchLookups) return first(await this.#run('findByTokenHash', this.#q.byTokenHash, { tokenHash }));
+    this.#assertOpen();
+    // Lookups issued in the same tick share one round trip (`token_hash = any($1)`): over a network
+    // the round trip, not the indexed lookup, is what limits validations per second.
+    return new Promise<Session | null>((resolve, reject) => {
+      if (this.#pendingLookups === null) {
+        this.#pendingLookups = new Map();
+        process.nextTick(() => void this.#flushLookups());
+      }
+      const waiters = this.#pendingLookups.get(tokenHash);
+      if (waiters === undefined) this.#pendingLookups.set(tokenHash, [{ resolve, reject }]);
+      else waiters.push({ resolve, reject });
+    });
   }
 
   async findById(id: string): Promise<Session | null> {
@@ -170,6 +184,26 @@ export class SqlSessionStore implements SessionStore {
     if (this.#closed) throw new SessionError('CLOSED', `The ${this.kind} store is closed`);
   }
 
+  async #flushLookups(): Promise<void> {
+    const pending = this.#pendingLookups!;
+    this.#pendingLookups = null;
+    const hashes = [...pending.keys()];
+    for (let start = 0; start < hashes.length; start += MAX_LOOKUP_BATCH) {
+      const chunk = hashes.slice(start, start + MAX_LOOKUP_BATCH);
+      try {
+        const rows = await this.#run('findByTokenHash', this.#q.byTokenHashes, { tokenHashes: chunk });
+        for (const row of rows) {
+          const session = toSession(row);
+          for (const waiter of pending.get(row[TOKEN_HASH] as string)!) waiter.resolve(session);
+          pending.delete(row[TOKEN_HASH] as string);
+        }
+        for (const hash of chunk) for (const waiter of pending.get(hash) ?? []) waiter.resolve(null);
+      } catch (err) {
+        for (const hash of chunk) for (const waiter of pending.get(hash) ?? []) waiter.reject(err);
+      }
+    }
+  }
+
   #table(): Kysely<any> {
     return this.#driver.schema === undefined ? this.#driver.db : this.#driver.db.withSchema(this.#driver.schema);
   }
@@ -218,6 +252,14 @@ export class SqlSessionStore implements SessionStore {
 // --- internal ---
 
 type Values = Record<string, unknown>;
+
+interface LookupWaiter {
+  resolve(session: Session | null): void;
+  reject(error: unknown): void;
+}
+
+/** Hashes per batched lookup; larger batches only lengthen the slowest caller's wait. */
+const MAX_LOOKUP_BATCH = 256;
 
 /** A placeholder for a value supplied at execution time; kysely passes it through as a parameter. */
 class Param {
@@ -268,6 +310,13 @@ function buildStatements(db: Kysely<any>, table: string, rowLocks: boolean) {
   return {
     byTokenHash: prepare(select().where('token_hash', '=', param('tokenHash')), true),
     byId: prepare(select().where('id', '=', param('id')), true),
+    // Postgres only: many hashes in one query; the hash comes last to route each row to its caller.
+    byTokenHashes: prepare(
+      db
+        .selectFrom(table)
+        .select([...SESSION_COLUMNS, 'token_hash'])
+        .where('token_hash', '=', sql<string>`any(${param('tokenHashes')})`),
+    ),
     insert: prepare(
       db
         .insertInto(table)
@@ -361,6 +410,7 @@ function first(rows: readonly SessionRow[]): Session | null {
 }
 
 const METADATA = SESSION_COLUMNS.indexOf('metadata');
+const TOKEN_HASH = SESSION_COLUMNS.length;
 
 /** Maps a row of SESSION_COLUMNS, by position. */
 function toSession(row: SessionRow): Session {

@@ -85,6 +85,7 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
  * transaction is ever left open across an await.
  */
 class SqliteDriver implements SqlDriver {
+  readonly batchLookups = false;
   readonly dialect = 'sqlite';
   readonly schema = undefined;
   readonly db: Kysely<any>;
