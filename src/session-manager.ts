@@ -407,8 +407,8 @@ class DefaultSessionManager implements SessionManager {
     const userId = options.userId === undefined ? undefined : requireId(options.userId, 'userId');
     const since = options.since === undefined ? undefined : toEpochMs(options.since, 'since');
     const now = this.#config.now();
-    const pages = this.#store.scan({ userId, createdSince: since }, STATS_PAGE_SIZE);
-    return this.#call('stats', () => computeStats(pages, now));
+    // scan() is called inside #call so that a store which throws synchronously is wrapped too.
+    return this.#call('stats', () => computeStats(this.#store.scan({ userId, createdSince: since }, STATS_PAGE_SIZE), now));
   }
 
   async cleanup(options: { olderThan?: Duration; batchSize?: number } = {}): Promise<number> {
@@ -498,7 +498,12 @@ function optionalString(value: unknown, field: string, maxLength: number): strin
 function truncateUserAgent(value: unknown): string | null {
   if (value === undefined || value === null || value === '') return null;
   if (typeof value !== 'string') throw invalidArgument('userAgent must be a string');
-  return value.length > MAX_USER_AGENT_LENGTH ? value.slice(0, MAX_USER_AGENT_LENGTH) : value;
+  if (value.length <= MAX_USER_AGENT_LENGTH) return value;
+  // Never cut between the two halves of a surrogate pair: a lone surrogate is not valid UTF-8, so a
+  // SQL store would read back U+FFFD where the memory store returns the half character.
+  const last = value.charCodeAt(MAX_USER_AGENT_LENGTH - 1);
+  const end = last >= 0xd800 && last <= 0xdbff ? MAX_USER_AGENT_LENGTH - 1 : MAX_USER_AGENT_LENGTH;
+  return value.slice(0, end);
 }
 
 function revokeReason(value: unknown, fallback: string): string {
