@@ -1,0 +1,92 @@
+/**
+ * The sessionkeeper tour: one user, three devices, on a SQLite file. Run it with `npm run demo`.
+ * Copy from it: every call here is the public API, imported the way your app would import it.
+ */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSessionManager, SessionError, type Session } from 'sessionkeeper';
+import { sqliteStore } from 'sessionkeeper/sqlite';
+
+const filename = join(tmpdir(), `sessionkeeper-demo-${process.pid}.db`);
+// A clock we can move, to show idle expiry without waiting half an hour.
+let now = Date.now();
+const clock = () => new Date(now);
+const advance = (ms: number) => (now += ms);
+
+const store = sqliteStore({ filename });
+await store.migrate();
+const sessions = createSessionManager({
+  store,
+  idleTimeout: '30m',
+  absoluteTimeout: '7d',
+  touchInterval: '1m',
+  maxSessionsPerUser: 3,
+  onLimit: 'evict-oldest',
+  clock,
+});
+sessions.on('revoked', ({ session, reason }) => log(`event: revoked ${session.id} (${reason})`));
+
+const log = (line: string) => console.log(`  ${line}`);
+const describe = (s: Session) => `${s.id} ${s.status.padEnd(7)} ${s.userAgent ?? ''} last active ${new Date(s.lastActiveAt).toISOString()}`;
+
+console.log(`SQLite file: ${filename}\n`);
+
+console.log('1. Alice signs in on her laptop and her phone');
+const laptop = await sessions.create({ userId: 'alice', ip: '203.0.113.7', userAgent: 'Firefox on Linux', metadata: { theme: 'dark' } });
+advance(60_000);
+const phone = await sessions.create({ userId: 'alice', ip: '198.51.100.4', userAgent: 'Safari on iOS' });
+log(`laptop session ${laptop.session.id}, token ${laptop.token.slice(0, 8)}… (only its SHA-256 is stored)`);
+log(`phone session  ${phone.session.id}`);
+
+console.log('\n2. Each request validates its token');
+const check = await sessions.validate(laptop.token, { ip: '203.0.113.7' });
+log(check.ok ? `laptop token is valid for user ${check.session.userId}` : `laptop token rejected: ${check.reason}`);
+log(`a made-up token: ${JSON.stringify(await sessions.validate('skt_' + 'x'.repeat(32)))}`);
+try {
+  await sessions.validate('not a token');
+} catch (err) {
+  if (err instanceof SessionError) log(`garbage is a typed error: ${err.code}`);
+}
+
+console.log('\n3. Metadata updates merge atomically');
+const updated = await sessions.update(laptop.session.id, { metadata: { cart: 3 } });
+log(`laptop metadata: ${JSON.stringify(updated.metadata)}`);
+
+console.log('\n4. After login the app rotates the token; the old one stops working');
+const rotated = await sessions.rotate(laptop.token);
+log(`old token: ${JSON.stringify(await sessions.validate(laptop.token))}`);
+log(`new token valid: ${(await sessions.validate(rotated.token)).ok}`);
+
+console.log('\n5. "Keep me signed in" extends the idle deadline (never past the 7-day cap)');
+const extended = await sessions.extend(laptop.session.id, '2h');
+log(`laptop now idles out at ${new Date(extended.expiresAt).toISOString()}`);
+
+console.log('\n6. A tablet and a TV sign in: the limit of 3 evicts the least recently active');
+advance(120_000);
+await sessions.validate(rotated.token); // the laptop was just used, so the phone is the oldest
+const tablet = await sessions.create({ userId: 'alice', userAgent: 'Chrome on Android tablet' });
+const tv = await sessions.create({ userId: 'alice', userAgent: 'Smart TV app' });
+for (const s of await sessions.list('alice', { includeInactive: true })) log(describe(s));
+
+console.log('\n7. 31 minutes pass; the TV was used at minute 20, the tablet not at all');
+advance(20 * 60_000);
+await sessions.validate(tv.token);
+advance(11 * 60_000);
+log(`tablet token: ${JSON.stringify(await sessions.validate(tablet.token))}`);
+log(`TV token valid: ${(await sessions.validate(tv.token)).ok}, laptop (extended) token valid: ${(await sessions.validate(rotated.token)).ok}`);
+log(`evicted phone token: ${JSON.stringify(await sessions.validate(phone.token))}`);
+
+console.log('\n8. Alice clicks "sign out everywhere else" on her laptop');
+log(`revoked ${await sessions.revokeAll('alice', { except: laptop.session.id, reason: 'security_logout' })} sessions`);
+log(`active sessions left: ${await sessions.count('alice')}`);
+
+console.log('\n9. Statistics');
+const stats = await sessions.stats({ userId: 'alice' });
+log(`total ${stats.total}, active ${stats.active}, expired ${stats.expired}, revoked ${stats.revoked}, peak ${stats.peakConcurrent.count} at once`);
+
+console.log('\n10. Sign out, and clean up ended sessions');
+await sessions.revoke(laptop.session.id, { reason: 'logout' });
+log(`deleted ${await sessions.cleanup({ olderThan: 0 })} ended sessions`);
+
+await sessions.close();
+console.log(`\nDone. Inspect the file with: sqlite3 ${filename} 'select id, user_id, revoke_reason from sessions'`);
