@@ -1,21 +1,26 @@
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
 
-export default defineConfig({
-  entry: {
-    index: 'src/index.ts',
-    memory: 'adapters/storage/memory/index.ts',
-    sqlite: 'adapters/storage/sqlite/index.ts',
-    postgres: 'adapters/storage/postgres/index.ts',
-    testing: 'src/testing/index.ts',
-  },
-  format: ['esm', 'cjs'],
+const shared: Options = {
   dts: true,
-  clean: true,
   target: 'node20',
-  splitting: true,
   sourcemap: true,
+  splitting: true,
   // nanoid is ESM-only; bundling it keeps the CommonJS build loadable with a plain require().
   noExternal: ['nanoid'],
   // Drivers stay external and are only loaded by the adapter entry that needs them.
   external: ['better-sqlite3', 'pg', 'kysely', 'vitest'],
-});
+};
+
+const entries = {
+  index: 'src/index.ts',
+  memory: 'adapters/storage/memory/index.ts',
+  sqlite: 'adapters/storage/sqlite/index.ts',
+  postgres: 'adapters/storage/postgres/index.ts',
+};
+
+// One ESM build of every entry, so that they share chunks (one SessionError class for all of them),
+// and a CommonJS build of all but the conformance suite: vitest can only be imported as ESM.
+export default defineConfig([
+  { ...shared, entry: { ...entries, testing: 'src/testing/index.ts' }, format: ['esm'] },
+  { ...shared, entry: entries, format: ['cjs'] },
+]);

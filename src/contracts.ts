@@ -157,15 +157,17 @@ export interface SessionStore {
   revoke(id: string, reason: string, at: EpochMs): Promise<Session | null>;
 
   /**
-   * Revokes every non-revoked session of `userId` except `exceptId`, atomically with respect to
-   * concurrent inserts of that user.
+   * Revokes every session of `userId` active at `at`, except `exceptId`, atomically with respect to
+   * concurrent inserts of that user (an insert lands entirely before or after it). Sessions that
+   * already ended stay as they are.
    * @returns the sessions it revoked.
    */
   revokeAll(userId: string, reason: string, at: EpochMs, exceptId?: string): Promise<Session[]>;
 
   /**
    * The user's sessions, most recently active first; with `activeAt`, only those active at that instant.
-   * Bounded by what the store retains: callers cap users with `maxSessionsPerUser` and `cleanup()`.
+   * Ended sessions are included for as long as the store keeps them: until `cleanup()` deletes them,
+   * or, for a store that reclaims memory by itself (the memory store's `retainEnded`), until then.
    */
   listByUser(userId: string, activeAt?: EpochMs): Promise<Session[]>;
 
@@ -179,8 +181,9 @@ export interface SessionStore {
   scan(filter: ScanFilter, pageSize: number): AsyncIterable<Session[]>;
 
   /**
-   * Deletes up to `limit` sessions that ended before `cutoff`: revoked before it, or whose `expiresAt`
-   * is before it. Active sessions are never deleted.
+   * Deletes up to `limit` sessions that ended before `cutoff`, a session ending at the earlier of its
+   * `revokedAt` and `expiresAt`: so those revoked before it, and those whose `expiresAt` is before it.
+   * Sessions active at `cutoff` are never deleted.
    * @returns how many rows were deleted (the manager calls again while it equals `limit`).
    */
   deleteEndedBefore(cutoff: EpochMs, limit: number): Promise<number>;

@@ -107,7 +107,7 @@ export interface SessionManager {
   revoke(sessionId: string, options?: { reason?: string }): Promise<Session>;
 
   /**
-   * Revokes all of a user's sessions, optionally but one (e.g. "log out my other devices").
+   * Revokes all of a user's active sessions, optionally but one (e.g. "log out my other devices").
    * @returns how many sessions were revoked.
    * @example
    * await sessions.revokeAll(userId, { except: session.id, reason: 'security_logout' });
@@ -481,23 +481,33 @@ function assertToken(token: unknown): asserts token is string {
 }
 
 function requireId(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_ID_LENGTH) {
-    throw invalidArgument(`${field} must be a non-empty string of at most ${MAX_ID_LENGTH} characters`);
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_ID_LENGTH || !isStorableText(value)) {
+    throw invalidArgument(`${field} must be a non-empty string of at most ${MAX_ID_LENGTH} characters, without NUL or unpaired surrogates`);
   }
   return value;
 }
 
 function optionalString(value: unknown, field: string, maxLength: number): string | null {
   if (value === undefined || value === null) return null;
-  if (typeof value !== 'string' || value.length > maxLength) {
-    throw invalidArgument(`${field} must be a string of at most ${maxLength} characters`);
+  if (typeof value !== 'string' || value.length > maxLength || !isStorableText(value)) {
+    throw invalidArgument(`${field} must be a string of at most ${maxLength} characters, without NUL or unpaired surrogates`);
   }
   return value;
 }
 
-function truncateUserAgent(value: unknown): string | null {
-  if (value === undefined || value === null || value === '') return null;
-  if (typeof value !== 'string') throw invalidArgument('userAgent must be a string');
+/**
+ * Every store must round-trip the text exactly: Postgres rejects NUL in text, and an unpaired
+ * surrogate has no UTF-8 form, so SQL stores would read back U+FFFD.
+ */
+function isStorableText(value: string): boolean {
+  return !value.includes('\0') && value.isWellFormed();
+}
+
+function truncateUserAgent(input: unknown): string | null {
+  if (input === undefined || input === null || input === '') return null;
+  if (typeof input !== 'string') throw invalidArgument('userAgent must be a string');
+  // A user agent is whatever the client sent: clean it rather than refuse the sign-in.
+  const value = isStorableText(input) ? input : input.replaceAll('\0', '').toWellFormed();
   if (value.length <= MAX_USER_AGENT_LENGTH) return value;
   // Never cut between the two halves of a surrogate pair: a lone surrogate is not valid UTF-8, so a
   // SQL store would read back U+FFFD where the memory store returns the half character.
@@ -508,7 +518,7 @@ function truncateUserAgent(value: unknown): string | null {
 
 function revokeReason(value: unknown, fallback: string): string {
   if (value === undefined) return fallback;
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_REASON_LENGTH) {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_REASON_LENGTH || !isStorableText(value)) {
     throw invalidArgument(`reason must be a non-empty string of at most ${MAX_REASON_LENGTH} characters`);
   }
   return value;

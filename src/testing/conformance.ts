@@ -882,6 +882,21 @@ function describeRevocation(t: () => Harness): void {
       expect(await m.count(userId)).toBe(0);
       expect(await m.revokeAll(h.user('nobody'))).toBe(0);
     });
+
+    it('revokeAll() counts and revokes only active sessions; expired ones stay expired', async () => {
+      const h = t();
+      const m = h.manager({ idleTimeout: '10m', touchInterval: '1m' });
+      const events = recordEvents(m);
+      const userId = h.user();
+      const stale = await m.create({ userId });
+      h.clock.advance('5m');
+      const fresh = await m.create({ userId });
+      h.clock.advance('6m'); // stale idled out at 10m; fresh is 6m old
+      expect(await m.revokeAll(userId, { reason: 'security_logout' })).toBe(1);
+      expect(await m.get(stale.session.id)).toMatchObject({ status: 'expired', revokedAt: null, revokeReason: null });
+      expect(await m.get(fresh.session.id)).toMatchObject({ status: 'revoked', revokeReason: 'security_logout' });
+      expect(eventsNamed(events, 'revoked').map((e) => e.session.id)).toEqual([fresh.session.id]);
+    });
   });
 }
 
@@ -1117,6 +1132,23 @@ function describeCleanup(t: () => Harness): void {
       expect(await m.validate(alive.token)).toMatchObject({ ok: true });
     });
 
+    it('a session that expired before the cutoff counts as ended then, even if revoked after it', async () => {
+      const h = t();
+      const m = h.manager({ idleTimeout: '10m', touchInterval: '1m' });
+      const userId = h.user();
+      const expiredThenRevoked = await m.create({ userId });
+      const revokedLater = await m.create({ userId });
+      await m.extend(revokedLater.session.id, '5h');
+      h.clock.set(START + 2 * HOUR);
+      // revoke() marks an already expired session too; its end stays its idle deadline (START+10m).
+      await m.revoke(expiredThenRevoked.session.id);
+      await m.revoke(revokedLater.session.id);
+      h.clock.set(START + 2 * HOUR + 30 * MINUTE);
+      expect(await m.cleanup({ olderThan: '1h' })).toBe(1); // cutoff START+1h30m
+      expect(await m.get(expiredThenRevoked.session.id)).toBeNull();
+      expect(await m.get(revokedLater.session.id)).toMatchObject({ status: 'revoked' });
+    });
+
     it('never deletes an active session, even with olderThan 0', async () => {
       const h = t();
       const m = h.manager();
@@ -1177,6 +1209,8 @@ function describeRoundTrip(t: () => Harness): void {
       nested: { list: ['α', 'β', { γ: 'δ' }], empty: {}, none: [] },
       numbers: { int: -42, float: 0.1, tiny: 1e-7, big: 6.02e23, maxSafe: Number.MAX_SAFE_INTEGER },
       flags: { yes: true, no: false, nothing: null },
+      // Postgres text refuses NUL and UTF-8 has no unpaired surrogates: JSON escapes must carry both.
+      controls: { nul: 'a\u0000b', bell: '\u0007', loneHigh: 'x\ud800y', loneLow: '\udc00' },
     };
 
     it('metadata with emoji, CJK, RTL, astral and escaped characters comes back exactly', async () => {
@@ -1207,6 +1241,18 @@ function describeRoundTrip(t: () => Harness): void {
       expect(validated.ok && validated.session.userId).toBe(userId);
       // A user id differing only in normalisation (é precomposed vs. e + combining accent) is another user.
       expect(await m.count(userId.normalize('NFD'))).toBe(0);
+    });
+
+    it('ids with NUL or unpaired surrogates are refused; such a userAgent is cleaned, not refused', async () => {
+      const h = t();
+      const m = h.manager();
+      for (const bad of ['nul\u0000user', 'lone\ud800', '\udfffx']) {
+        await expectError(() => m.create({ userId: bad }), 'INVALID_ARGUMENT', JSON.stringify(bad));
+        await expectError(() => m.create({ userId: h.user(), tenantId: bad }), 'INVALID_ARGUMENT', JSON.stringify(bad));
+      }
+      const { session } = await m.create({ userId: h.user(), userAgent: 'Agent\u0000/1.0 \ud800(x)' });
+      expect(session.userAgent).toBe('Agent/1.0 \ufffd(x)');
+      expect((await m.get(session.id))?.userAgent).toBe('Agent/1.0 \ufffd(x)');
     });
 
     it('about 10 KB of metadata comes back exactly through get() and validate()', async () => {

@@ -43,6 +43,8 @@ runSessionStoreConformance('sqlite (:memory:, caller-owned database)', {
     await store.migrate();
     return store;
   },
+  // A second store over the same connection, as two parts of one app would share it.
+  createPeerStore: (store) => sqliteStore({ database: databases.get(store)!, tablePrefix: 'sk_' }),
   destroyStore: (store) => {
     databases.get(store)?.close();
   },

@@ -144,7 +144,7 @@ class MemorySessionStore implements SessionStore {
     this.#assertOpen();
     const result: Session[] = [];
     for (const session of this.#sessionsOf(userId)) {
-      if (session.status !== 'revoked' && session.id !== exceptId) result.push(this.#put(revoked(session, reason, at)));
+      if (isActive(session, at) && session.id !== exceptId) result.push(this.#put(revoked(session, reason, at)));
     }
     return result;
   }
@@ -252,8 +252,9 @@ function isActive(session: Session, now: EpochMs): boolean {
   return session.status === 'active' && now < session.expiresAt;
 }
 
+/** A session ends at the earlier of its revocation and its idle deadline. */
 function endedBefore(session: Session, cutoff: EpochMs): boolean {
-  return session.revokedAt !== null ? session.revokedAt < cutoff : session.expiresAt < cutoff;
+  return session.expiresAt < cutoff || (session.revokedAt !== null && session.revokedAt < cutoff);
 }
 
 function byLeastRecentlyActive(a: Session, b: Session): number {

@@ -384,7 +384,7 @@ function buildStatements(db: Kysely<any>, table: string, rowLocks: boolean) {
         .updateTable(table)
         .set({ revoked_at: param('at'), revoke_reason: param('reason') })
         .where('user_id', '=', param('userId'))
-        .where('revoked_at', 'is', null)
+        .where(isActive('at'))
         .where('id', '<>', param('exceptId'))
         .returning(SESSION_COLUMNS),
     ),

@@ -1,0 +1,89 @@
+/**
+ * The published package as a user gets it: `npm test` builds dist/ first, and these tests load it
+ * by name from a child Node process, in both module systems, so broken exports or a driver
+ * leaking into the core entry fail here.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = resolve(import.meta.dirname, '..');
+
+function node(args: string[]): string {
+  return execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8' });
+}
+
+describe('built package', () => {
+  it('has been built (npm test runs tsup before vitest)', () => {
+    expect(existsSync(join(root, 'dist/index.js'))).toBe(true);
+  });
+
+  it('runs a session lifecycle through the ESM build of sessionkeeper and sessionkeeper/sqlite', () => {
+    const out = node([
+      '--input-type=module',
+      '-e',
+      `import { createSessionManager, SessionError } from 'sessionkeeper';
+       import { sqliteStore } from 'sessionkeeper/sqlite';
+       import { memoryStore } from 'sessionkeeper/memory';
+       for (const store of [sqliteStore({ filename: ':memory:' }), memoryStore()]) {
+         await store.migrate();
+         const sessions = createSessionManager({ store });
+         const { token } = await sessions.create({ userId: 'u' });
+         const r = await sessions.validate(token);
+         let code = null;
+         try { await sessions.validate('x') } catch (e) { code = e instanceof SessionError ? e.code : 'wrong class' }
+         console.log(store.kind, r.ok, code);
+         await sessions.close();
+       }`,
+    ]);
+    expect(out.trim().split('\n')).toEqual(['sqlite true INVALID_TOKEN', 'memory true INVALID_TOKEN']);
+  });
+
+  it('loads every entry through require() (CommonJS build)', () => {
+    const out = node([
+      '-e',
+      `const core = require('sessionkeeper');
+       const entries = ['memory', 'sqlite', 'postgres'].map((e) => Object.keys(require('sessionkeeper/' + e)).join(','));
+       console.log(typeof core.createSessionManager, typeof core.SessionError, entries.join(' | '));`,
+    ]);
+    expect(out.trim()).toBe('function function memoryStore | sqliteStore | postgresStore');
+  });
+
+  it('ships the conformance suite as ESM (vitest is ESM-only)', async () => {
+    const out = node(['--input-type=module', '-e', `const t = await import('sessionkeeper/testing'); console.log(Object.keys(t).sort().join(','))`]);
+    expect(out.trim()).toBe('manualClock,runSessionStoreConformance');
+  });
+
+  it('loads no database driver when only the core is imported', () => {
+    const out = node([
+      '-e',
+      `require('sessionkeeper');
+       const loaded = Object.keys(require.cache).filter((f) => /node_modules[\\\\/](better-sqlite3|pg|kysely)[\\\\/]/.test(f));
+       console.log(JSON.stringify(loaded));`,
+    ]);
+    expect(JSON.parse(out)).toEqual([]);
+    // The ESM entry and the chunks it imports name no driver either.
+    const seen = new Set<string>();
+    const bare = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      for (const [, spec] of readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*['"]([^'"]+)['"]/g)) {
+        if (spec!.startsWith('.')) visit(resolve(dirname(file), spec!));
+        else bare.add(spec!);
+      }
+    };
+    visit(join(root, 'dist/index.js'));
+    expect([...bare].filter((spec) => !isBuiltin(spec))).toEqual([]);
+  });
+
+  it('publishes only dist and the README', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+    expect(pkg.files).toEqual(['dist', 'README.md']);
+    expect(pkg.engines.node).toBe('>=20');
+    expect(pkg.peerDependenciesMeta['better-sqlite3'].optional).toBe(true);
+    expect(pkg.peerDependenciesMeta.pg.optional).toBe(true);
+  });
+});
