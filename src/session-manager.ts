@@ -239,11 +239,13 @@ class DefaultSessionManager implements SessionManager {
   readonly #config: ResolvedConfig;
   readonly #store: SessionStore;
   readonly #events: SessionEmitter;
+  readonly #now: () => EpochMs;
   #closed = false;
 
   constructor(config: ResolvedConfig) {
     this.#config = config;
     this.#store = config.store;
+    this.#now = config.now;
     this.#events = new SessionEmitter(config.onListenerError);
   }
 
@@ -257,7 +259,7 @@ class DefaultSessionManager implements SessionManager {
     const metadata =
       input.metadata === undefined ? EMPTY_METADATA : JSON.parse(serializeMetadata(input.metadata, this.#config.maxMetadataBytes));
 
-    const now = this.#config.now();
+    const now = this.#now();
     const absoluteExpiresAt = now + this.#config.absoluteMs;
     const token = generateToken();
     const { session, evicted } = await this.#call('create', () =>
@@ -286,12 +288,18 @@ class DefaultSessionManager implements SessionManager {
   }
 
   async validate(token: string, _context?: ValidateContext): Promise<ValidationResult> {
+    // The hot path: no closures, one store read, and a write at most once per touchInterval.
     this.#assertOpen();
     assertToken(token);
-    let session = await this.#call('validate', () => this.#store.findByTokenHash(hashToken(token)));
+    let session: Session | null;
+    try {
+      session = await this.#store.findByTokenHash(hashToken(token));
+    } catch (err) {
+      throw toStoreError(err, 'validate');
+    }
     if (session === null) return UNKNOWN;
     if (session.status === 'revoked') return REVOKED;
-    const now = this.#config.now();
+    const now = this.#now();
     if (now >= session.absoluteExpiresAt) {
       this.#events.emit('expired', { session: withStatus(session, 'expired'), cause: 'absolute' });
       return EXPIRED;
@@ -301,7 +309,8 @@ class DefaultSessionManager implements SessionManager {
       return IDLE;
     }
     if (now - session.lastActiveAt >= this.#config.touchMs) {
-      const touched = await this.#call('validate', () => this.#store.touch(session!.id, now, this.#idleDeadline(session!, now)));
+      const current = session;
+      const touched = await this.#call('validate', () => this.#store.touch(current.id, now, this.#idleDeadline(current, now)));
       // null means it was revoked or deleted between the read and the write.
       if (touched === null) return REVOKED;
       session = touched;
@@ -314,7 +323,7 @@ class DefaultSessionManager implements SessionManager {
     const id = requireId(sessionId, 'sessionId');
     const byMs = parseDuration(by, 'extend() duration', 'INVALID_ARGUMENT');
     if (byMs === 0) throw invalidArgument('extend() duration must be greater than zero');
-    const now = this.#config.now();
+    const now = this.#now();
     const session = await this.#call('extend', () => this.#store.extend(id, byMs, now));
     if (session === null) throw await this.#whyNotActive(id, now);
     this.#events.emit('extended', { session });
@@ -325,7 +334,7 @@ class DefaultSessionManager implements SessionManager {
     this.#assertOpen();
     assertToken(token);
     const currentHash = hashToken(token);
-    const now = this.#config.now();
+    const now = this.#now();
     const current = await this.#call('rotate', () => this.#store.findByTokenHash(currentHash));
     if (current === null || current.status !== 'active' || now >= current.expiresAt) {
       throw new SessionError('SESSION_NOT_FOUND', 'No active session holds this token; it may be expired, revoked or already rotated');
@@ -348,7 +357,7 @@ class DefaultSessionManager implements SessionManager {
       throw invalidArgument('update() expects { metadata: { ... } }');
     }
     const patch = JSON.parse(serializeMetadata(changes.metadata, this.#config.maxMetadataBytes));
-    const now = this.#config.now();
+    const now = this.#now();
     const session = await this.#call('update', () => this.#store.mergeMetadata(id, patch, now, this.#config.maxMetadataBytes));
     if (session === null) throw await this.#whyNotActive(id, now);
     return session;
@@ -358,7 +367,7 @@ class DefaultSessionManager implements SessionManager {
     this.#assertOpen();
     const id = requireId(sessionId, 'sessionId');
     const reason = revokeReason(options?.reason, 'revoked');
-    const now = this.#config.now();
+    const now = this.#now();
     const revoked = await this.#call('revoke', () => this.#store.revoke(id, reason, now));
     if (revoked !== null) {
       this.#events.emit('revoked', { session: revoked, reason });
@@ -374,7 +383,7 @@ class DefaultSessionManager implements SessionManager {
     const user = requireId(userId, 'userId');
     const except = options?.except === undefined ? undefined : requireId(options.except, 'except');
     const reason = revokeReason(options?.reason, 'revoked');
-    const now = this.#config.now();
+    const now = this.#now();
     const revoked = await this.#call('revokeAll', () => this.#store.revokeAll(user, reason, now, except));
     for (const session of revoked) this.#events.emit('revoked', { session, reason });
     return revoked.length;
@@ -384,13 +393,13 @@ class DefaultSessionManager implements SessionManager {
     this.#assertOpen();
     const id = requireId(sessionId, 'sessionId');
     const session = await this.#call('get', () => this.#store.findById(id));
-    return session === null ? null : this.#observed(session, this.#config.now());
+    return session === null ? null : this.#observed(session, this.#now());
   }
 
   async list(userId: string, options?: { includeInactive?: boolean }): Promise<Session[]> {
     this.#assertOpen();
     const user = requireId(userId, 'userId');
-    const now = this.#config.now();
+    const now = this.#now();
     const sessions = await this.#call('list', () => this.#store.listByUser(user, options?.includeInactive ? undefined : now));
     return sessions.map((session) => this.#observed(session, now));
   }
@@ -398,7 +407,7 @@ class DefaultSessionManager implements SessionManager {
   async count(userId: string): Promise<number> {
     this.#assertOpen();
     const user = requireId(userId, 'userId');
-    return this.#call('count', () => this.#store.countActive(user, this.#config.now()));
+    return this.#call('count', () => this.#store.countActive(user, this.#now()));
   }
 
   async stats(options: StatsOptions = {}): Promise<SessionStats> {
@@ -406,7 +415,7 @@ class DefaultSessionManager implements SessionManager {
     if (options === null || typeof options !== 'object') throw invalidArgument('stats() expects an options object');
     const userId = options.userId === undefined ? undefined : requireId(options.userId, 'userId');
     const since = options.since === undefined ? undefined : toEpochMs(options.since, 'since');
-    const now = this.#config.now();
+    const now = this.#now();
     // scan() is called inside #call so that a store which throws synchronously is wrapped too.
     return this.#call('stats', () => computeStats(this.#store.scan({ userId, createdSince: since }, STATS_PAGE_SIZE), now));
   }
@@ -418,7 +427,7 @@ class DefaultSessionManager implements SessionManager {
     if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > 100_000) {
       throw invalidArgument('cleanup() batchSize must be an integer from 1 to 100000');
     }
-    const cutoff = this.#config.now() - olderThanMs;
+    const cutoff = this.#now() - olderThanMs;
     let total = 0;
     for (;;) {
       const deleted = await this.#call('cleanup', () => this.#store.deleteEndedBefore(cutoff, batchSize));

@@ -41,8 +41,11 @@ export interface SqlDriver {
   readonly batchLookups: boolean;
   /** Postgres schema holding the tables; undefined for SQLite. */
   readonly schema: string | undefined;
-  /** Runs one statement outside a transaction and returns its rows (empty without RETURNING). */
-  query(statement: Statement, parameters: readonly unknown[]): Promise<Row[]>;
+  /**
+   * Runs one statement outside a transaction and returns its rows (empty without RETURNING). An
+   * in-process database (SQLite) returns them synchronously, sparing the hot path a promise.
+   */
+  query(statement: Statement, parameters: readonly unknown[]): Row[] | Promise<Row[]>;
   /**
    * Runs `fn` in one transaction that also serialises writers for `lockKey` (a user id) across
    * processes: Postgres takes a transaction-scoped advisory lock on it; SQLite's `BEGIN IMMEDIATE`

@@ -83,7 +83,10 @@ export class SqlSessionStore implements SessionStore {
   }
 
   async findByTokenHash(tokenHash: string): Promise<Session | null> {
-    if (!this.#driver.batchLookups) return first(await this.#run('findByTokenHash', this.#q.byTokenHash, { tokenHash }));
+    if (!this.#driver.batchLookups) {
+      const rows = this.#run('findByTokenHash', this.#q.byTokenHash, { tokenHash });
+      return first(Array.isArray(rows) ? rows : await rows);
+    }
     this.#assertOpen();
     // Lookups issued in the same tick share one round trip (`token_hash = any($1)`): over a network
     // the round trip, not the indexed lookup, is what limits validations per second.
@@ -208,10 +211,12 @@ export class SqlSessionStore implements SessionStore {
     return this.#driver.schema === undefined ? this.#driver.db : this.#driver.db.withSchema(this.#driver.schema);
   }
 
-  async #run(operation: string, prepared: Prepared, values: Values): Promise<Row[]> {
+  /** Runs one statement, mapping driver errors; synchronous where the driver is (SQLite). */
+  #run(operation: string, prepared: Prepared, values: Values): Row[] | Promise<Row[]> {
     this.#assertOpen();
     try {
-      return await this.#driver.query(prepared.statement, bind(prepared, values));
+      const rows = this.#driver.query(prepared.statement, bind(prepared, values));
+      return Array.isArray(rows) ? rows : rows.catch((err: unknown) => Promise.reject(this.#error(err, operation)));
     } catch (err) {
       throw this.#error(err, operation);
     }

@@ -21,9 +21,10 @@ export interface SqliteDatabase {
 export interface SqliteStatement {
   readonly reader: boolean;
   raw(toggle?: boolean): SqliteStatement;
-  get(...parameters: unknown[]): unknown;
-  all(...parameters: unknown[]): unknown[];
-  run(...parameters: unknown[]): unknown;
+  // better-sqlite3 binds an array of values to the anonymous parameters; no spread per call.
+  get(parameters: readonly unknown[]): unknown;
+  all(parameters: readonly unknown[]): unknown[];
+  run(parameters: readonly unknown[]): unknown;
 }
 
 /** Options of {@link sqliteStore}: a file to open, or a better-sqlite3 database you manage. */
@@ -99,7 +100,7 @@ class SqliteDriver implements SqlDriver {
     this.db = new Kysely<any>({ dialect: new SqliteDialect({ database: database as never }) });
   }
 
-  async query(statement: Statement, parameters: readonly unknown[]): Promise<Row[]> {
+  query(statement: Statement, parameters: readonly unknown[]): Row[] {
     return this.#execute(statement, parameters);
   }
 
@@ -137,12 +138,12 @@ class SqliteDriver implements SqlDriver {
       this.#statements.set(statement.sql, prepared);
     }
     if (!prepared.reader) {
-      prepared.run(...parameters);
+      prepared.run(parameters);
       return [];
     }
-    if (!statement.single) return prepared.all(...parameters) as Row[];
+    if (!statement.single) return prepared.all(parameters) as Row[];
     // get() steps once; for UPDATE ... RETURNING SQLite applies the change on that first step.
-    const row = prepared.get(...parameters) as Row | undefined;
+    const row = prepared.get(parameters) as Row | undefined;
     return row === undefined ? [] : [row];
   }
 }
