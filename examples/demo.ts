@@ -77,7 +77,8 @@ log(`TV token valid: ${(await sessions.validate(tv.token)).ok}, laptop (extended
 log(`evicted phone token: ${JSON.stringify(await sessions.validate(phone.token))}`);
 
 console.log('\n8. Alice clicks "sign out everywhere else" on her laptop');
-log(`revoked ${await sessions.revokeAll('alice', { except: laptop.session.id, reason: 'security_logout' })} sessions`);
+const revokedCount = await sessions.revokeAll('alice', { except: laptop.session.id, reason: 'security_logout' });
+log(`revoked ${revokedCount} other session${revokedCount === 1 ? '' : 's'}`);
 log(`active sessions left: ${await sessions.count('alice')}`);
 
 console.log('\n9. Statistics');
