@@ -91,7 +91,7 @@ export interface ScanFilter {
  * `STORE_UNAVAILABLE` (with the driver's error as `cause`) when the backend fails, and `CLOSED` after
  * {@link SessionStore.close}. A method that throws has changed nothing.
  */
-export interface SessionStore {
+export interface SessionStore extends ActivityStore {
   /** Short backend name for messages and benchmarks, e.g. `'memory'`, `'sqlite'`, `'postgres'`. */
   readonly kind: string;
 
@@ -190,4 +190,65 @@ export interface SessionStore {
 
   /** Releases what the store opened itself (never a pool or database handle the caller passed in). */
   close(): Promise<void>;
+}
+
+/** What kind of thing a request did; used to filter activity and by the alert rules. */
+export type ActivityCategory = 'auth' | 'session' | 'data' | 'admin' | 'security' | 'profile' | 'other';
+
+/** One stored activity row: something a session did. Written in batches by the activity logger. */
+export interface ActivityRecord {
+  /** Unique, opaque. With `ts` it orders rows for cursor pagination. */
+  readonly id: string;
+  readonly sessionId: string;
+  /** The session's user; `null` when the session was already gone when the row was written. */
+  readonly userId: string | null;
+  /** When it happened (epoch ms). */
+  readonly ts: EpochMs;
+  /** What happened, e.g. `'request'`, `'login'`, `'export'`. */
+  readonly type: string;
+  readonly category: ActivityCategory;
+  readonly method: string | null;
+  /** Path without query string (unless allow-listed parameters), with secrets redacted. */
+  readonly path: string | null;
+  readonly status: number | null;
+  readonly durationMs: number | null;
+  readonly bytesIn: number | null;
+  readonly bytesOut: number | null;
+  /** e.g. `'conversation'` and `'123'` for `/api/v1/conversations/123`. */
+  readonly resourceType: string | null;
+  readonly resourceId: string | null;
+  /** Application details, after redaction of secrets and personal data. */
+  readonly details: Readonly<Record<string, unknown>> | null;
+}
+
+/** Filter of {@link ActivityStore.listActivity}: exactly one of `sessionId` and `userId`. */
+export interface ActivityQuery {
+  readonly sessionId?: string;
+  readonly userId?: string;
+  /** Rows with `ts >= since`. */
+  readonly since?: EpochMs;
+  /** Rows with `ts < until`. */
+  readonly until?: EpochMs;
+  readonly category?: ActivityCategory;
+  /** Keyset position: only rows strictly older than this `(ts, id)` in the order below. */
+  readonly before?: { readonly ts: EpochMs; readonly id: string };
+  readonly limit: number;
+}
+
+/** Storage of activity rows; part of every {@link SessionStore}. */
+export interface ActivityStore {
+  /**
+   * Writes all `rows` or none (one multi-row statement or one transaction). A row whose id is
+   * already stored is skipped, so retrying a batch whose outcome was unknown duplicates nothing.
+   */
+  insertActivity(rows: readonly ActivityRecord[]): Promise<void>;
+
+  /** Rows matching `query`, newest first (`ts` descending, then `id` descending), at most `limit`. */
+  listActivity(query: ActivityQuery): Promise<ActivityRecord[]>;
+
+  /**
+   * Deletes up to `limit` rows with `ts < cutoff`.
+   * @returns how many were deleted (the manager calls again while it equals `limit`).
+   */
+  deleteActivityBefore(cutoff: EpochMs, limit: number): Promise<number>;
 }

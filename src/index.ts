@@ -13,6 +13,10 @@ export { parseDuration } from './duration.js';
 export type { Duration } from './duration.js';
 export { TOKEN_PREFIX } from './token.js';
 export type {
+  ActivityCategory,
+  ActivityQuery,
+  ActivityRecord,
+  ActivityStore,
   DeviceClass,
   EpochMs,
   NewSessionRecord,
@@ -27,3 +31,5 @@ export type {
 export type { SessionEvents, SessionEventListener } from './events.js';
 export type { SessionStats, StatsOptions } from './stats.js';
 export type { Clock } from './clock.js';
+export type { ActivityEvent, ActivityListOptions, ActivityLog, ActivityOptions, ActivityPage, ActivityStats } from './activity/activity-logger.js';
+export type { CategoryRule } from './activity/classify.js';

@@ -1,3 +1,4 @@
+import { createActivityLog, type ActivityLog, type ActivityLogController, type ActivityOptions } from './activity/activity-logger.js';
 import type { Clock } from './clock.js';
 import type { EpochMs, Session, SessionLimit, SessionMetadata, SessionStore } from './contracts.js';
 import { parseDuration, type Duration } from './duration.js';
@@ -27,6 +28,8 @@ export interface SessionManagerOptions {
   clock?: Clock;
   /** Receives errors thrown by event listeners, which never reach the caller. Default: `console.error`. */
   onListenerError?: (error: unknown, event: keyof SessionEvents) => void;
+  /** Batching, classification and privacy options of `sessions.activity`. */
+  activity?: ActivityOptions;
 }
 
 /** Input of {@link SessionManager.create}. */
@@ -53,6 +56,9 @@ export type ValidationResult =
   | { readonly ok: false; readonly reason: InvalidReason };
 
 export interface SessionManager {
+  /** The activity log: `record()` what a session does, `list()` it back. */
+  readonly activity: ActivityLog;
+
   /**
    * Starts a session and returns it with its token. The token is shown only here and by `rotate()`:
    * send it to the client (cookie or bearer) and never store or log it.
@@ -131,12 +137,13 @@ export interface SessionManager {
   stats(options?: StatsOptions): Promise<SessionStats>;
 
   /**
-   * Deletes sessions that ended (expired or revoked) more than `olderThan` ago, in batches.
-   * @returns how many were deleted.
+   * Deletes sessions that ended (expired or revoked) more than `olderThan` ago and, with
+   * `activityOlderThan`, activity rows older than that, in batches.
+   * @returns how many sessions were deleted (activity rows are not counted).
    * @example
-   * setInterval(() => sessions.cleanup({ olderThan: '30d' }), 3_600_000).unref();
+   * setInterval(() => sessions.cleanup({ olderThan: '30d', activityOlderThan: '90d' }), 3_600_000).unref();
    */
-  cleanup(options?: { olderThan?: Duration; batchSize?: number }): Promise<number>;
+  cleanup(options?: { olderThan?: Duration; activityOlderThan?: Duration; batchSize?: number }): Promise<number>;
 
   /**
    * Subscribes to lifecycle events. Listeners run after the change is stored; what they throw goes
@@ -145,7 +152,7 @@ export interface SessionManager {
    */
   on<E extends keyof SessionEvents>(event: E, listener: SessionEventListener<E>): () => void;
 
-  /** Closes the store. Later calls throw `CLOSED`. */
+  /** Writes queued activity, then closes the store. Later calls throw `CLOSED`. */
   close(): Promise<void>;
 }
 
@@ -185,6 +192,7 @@ interface ResolvedConfig {
   maxMetadataBytes: number;
   now: () => EpochMs;
   onListenerError: (error: unknown, event: keyof SessionEvents) => void;
+  activity: ActivityOptions;
 }
 
 function resolveConfig(options: SessionManagerOptions): ResolvedConfig {
@@ -232,7 +240,7 @@ function resolveConfig(options: SessionManagerOptions): ResolvedConfig {
   const onListenerError =
     options.onListenerError ?? ((error, event) => console.error(`sessionkeeper: a '${event}' listener threw`, error));
 
-  return { store, idleMs, absoluteMs, touchMs, limit, maxMetadataBytes, now, onListenerError };
+  return { store, idleMs, absoluteMs, touchMs, limit, maxMetadataBytes, now, onListenerError, activity: options.activity ?? {} };
 }
 
 class DefaultSessionManager implements SessionManager {
@@ -240,6 +248,7 @@ class DefaultSessionManager implements SessionManager {
   readonly #store: SessionStore;
   readonly #events: SessionEmitter;
   readonly #now: () => EpochMs;
+  readonly #activity: ActivityLogController;
   #closed = false;
 
   constructor(config: ResolvedConfig) {
@@ -247,6 +256,11 @@ class DefaultSessionManager implements SessionManager {
     this.#store = config.store;
     this.#now = config.now;
     this.#events = new SessionEmitter(config.onListenerError);
+    this.#activity = createActivityLog(config.store, config.now, config.activity);
+  }
+
+  get activity(): ActivityLog {
+    return this.#activity;
   }
 
   async create(input: CreateSessionInput): Promise<{ session: Session; token: string }> {
@@ -420,17 +434,27 @@ class DefaultSessionManager implements SessionManager {
     return this.#call('stats', () => computeStats(this.#store.scan({ userId, createdSince: since }, STATS_PAGE_SIZE), now));
   }
 
-  async cleanup(options: { olderThan?: Duration; batchSize?: number } = {}): Promise<number> {
+  async cleanup(options: { olderThan?: Duration; activityOlderThan?: Duration; batchSize?: number } = {}): Promise<number> {
     this.#assertOpen();
     const olderThanMs = parseDuration(options.olderThan ?? '30d', 'cleanup() olderThan', 'INVALID_ARGUMENT');
+    const activityMs =
+      options.activityOlderThan === undefined ? undefined : parseDuration(options.activityOlderThan, 'cleanup() activityOlderThan', 'INVALID_ARGUMENT');
     const batchSize = options.batchSize ?? DEFAULT_CLEANUP_BATCH;
     if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > 100_000) {
       throw invalidArgument('cleanup() batchSize must be an integer from 1 to 100000');
     }
-    const cutoff = this.#now() - olderThanMs;
+    const now = this.#now();
+    const sessions = await this.#deleteInBatches((limit) => this.#store.deleteEndedBefore(now - olderThanMs, limit), batchSize);
+    if (activityMs !== undefined) {
+      await this.#deleteInBatches((limit) => this.#store.deleteActivityBefore(now - activityMs, limit), batchSize);
+    }
+    return sessions;
+  }
+
+  async #deleteInBatches(deleteSome: (limit: number) => Promise<number>, batchSize: number): Promise<number> {
     let total = 0;
     for (;;) {
-      const deleted = await this.#call('cleanup', () => this.#store.deleteEndedBefore(cutoff, batchSize));
+      const deleted = await this.#call('cleanup', () => deleteSome(batchSize));
       total += deleted;
       if (deleted < batchSize) return total;
     }
@@ -444,7 +468,12 @@ class DefaultSessionManager implements SessionManager {
     if (this.#closed) return;
     this.#closed = true;
     this.#events.clear();
-    await this.#store.close();
+    try {
+      await this.#activity.close();
+    } finally {
+      // The store is closed even when the last activity could not be written; the error still surfaces.
+      await this.#store.close();
+    }
   }
 
   #assertOpen(): void {

@@ -1,4 +1,6 @@
 import type {
+  ActivityQuery,
+  ActivityRecord,
   EpochMs,
   NewSessionRecord,
   ScanFilter,
@@ -18,6 +20,8 @@ export interface MemoryStoreOptions {
    * on its own, a few entries per write. `cleanup()` can delete them earlier. Default `'1d'`.
    */
   retainEnded?: Duration;
+  /** Activity rows kept at most; the oldest are discarded beyond it. Default 100,000. */
+  maxActivityRows?: number;
 }
 
 /**
@@ -29,7 +33,11 @@ export interface MemoryStoreOptions {
  * const sessions = createSessionManager({ store: memoryStore() });
  */
 export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
-  return new MemorySessionStore(parseDuration(options.retainEnded ?? '1d', 'retainEnded'));
+  const maxActivityRows = options.maxActivityRows ?? 100_000;
+  if (!Number.isSafeInteger(maxActivityRows) || maxActivityRows < 0) {
+    throw new SessionError('INVALID_CONFIG', 'maxActivityRows must be a non-negative integer');
+  }
+  return new MemorySessionStore(parseDuration(options.retainEnded ?? '1d', 'retainEnded'), maxActivityRows);
 }
 
 // --- internal ---
@@ -46,11 +54,16 @@ class MemorySessionStore implements SessionStore {
   // Arrays rather than Sets: a user has few sessions, and an array costs far less memory.
   readonly #idsByUser = new Map<string, string[]>();
   readonly #retainEndedMs: number;
+  // Activity in insertion order; lists scan it, which suits the memory store's scale.
+  #activity: ActivityRecord[] = [];
+  readonly #activityIds = new Set<string>();
+  readonly #maxActivityRows: number;
   #sweep: Iterator<string> | null = null;
   #closed = false;
 
-  constructor(retainEndedMs: number) {
+  constructor(retainEndedMs: number, maxActivityRows: number) {
     this.#retainEndedMs = retainEndedMs;
+    this.#maxActivityRows = maxActivityRows;
   }
 
   async migrate(): Promise<void> {
@@ -192,8 +205,50 @@ class MemorySessionStore implements SessionStore {
     return deleted;
   }
 
+  async insertActivity(rows: readonly ActivityRecord[]): Promise<void> {
+    this.#assertOpen();
+    for (const row of rows) {
+      if (this.#activityIds.has(row.id)) continue;
+      this.#activityIds.add(row.id);
+      this.#activity.push(deepFreeze(structuredClone(row)));
+    }
+    const excess = this.#activity.length - this.#maxActivityRows;
+    if (excess > 0) for (const dropped of this.#activity.splice(0, excess)) this.#activityIds.delete(dropped.id);
+  }
+
+  async listActivity(query: ActivityQuery): Promise<ActivityRecord[]> {
+    this.#assertOpen();
+    const { before } = query;
+    return this.#activity
+      .filter(
+        (row) =>
+          (query.sessionId === undefined || row.sessionId === query.sessionId) &&
+          (query.userId === undefined || row.userId === query.userId) &&
+          (query.since === undefined || row.ts >= query.since) &&
+          (query.until === undefined || row.ts < query.until) &&
+          (query.category === undefined || row.category === query.category) &&
+          (before === undefined || row.ts < before.ts || (row.ts === before.ts && row.id < before.id)),
+      )
+      .sort(newestFirst)
+      .slice(0, query.limit);
+  }
+
+  async deleteActivityBefore(cutoff: EpochMs, limit: number): Promise<number> {
+    this.#assertOpen();
+    let deleted = 0;
+    this.#activity = this.#activity.filter((row) => {
+      if (deleted === limit || row.ts >= cutoff) return true;
+      this.#activityIds.delete(row.id);
+      deleted++;
+      return false;
+    });
+    return deleted;
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
+    this.#activity = [];
+    this.#activityIds.clear();
     this.#byHash.clear();
     this.#hashById.clear();
     this.#idsByUser.clear();
@@ -255,6 +310,10 @@ function isActive(session: Session, now: EpochMs): boolean {
 /** A session ends at the earlier of its revocation and its idle deadline. */
 function endedBefore(session: Session, cutoff: EpochMs): boolean {
   return session.expiresAt < cutoff || (session.revokedAt !== null && session.revokedAt < cutoff);
+}
+
+function newestFirst(a: ActivityRecord, b: ActivityRecord): number {
+  return b.ts - a.ts || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 }
 
 function byLeastRecentlyActive(a: Session, b: Session): number {

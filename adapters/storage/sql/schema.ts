@@ -5,6 +5,7 @@ import type { SqlDriver } from './sql-driver.js';
 /** Names of the tables a SQL store uses, after `tablePrefix` is applied. */
 export interface SqlTableNames {
   sessions: string;
+  activity: string;
   migrations: string;
   migrationLock: string;
 }
@@ -30,6 +31,25 @@ export const SESSION_COLUMNS = [
   'metadata',
 ] as const;
 
+/** Columns an activity row is read from, in this order. */
+export const ACTIVITY_COLUMNS = [
+  'id',
+  'session_id',
+  'user_id',
+  'ts',
+  'type',
+  'category',
+  'method',
+  'path',
+  'status',
+  'duration_ms',
+  'bytes_in',
+  'bytes_out',
+  'resource_type',
+  'resource_id',
+  'details',
+] as const;
+
 /** A row of {@link SESSION_COLUMNS}. */
 export type SessionRow = readonly unknown[];
 
@@ -46,6 +66,7 @@ export function checkIdentifier(value: string, field: string): string {
 export function tableNames(prefix: string): SqlTableNames {
   return {
     sessions: `${prefix}sessions`,
+    activity: `${prefix}activity`,
     migrations: `${prefix}migrations`,
     migrationLock: `${prefix}migrations_lock`,
   };
@@ -109,6 +130,37 @@ function migrations(driver: SqlDriver, tables: SqlTableNames): Record<string, Mi
         // cleanup() finds ended sessions by either deadline.
         await schema.createIndex(`${t}_expires_idx`).on(t).column('expires_at').execute();
         await schema.createIndex(`${t}_revoked_idx`).on(t).column('revoked_at').execute();
+      },
+    },
+    '0002_create_activity': {
+      async up(db) {
+        const schema = schemaOf(db);
+        const a = tables.activity;
+        // Activity pages are ordered by (ts, id); a binary collation makes Postgres order ids as
+        // JavaScript and SQLite do, so cursors mean the same thing on every store.
+        const idType = driver.dialect === 'postgres' ? sql`text collate "C"` : sql`text`;
+        await schema
+          .createTable(a)
+          .addColumn('id', idType, (c) => c.primaryKey())
+          .addColumn('session_id', 'text', (c) => c.notNull())
+          .addColumn('user_id', 'text')
+          .addColumn('ts', 'bigint', (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('category', 'text', (c) => c.notNull())
+          .addColumn('method', 'text')
+          .addColumn('path', 'text')
+          .addColumn('status', 'integer')
+          .addColumn('duration_ms', 'bigint')
+          .addColumn('bytes_in', 'bigint')
+          .addColumn('bytes_out', 'bigint')
+          .addColumn('resource_type', 'text')
+          .addColumn('resource_id', 'text')
+          .addColumn('details', 'text')
+          .execute();
+        await schema.createIndex(`${a}_session_ts_idx`).on(a).columns(['session_id', 'ts']).execute();
+        await schema.createIndex(`${a}_user_ts_idx`).on(a).columns(['user_id', 'ts']).execute();
+        // Retention deletes by age.
+        await schema.createIndex(`${a}_ts_idx`).on(a).column('ts').execute();
       },
     },
   };

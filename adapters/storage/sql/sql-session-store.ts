@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { sql, type Compilable, type Kysely } from 'kysely';
 import type {
+  ActivityQuery,
+  ActivityRecord,
   EpochMs,
   NewSessionRecord,
   ScanFilter,
@@ -11,7 +13,7 @@ import type {
 } from '../../../src/contracts.js';
 import { SessionError } from '../../../src/errors.js';
 import { assertWithinLimit, EMPTY_METADATA } from '../../../src/metadata.js';
-import { migrateToLatest, SESSION_COLUMNS, tableNames, type SessionRow, type SqlTableNames } from './schema.js';
+import { ACTIVITY_COLUMNS, migrateToLatest, SESSION_COLUMNS, tableNames, type SessionRow, type SqlTableNames } from './schema.js';
 import type { BoundStatement, Row, SqlDriver, Statement, TransactionBody } from './sql-driver.js';
 
 /**
@@ -23,7 +25,9 @@ export class SqlSessionStore implements SessionStore {
   readonly #driver: SqlDriver;
   readonly #tables: SqlTableNames;
   readonly #q: ReturnType<typeof buildStatements>;
+  readonly #a: ReturnType<typeof buildActivityStatements>;
   readonly #scanStatements = new Map<string, Prepared>();
+  readonly #activityLists = new Map<string, Prepared>();
   /** Token lookups waiting for the next batch, by hash (Postgres only). */
   #pendingLookups: Map<string, LookupWaiter[]> | null = null;
   #closed = false;
@@ -33,6 +37,7 @@ export class SqlSessionStore implements SessionStore {
     this.#driver = driver;
     this.#tables = tableNames(tablePrefix);
     this.#q = buildStatements(this.#table(), this.#tables.sessions, driver.dialect === 'postgres');
+    this.#a = buildActivityStatements(this.#table(), this.#tables.activity);
   }
 
   async migrate(): Promise<void> {
@@ -177,6 +182,45 @@ export class SqlSessionStore implements SessionStore {
     return rows.length;
   }
 
+  async insertActivity(rows: readonly ActivityRecord[]): Promise<void> {
+    if (rows.length === 0) return;
+    if (this.#driver.dialect === 'postgres') {
+      // One statement for the whole batch: each column travels as one array parameter.
+      const columns: Record<string, unknown[]> = {};
+      for (const name of ACTIVITY_FIELDS) columns[name] = rows.map((row) => activityValue(row, name));
+      await this.#run('insertActivity', this.#a.insertUnnest, columns);
+      return;
+    }
+    // SQLite: one prepared single-row insert per row inside one transaction, the fastest way there.
+    const insert = this.#a.insertOne;
+    await this.#transaction('insertActivity', null, function* () {
+      for (const row of rows) {
+        const values: Values = {};
+        for (const name of ACTIVITY_FIELDS) values[name] = activityValue(row, name);
+        yield bound(insert, values);
+      }
+    });
+  }
+
+  async listActivity(query: ActivityQuery): Promise<ActivityRecord[]> {
+    const statement = this.#activityListStatement(query);
+    const rows = await this.#run('listActivity', statement, {
+      sessionId: query.sessionId,
+      userId: query.userId,
+      since: query.since,
+      until: query.until,
+      category: query.category,
+      beforeTs: query.before?.ts,
+      beforeId: query.before?.id,
+      limit: query.limit,
+    });
+    return rows.map(toActivity);
+  }
+
+  async deleteActivityBefore(cutoff: EpochMs, limit: number): Promise<number> {
+    return (await this.#run('deleteActivityBefore', this.#a.deleteBefore, { cutoff, limit })).length;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -238,6 +282,26 @@ export class SqlSessionStore implements SessionStore {
     }
     const detail = err instanceof Error ? err.message : String(err);
     return new SessionError('STORE_UNAVAILABLE', `The ${this.kind} store failed during ${operation}: ${detail}`, { cause: err });
+  }
+
+  /** One compiled statement per combination of filters, built on first use. */
+  #activityListStatement(query: ActivityQuery): Prepared {
+    const key = [query.sessionId, query.userId, query.since, query.until, query.category, query.before].map((v) => (v === undefined ? 0 : 1)).join('');
+    let prepared = this.#activityLists.get(key);
+    if (prepared === undefined) {
+      let q = this.#table().selectFrom(this.#tables.activity).select(ACTIVITY_COLUMNS);
+      if (query.sessionId !== undefined) q = q.where('session_id', '=', param('sessionId'));
+      if (query.userId !== undefined) q = q.where('user_id', '=', param('userId'));
+      if (query.since !== undefined) q = q.where('ts', '>=', param('since'));
+      if (query.until !== undefined) q = q.where('ts', '<', param('until'));
+      if (query.category !== undefined) q = q.where('category', '=', param('category'));
+      if (query.before !== undefined) {
+        q = q.where(sql<boolean>`(ts < ${param('beforeTs')} or (ts = ${param('beforeTs')} and id < ${param('beforeId')}))`);
+      }
+      prepared = prepare(q.orderBy('ts', 'desc').orderBy('id', 'desc').limit(param('limit')));
+      this.#activityLists.set(key, prepared);
+    }
+    return prepared;
   }
 
   #scanStatement(byUser: boolean, bySince: boolean): Prepared {
@@ -407,6 +471,74 @@ function buildStatements(db: Kysely<any>, table: string, rowLocks: boolean) {
         )
         .returning('id'),
     ),
+  };
+}
+
+/** ActivityRecord fields in ACTIVITY_COLUMNS order. */
+const ACTIVITY_FIELDS = [
+  'id',
+  'sessionId',
+  'userId',
+  'ts',
+  'type',
+  'category',
+  'method',
+  'path',
+  'status',
+  'durationMs',
+  'bytesIn',
+  'bytesOut',
+  'resourceType',
+  'resourceId',
+  'details',
+] as const satisfies readonly (keyof ActivityRecord)[];
+
+const ACTIVITY_SQL_TYPES = ['text', 'text', 'text', 'int8', 'text', 'text', 'text', 'text', 'int4', 'int8', 'int8', 'int8', 'text', 'text', 'text'];
+
+function activityValue(row: ActivityRecord, field: (typeof ACTIVITY_FIELDS)[number]): unknown {
+  const value = row[field];
+  return field === 'details' ? (value === null ? null : JSON.stringify(value)) : value;
+}
+
+function buildActivityStatements(db: Kysely<any>, table: string) {
+  const insertValues = Object.fromEntries(ACTIVITY_COLUMNS.map((column, i) => [column, param(ACTIVITY_FIELDS[i]!)]));
+  const arrays = sql.join(ACTIVITY_FIELDS.map((field, i) => sql`${param(field)}::${sql.raw(ACTIVITY_SQL_TYPES[i]!)}[]`));
+  return {
+    insertOne: prepare(db.insertInto(table).values(insertValues).onConflict((oc) => oc.column('id').doNothing())),
+    insertUnnest: prepare(
+      db
+        .insertInto(table)
+        .columns(ACTIVITY_COLUMNS)
+        .expression(sql`select * from unnest(${arrays})`)
+        .onConflict((oc) => oc.column('id').doNothing()),
+    ),
+    deleteBefore: prepare(
+      db
+        .deleteFrom(table)
+        .where('id', 'in', db.selectFrom(table).select('id').where('ts', '<', param('cutoff')).limit(param('limit')))
+        .returning('id'),
+    ),
+  };
+}
+
+function toActivity(row: Row): ActivityRecord {
+  const details = row[14] as string | null;
+  return {
+    id: row[0] as string,
+    sessionId: row[1] as string,
+    userId: row[2] as string | null,
+    ts: Number(row[3]),
+    type: row[4] as string,
+    category: row[5] as ActivityRecord['category'],
+    method: row[6] as string | null,
+    path: row[7] as string | null,
+    status: row[8] === null ? null : Number(row[8]),
+    durationMs: row[9] === null ? null : Number(row[9]),
+    bytesIn: row[10] === null ? null : Number(row[10]),
+    bytesOut: row[11] === null ? null : Number(row[11]),
+    resourceType: row[12] as string | null,
+    resourceId: row[13] as string | null,
+    details: details === null ? null : parseJson(details),
   };
 }
 

@@ -1,0 +1,431 @@
+import { nanoid } from 'nanoid';
+import type { ActivityCategory, ActivityQuery, ActivityRecord, EpochMs, Session, SessionStore } from '../contracts.js';
+import { parseDuration, type Duration } from '../duration.js';
+import { SessionError, toStoreError } from '../errors.js';
+import { ACTIVITY_CATEGORIES, createClassifier, extractResource, type CategoryRule } from './classify.js';
+import { redactDetails, redactString, sanitizePath } from './redact.js';
+
+/** What `activity.record()` accepts. Every field is optional; unknown fields are ignored. */
+export interface ActivityEvent {
+  /** What happened. Default `'request'`. */
+  type?: string;
+  /** Default: classified from `method` and `path` by the configured rules. */
+  category?: ActivityCategory;
+  method?: string;
+  /** Request path; the query string is dropped unless its parameters are allow-listed. */
+  path?: string;
+  status?: number;
+  durationMs?: number;
+  bytesIn?: number;
+  bytesOut?: number;
+  /** `'conversation:123'` or `{ type, id }`. Default: extracted from `path`. */
+  resource?: string | { type: string; id: string };
+  /** Application data; secrets, emails and card numbers are redacted before storage. */
+  details?: Record<string, unknown>;
+  /** When it happened. Default: now. */
+  at?: Date | EpochMs;
+}
+
+/** Options of the activity logger (`createSessionManager({ activity: { ... } })`). */
+export interface ActivityOptions {
+  /** Rows per multi-row insert; a full batch is written at once. Default 500. */
+  batchSize?: number;
+  /** Queued rows are written at least this often. Default `'1s'`. */
+  flushInterval?: Duration;
+  /** Rows held in memory at most; beyond it the oldest unwritten rows are dropped and counted. Default 10,000. */
+  maxQueue?: number;
+  /** Classification rules tried before the built-in ones. */
+  categories?: CategoryRule[];
+  /** Query parameters kept in stored paths, e.g. `['page', 'sort']`. Default: none. */
+  allowQueryParams?: string[];
+  /** First retry delay after a failed write; doubles per failure up to `maxRetryDelay`. Default `'100ms'`. */
+  retryDelay?: Duration;
+  /** Default `'30s'`. */
+  maxRetryDelay?: Duration;
+}
+
+/** Counters of the logger since the manager was created. */
+export interface ActivityStats {
+  /** Rows waiting to be written (including a batch waiting to be retried). */
+  queued: number;
+  written: number;
+  /** Rows dropped because the queue was full. */
+  dropped: number;
+  /** Failed write attempts (each is retried while the queue has room). */
+  failed: number;
+}
+
+/** Options of `activity.list()`: one of `sessionId` or `userId`, and optional filters. */
+export interface ActivityListOptions {
+  sessionId?: string;
+  userId?: string;
+  since?: Date | EpochMs;
+  until?: Date | EpochMs;
+  category?: ActivityCategory;
+  /** 1–1,000. Default 50. */
+  limit?: number;
+  /** `nextCursor` of the previous page. */
+  cursor?: string;
+}
+
+export interface ActivityPage {
+  items: ActivityRecord[];
+  /** Pass as `cursor` for the next (older) page; `null` on the last page. */
+  nextCursor: string | null;
+}
+
+/** The activity log of a session manager: `sessions.activity`. */
+export interface ActivityLog {
+  /**
+   * Queues an event for `session` (a Session, or its id). Never waits for storage and never throws
+   * for a storage problem; it throws `INVALID_ARGUMENT` only for a missing session id or event.
+   * @example
+   * sessions.activity.record(session, { method: 'GET', path: '/api/v1/conversations/123', status: 200, durationMs: 12 });
+   */
+  record(session: Session | string, event: ActivityEvent): void;
+  /**
+   * Stored rows, newest first. Rows still queued are not included: `flush()` first to read your writes.
+   * @example
+   * const { items, nextCursor } = await sessions.activity.list({ userId, category: 'auth', limit: 20 });
+   */
+  list(options: ActivityListOptions): Promise<ActivityPage>;
+  /** Writes everything queued now. Throws the store's error if a write fails; the rows stay queued. */
+  flush(): Promise<void>;
+  stats(): ActivityStats;
+}
+
+/** The manager's side of the logger: not part of the public surface. */
+export interface ActivityLogController extends ActivityLog {
+  /** Stops timers and writes what is queued. */
+  close(): Promise<void>;
+}
+
+/** Creates the logger a manager exposes as `sessions.activity`. */
+export function createActivityLog(store: SessionStore, now: () => EpochMs, options: ActivityOptions = {}): ActivityLogController {
+  return new ActivityLogger(store, now, resolveOptions(options));
+}
+
+// --- internal ---
+
+interface ResolvedOptions {
+  batchSize: number;
+  flushIntervalMs: number;
+  maxQueue: number;
+  classify: (method: string | null, path: string | null) => ActivityCategory;
+  allowQueryParams: ReadonlySet<string>;
+  retryDelayMs: number;
+  maxRetryDelayMs: number;
+}
+
+/** An event as captured by record(): cheap copies only; classification and redaction wait for the flush. */
+interface Pending {
+  sessionId: string;
+  userId: string | null | undefined;
+  ts: EpochMs;
+  event: ActivityEvent;
+}
+
+const MAX_TEXT = 255;
+const USER_CACHE_SIZE = 10_000;
+
+function resolveOptions(options: ActivityOptions): ResolvedOptions {
+  if (options === null || typeof options !== 'object') throw new SessionError('INVALID_CONFIG', 'activity must be an object');
+  const batchSize = options.batchSize ?? 500;
+  const maxQueue = options.maxQueue ?? 10_000;
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
+    throw new SessionError('INVALID_CONFIG', 'activity.batchSize must be an integer from 1 to 10000');
+  }
+  if (!Number.isSafeInteger(maxQueue) || maxQueue < batchSize) {
+    throw new SessionError('INVALID_CONFIG', 'activity.maxQueue must be an integer of at least activity.batchSize');
+  }
+  const flushIntervalMs = parseDuration(options.flushInterval ?? '1s', 'activity.flushInterval');
+  if (flushIntervalMs < 10) throw new SessionError('INVALID_CONFIG', 'activity.flushInterval must be at least 10 ms');
+  for (const rule of options.categories ?? []) {
+    if (!ACTIVITY_CATEGORIES.includes(rule?.category) || (typeof rule.path !== 'string' && !(rule.path instanceof RegExp))) {
+      throw new SessionError('INVALID_CONFIG', `activity.categories: each rule needs a category (${ACTIVITY_CATEGORIES.join(', ')}) and a path (string prefix or RegExp)`);
+    }
+  }
+  return {
+    batchSize,
+    flushIntervalMs,
+    maxQueue,
+    classify: createClassifier(options.categories ?? []),
+    allowQueryParams: new Set(options.allowQueryParams ?? []),
+    retryDelayMs: parseDuration(options.retryDelay ?? '100ms', 'activity.retryDelay'),
+    maxRetryDelayMs: parseDuration(options.maxRetryDelay ?? '30s', 'activity.maxRetryDelay'),
+  };
+}
+
+class ActivityLogger implements ActivityLogController {
+  readonly #store: SessionStore;
+  readonly #now: () => EpochMs;
+  readonly #options: ResolvedOptions;
+  // A queue as an array and a head index: O(1) push and drop-oldest without shifting.
+  #queue: Pending[] = [];
+  #head = 0;
+  /** A built batch whose write failed, retried before anything newer (same ids, so no duplicates). */
+  #retry: ActivityRecord[] | null = null;
+  /** Events taken from the queue while their batch is being built. */
+  #building: Pending[] | null = null;
+  #writing: Promise<void> | null = null;
+  #retryTimer: NodeJS.Timeout | null = null;
+  #attempts = 0;
+  #scheduled = false;
+  #interval: NodeJS.Timeout | null = null;
+  readonly #userIds = new Map<string, string | null>();
+  readonly #counters = { written: 0, dropped: 0, failed: 0 };
+
+  constructor(store: SessionStore, now: () => EpochMs, options: ResolvedOptions) {
+    this.#store = store;
+    this.#now = now;
+    this.#options = options;
+  }
+
+  record(session: Session | string, event: ActivityEvent): void {
+    const sessionId = typeof session === 'string' ? session : session?.id;
+    if (typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > MAX_TEXT) {
+      throw new SessionError('INVALID_ARGUMENT', 'activity.record() needs a session or a session id');
+    }
+    if (event === null || typeof event !== 'object') throw new SessionError('INVALID_ARGUMENT', 'activity.record() needs an event object');
+    const at = event.at;
+    const ts = at === undefined ? this.#now() : at instanceof Date ? at.getTime() : typeof at === 'number' && Number.isFinite(at) ? at : this.#now();
+    this.#queue.push({ sessionId, userId: typeof session === 'string' ? undefined : session.userId, ts, event });
+    if (this.#size() > this.#options.maxQueue) this.#dropOldest();
+    this.#interval ??= setInterval(() => this.#flushInBackground(), this.#options.flushIntervalMs).unref();
+    if (!this.#scheduled && this.#queue.length - this.#head >= this.#options.batchSize) {
+      this.#scheduled = true;
+      setImmediate(() => {
+        this.#scheduled = false;
+        this.#flushInBackground();
+      });
+    }
+  }
+
+  async list(options: ActivityListOptions): Promise<ActivityPage> {
+    if (options === null || typeof options !== 'object') throw invalidArgument('activity.list() expects an options object');
+    const { sessionId, userId } = options;
+    if ((sessionId === undefined) === (userId === undefined)) throw invalidArgument('activity.list() needs exactly one of sessionId and userId');
+    for (const [field, value] of [['sessionId', sessionId], ['userId', userId]] as const) {
+      if (value !== undefined && (typeof value !== 'string' || value.length === 0 || value.length > MAX_TEXT)) {
+        throw invalidArgument(`activity.list() ${field} must be a non-empty string of at most ${MAX_TEXT} characters`);
+      }
+    }
+    const limit = options.limit ?? 50;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) throw invalidArgument('activity.list() limit must be an integer from 1 to 1000');
+    if (options.category !== undefined && !ACTIVITY_CATEGORIES.includes(options.category)) {
+      throw invalidArgument(`activity.list() category must be one of ${ACTIVITY_CATEGORIES.join(', ')}`);
+    }
+    const query: ActivityQuery = {
+      ...(sessionId !== undefined ? { sessionId } : { userId: userId! }),
+      ...(options.since !== undefined ? { since: toMs(options.since, 'since') } : {}),
+      ...(options.until !== undefined ? { until: toMs(options.until, 'until') } : {}),
+      ...(options.category !== undefined ? { category: options.category } : {}),
+      ...(options.cursor !== undefined ? { before: decodeCursor(options.cursor) } : {}),
+      limit: limit + 1,
+    };
+    let rows: ActivityRecord[];
+    try {
+      rows = await this.#store.listActivity(query);
+    } catch (err) {
+      throw toStoreError(err, 'activity.list');
+    }
+    const items = rows.slice(0, limit);
+    const last = items[items.length - 1];
+    return { items, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(last) : null };
+  }
+
+  async flush(): Promise<void> {
+    for (;;) {
+      if (this.#writing !== null) await this.#writing.catch(() => {});
+      if (this.#retry === null && this.#size() === 0) return;
+      this.#clearRetryTimer();
+      // Unlike the background writer, flush() reports a failure to its caller.
+      await this.#writeNext(true);
+    }
+  }
+
+  stats(): ActivityStats {
+    return { queued: this.#size(), ...this.#counters };
+  }
+
+  async close(): Promise<void> {
+    if (this.#interval !== null) clearInterval(this.#interval);
+    this.#interval = null;
+    await this.flush();
+    this.#clearRetryTimer();
+  }
+
+  #size(): number {
+    return this.#queue.length - this.#head + (this.#retry?.length ?? 0) + (this.#building?.length ?? 0);
+  }
+
+  #dropOldest(): void {
+    // The failed batch is the oldest, unless it is being written right now.
+    if (this.#retry !== null && this.#writing === null) {
+      this.#retry.shift();
+      if (this.#retry.length === 0) this.#retry = null;
+    } else {
+      this.#head++;
+    }
+    this.#counters.dropped++;
+    if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  #flushInBackground(): void {
+    if (this.#writing !== null || this.#retryTimer !== null || this.#size() === 0) return;
+    void this.#writeNext(false)
+      .then(() => {
+        // Keep going while full batches are waiting.
+        if (this.#queue.length - this.#head >= this.#options.batchSize) this.#flushInBackground();
+      })
+      .catch(() => {});
+  }
+
+  /** Writes the retry batch, or else the next batch from the queue. */
+  async #writeNext(rethrow: boolean): Promise<void> {
+    const run = (async () => {
+      const batch = this.#retry ?? (await this.#buildBatch());
+      this.#retry = batch;
+      if (batch.length === 0) {
+        this.#retry = null;
+        return;
+      }
+      await this.#store.insertActivity(batch);
+      this.#counters.written += batch.length;
+      this.#retry = null;
+      this.#attempts = 0;
+    })();
+    this.#writing = run;
+    try {
+      await run;
+    } catch (err) {
+      this.#counters.failed++;
+      this.#scheduleRetry();
+      if (rethrow) throw toStoreError(err, 'activity.flush');
+    } finally {
+      this.#writing = null;
+    }
+  }
+
+  async #buildBatch(): Promise<ActivityRecord[]> {
+    const end = Math.min(this.#queue.length, this.#head + this.#options.batchSize);
+    const pending = this.#queue.slice(this.#head, end);
+    this.#head = end;
+    if (this.#head === this.#queue.length) {
+      this.#queue = [];
+      this.#head = 0;
+    }
+    this.#building = pending;
+    try {
+      await this.#resolveUserIds(pending);
+    } catch (err) {
+      // The store failed while looking up users: the events go back to the front of the queue.
+      this.#queue = pending.concat(this.#queue.slice(this.#head));
+      this.#head = 0;
+      while (this.#size() - pending.length > this.#options.maxQueue) this.#dropOldest();
+      throw err;
+    } finally {
+      this.#building = null;
+    }
+    return pending.map((p) => this.#toRecord(p));
+  }
+
+  /** Events recorded with a bare session id get their user from the store, cached per session. */
+  async #resolveUserIds(pending: Pending[]): Promise<void> {
+    const missing = new Set<string>();
+    for (const p of pending) if (p.userId === undefined && !this.#userIds.has(p.sessionId)) missing.add(p.sessionId);
+    await Promise.all(
+      [...missing].map(async (id) => {
+        const session = await this.#store.findById(id);
+        if (this.#userIds.size >= USER_CACHE_SIZE) this.#userIds.delete(this.#userIds.keys().next().value!);
+        this.#userIds.set(id, session?.userId ?? null);
+      }),
+    );
+    for (const p of pending) if (p.userId === undefined) p.userId = this.#userIds.get(p.sessionId) ?? null;
+  }
+
+  #toRecord(p: Pending): ActivityRecord {
+    const e = p.event;
+    const method = typeof e.method === 'string' && e.method.length > 0 ? e.method.slice(0, 16).toUpperCase() : null;
+    const path = typeof e.path === 'string' && e.path.length > 0 ? sanitizePath(e.path, this.#options.allowQueryParams) : null;
+    const resource = toResource(e.resource) ?? extractResource(path === null ? null : stripQuery(path));
+    const category = e.category !== undefined && ACTIVITY_CATEGORIES.includes(e.category) ? e.category : this.#options.classify(method, path);
+    return {
+      id: `act_${nanoid(20)}`,
+      sessionId: p.sessionId,
+      userId: p.userId ?? null,
+      ts: p.ts,
+      type: typeof e.type === 'string' && e.type.length > 0 ? e.type.slice(0, 64) : 'request',
+      category,
+      method,
+      path,
+      status: integerOrNull(e.status),
+      durationMs: integerOrNull(e.durationMs === undefined ? undefined : Math.round(e.durationMs)),
+      bytesIn: integerOrNull(e.bytesIn),
+      bytesOut: integerOrNull(e.bytesOut),
+      resourceType: resource === null ? null : redactString(resource.type).slice(0, 64),
+      resourceId: resource === null ? null : redactString(resource.id).slice(0, 128),
+      details: redactDetails(e.details),
+    };
+  }
+
+  #scheduleRetry(): void {
+    this.#clearRetryTimer();
+    const delay = Math.min(this.#options.maxRetryDelayMs, this.#options.retryDelayMs * 2 ** this.#attempts);
+    this.#attempts = Math.min(this.#attempts + 1, 30);
+    // Jitter spreads the retries of many app servers after a shared database comes back.
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      this.#flushInBackground();
+    }, delay * (0.5 + Math.random() / 2)).unref();
+  }
+
+  #clearRetryTimer(): void {
+    if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+  }
+}
+
+function toResource(value: ActivityEvent['resource']): { type: string; id: string } | null {
+  if (typeof value === 'string') {
+    const colon = value.indexOf(':');
+    return colon > 0 ? { type: value.slice(0, colon), id: value.slice(colon + 1) } : null;
+  }
+  if (value !== null && typeof value === 'object' && typeof value.type === 'string' && typeof value.id === 'string') return value;
+  return null;
+}
+
+function stripQuery(path: string): string {
+  const q = path.indexOf('?');
+  return q === -1 ? path : path.slice(0, q);
+}
+
+function integerOrNull(value: unknown): number | null {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : null;
+}
+
+function toMs(value: Date | EpochMs, field: string): EpochMs {
+  const ms = value instanceof Date ? value.getTime() : value;
+  if (typeof ms !== 'number' || !Number.isFinite(ms)) throw invalidArgument(`activity.list() ${field} must be a Date or epoch milliseconds`);
+  return ms;
+}
+
+function encodeCursor(row: ActivityRecord): string {
+  return Buffer.from(`${row.ts}:${row.id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: unknown): { ts: EpochMs; id: string } {
+  if (typeof cursor === 'string' && cursor.length <= 200) {
+    const text = Buffer.from(cursor, 'base64url').toString();
+    const match = /^(\d{1,16}):(act_[A-Za-z0-9_-]{1,64})$/.exec(text);
+    if (match) return { ts: Number(match[1]), id: match[2]! };
+  }
+  throw invalidArgument('activity.list() cursor is not one this API returned');
+}
+
+function invalidArgument(message: string): SessionError {
+  return new SessionError('INVALID_ARGUMENT', message);
+}
