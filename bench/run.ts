@@ -69,6 +69,42 @@ async function benchStore(name: string, store: SessionStore, concurrency: number
   await sessions.close();
 }
 
+/** Cost of activity.record() on the request path: queueing only, no storage. */
+async function recordCost(): Promise<void> {
+  const count = 200_000;
+  const sessions = createSessionManager({ store: memoryStore(), activity: { maxQueue: count, batchSize: 10_000, flushInterval: '1h' } });
+  const { session } = await sessions.create({ userId: 'bench' });
+  const event = { method: 'GET', path: '/api/v1/conversations/123', status: 200, durationMs: 3, bytesIn: 0, bytesOut: 512 };
+  let best = Number.POSITIVE_INFINITY;
+  for (let round = 0; round < 5; round++) {
+    const start = performance.now();
+    for (let i = 0; i < count; i++) sessions.activity.record(session, event);
+    best = Math.min(best, ((performance.now() - start) * 1e6) / count);
+    await sessions.activity.flush();
+  }
+  rows.push({ store: 'any', metric: 'activity.record() per call (best of 5 x 200k)', value: `${best.toFixed(0)} ns`, target: '< 2,000 ns' });
+  await sessions.close();
+}
+
+/** Rows per second written by the logger's background batches, from first record() to last row stored. */
+async function activityThroughput(name: string, store: SessionStore, target: string): Promise<void> {
+  await store.migrate();
+  const count = 200_000;
+  const sessions = createSessionManager({ store, activity: { batchSize: 1000, maxQueue: 50_000, flushInterval: '50ms' } });
+  const users = await Promise.all(Array.from({ length: 100 }, (_, i) => sessions.create({ userId: `activity-${i}` })));
+  const start = performance.now();
+  for (let i = 0; i < count; i++) {
+    sessions.activity.record(users[i % 100]!.session, { method: 'GET', path: `/api/v1/conversations/${i}`, status: 200, durationMs: 3 });
+    // Yield now and then, as a server between requests does, so batches can be written.
+    if (i % 1000 === 999) await new Promise((resolve) => setImmediate(resolve));
+  }
+  await sessions.activity.flush();
+  const seconds = (performance.now() - start) / 1000;
+  const { written, dropped } = sessions.activity.stats();
+  rows.push({ store: name, metric: `activity rows written/s (${count.toLocaleString('en-US')} rows, batches of 1,000)`, value: `${Math.round(written / seconds).toLocaleString('en-US')} rows/s${dropped ? `, ${dropped} dropped` : ''}`, target });
+  await sessions.close();
+}
+
 async function memoryPerSession(): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc === undefined) {
@@ -95,11 +131,13 @@ async function main(): Promise<void> {
   if (ONLY.has('memory')) {
     await benchStore('memory', memoryStore(), 64, '>= 1,000,000 ops/s');
     await memoryPerSession();
+    await recordCost();
   }
   if (ONLY.has('sqlite')) {
     const dir = mkdtempSync(join(tmpdir(), 'sessionkeeper-bench-'));
     try {
       await benchStore('sqlite (file, WAL)', sqliteStore({ filename: join(dir, 'bench.db') }), 64, '>= 100,000 ops/s');
+      await activityThroughput('sqlite (file, WAL)', sqliteStore({ filename: join(dir, 'activity.db') }), '');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -115,6 +153,7 @@ async function main(): Promise<void> {
     if (rows.at(-1)?.metric !== 'skipped') {
       try {
         await benchStore('postgres (pool 10)', postgresStore({ connectionString: POSTGRES_URL, poolSize: 10, schema }), 32, '>= 15,000 ops/s');
+        await activityThroughput('postgres (pool 10)', postgresStore({ connectionString: POSTGRES_URL, poolSize: 10, schema }), '>= 50,000 rows/s');
       } finally {
         await admin.query(`drop schema if exists ${schema} cascade`);
         await admin.end();
