@@ -12,6 +12,18 @@ export type { SessionErrorCode } from './errors.js';
 export { parseDuration } from './duration.js';
 export type { Duration } from './duration.js';
 export { TOKEN_PREFIX } from './token.js';
+export { clientIp, createClientIpResolver, createIpProtector, normalizeIp } from './net/index.js';
+export type {
+  ClientIpOptions,
+  ClientIpRequest,
+  ClientIpResolver,
+  HeadersLike,
+  IpPrivacyMode,
+  IpProtector,
+  IpProtectorOptions,
+  ProxyHeader,
+  TrustProxy,
+} from './net/index.js';
 export type {
   ActivityCategory,
   ActivityQuery,

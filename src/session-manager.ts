@@ -1,5 +1,6 @@
 import { createActivityLog, type ActivityLog, type ActivityLogController, type ActivityOptions } from './activity/activity-logger.js';
 import type { Clock } from './clock.js';
+import { createIpProtector, type IpPrivacyMode, type IpProtector } from './net/ip-privacy.js';
 import type { EpochMs, Session, SessionLimit, SessionMetadata, SessionStore } from './contracts.js';
 import { parseDuration, type Duration } from './duration.js';
 import { SessionError, toStoreError } from './errors.js';
@@ -30,12 +31,20 @@ export interface SessionManagerOptions {
   onListenerError?: (error: unknown, event: keyof SessionEvents) => void;
   /** Batching, classification and privacy options of `sessions.activity`. */
   activity?: ActivityOptions;
+  /**
+   * What is stored of client addresses: `'hash'` (HMAC-SHA256 under `ipHashKey`), `'truncate'`
+   * (/24 or /48) or `'raw'`. Default: `'hash'` when `ipHashKey` is set, else `'truncate'`.
+   */
+  ipPrivacy?: IpPrivacyMode;
+  /** Secret for `ipPrivacy: 'hash'`: at least 16 bytes or 32 characters. Keep it out of the database. */
+  ipHashKey?: string | Uint8Array;
 }
 
 /** Input of {@link SessionManager.create}. */
 export interface CreateSessionInput {
   userId: string;
   tenantId?: string | null;
+  /** The client address (see `clientIp()`); stored as `ipPrivacy` says, never raw unless `'raw'`. */
   ip?: string | null;
   /** Cut to 512 characters before it is stored. */
   userAgent?: string | null;
@@ -193,6 +202,7 @@ interface ResolvedConfig {
   now: () => EpochMs;
   onListenerError: (error: unknown, event: keyof SessionEvents) => void;
   activity: ActivityOptions;
+  protectIp: IpProtector;
 }
 
 function resolveConfig(options: SessionManagerOptions): ResolvedConfig {
@@ -240,7 +250,8 @@ function resolveConfig(options: SessionManagerOptions): ResolvedConfig {
   const onListenerError =
     options.onListenerError ?? ((error, event) => console.error(`sessionkeeper: a '${event}' listener threw`, error));
 
-  return { store, idleMs, absoluteMs, touchMs, limit, maxMetadataBytes, now, onListenerError, activity: options.activity ?? {} };
+  const protectIp = createIpProtector({ ipPrivacy: options.ipPrivacy, ipHashKey: options.ipHashKey });
+  return { store, idleMs, absoluteMs, touchMs, limit, maxMetadataBytes, now, onListenerError, activity: options.activity ?? {}, protectIp };
 }
 
 class DefaultSessionManager implements SessionManager {
@@ -268,7 +279,7 @@ class DefaultSessionManager implements SessionManager {
     if (input === null || typeof input !== 'object') throw invalidArgument('create() expects an object with a userId');
     const userId = requireId(input.userId, 'userId');
     const tenantId = optionalString(input.tenantId, 'tenantId', MAX_ID_LENGTH);
-    const ip = optionalString(input.ip, 'ip', 64);
+    const ip = this.#storedIp(input.ip);
     const userAgent = truncateUserAgent(input.userAgent);
     const metadata =
       input.metadata === undefined ? EMPTY_METADATA : JSON.parse(serializeMetadata(input.metadata, this.#config.maxMetadataBytes));
@@ -487,6 +498,14 @@ class DefaultSessionManager implements SessionManager {
     } catch (err) {
       throw toStoreError(err, operation);
     }
+  }
+
+  /** What is stored for a client address; a value that is not an address is a caller's mistake. */
+  #storedIp(value: unknown): string | null {
+    if (value === undefined || value === null || value === '') return null;
+    const stored = typeof value === 'string' && value.length <= 64 ? this.#config.protectIp(value) : null;
+    if (stored === null) throw invalidArgument('ip must be an IPv4 or IPv6 address (see clientIp())');
+    return stored;
   }
 
   #idleDeadline(session: Session, now: EpochMs): EpochMs {

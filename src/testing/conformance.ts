@@ -335,7 +335,8 @@ function describeLifecycle(t: () => Harness): void {
         absoluteExpiresAt: START + ABSOLUTE,
         revokedAt: null,
         revokeReason: null,
-        ip: '203.0.113.7',
+        // The default ipPrivacy keeps the /24 network only.
+        ip: '203.0.113.0',
         userAgent: 'Mozilla/5.0 (conformance)',
         device: null,
         metadata: { plan: 'pro', seats: 3 },
@@ -424,9 +425,25 @@ function describeLifecycle(t: () => Harness): void {
       expectNoSecrets(events, tokens);
     });
 
+    it("stores no raw client address unless ipPrivacy is 'raw': /24 and /48 by default, a keyed hash with ipHashKey", async () => {
+      const h = t();
+      const userId = h.user();
+      const truncating = h.manager();
+      expect((await truncating.create({ userId, ip: '198.51.100.77' })).session.ip).toBe('198.51.100.0');
+      expect((await truncating.create({ userId, ip: '2001:db8:85a3:8d3:1319:8a2e:370:7348' })).session.ip).toBe('2001:db8:85a3::');
+      const hashing = h.manager({ ipHashKey: 'k'.repeat(32) });
+      const hashed = await hashing.create({ userId, ip: '198.51.100.77' });
+      expect(hashed.session.ip).toMatch(/^h:[A-Za-z0-9_-]{22}$/);
+      expect((await hashing.create({ userId, ip: '198.51.100.77' })).session.ip).toBe(hashed.session.ip);
+      expect((await hashing.create({ userId, ip: '198.51.100.78' })).session.ip).not.toBe(hashed.session.ip);
+      const stored = JSON.stringify(await truncating.list(userId));
+      expect(stored).not.toContain('198.51.100.77');
+      expect(stored).not.toContain('8a2e:370:7348');
+    });
+
     it('stores tenantId, ip and userAgent as given, null when omitted, and cuts userAgent to 512 characters', async () => {
       const h = t();
-      const m = h.manager();
+      const m = h.manager({ ipPrivacy: 'raw' });
       const userId = h.user();
       const bare = await m.create({ userId });
       expect(bare.session).toMatchObject({ tenantId: null, ip: null, userAgent: null, device: null });
@@ -437,6 +454,9 @@ function describeLifecycle(t: () => Harness): void {
       expect(long.session.userAgent).toBe('u'.repeat(512));
       expect(long.session.ip).toBe('2001:db8::1');
       expect((await m.get(long.session.id))?.userAgent).toBe('u'.repeat(512));
+
+      expect((await m.create({ userId, ip: '::ffff:203.0.113.9' })).session.ip).toBe('203.0.113.9');
+      await expectError(() => m.create({ userId, ip: 'not an address' }), 'INVALID_ARGUMENT');
 
       // The cut must not split a surrogate pair (a lone surrogate is not storable as UTF-8).
       const emoji = await m.create({ userId, userAgent: `${'a'.repeat(511)}😀tail` });
