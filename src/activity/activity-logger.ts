@@ -42,6 +42,8 @@ export interface ActivityOptions {
   retryDelay?: Duration;
   /** Default `'30s'`. */
   maxRetryDelay?: Duration;
+  /** Batches written at once. Postgres uses the extra connections; SQLite serialises them. Default 2. */
+  concurrency?: number;
 }
 
 /** Counters of the logger since the manager was created. */
@@ -115,6 +117,7 @@ interface ResolvedOptions {
   allowQueryParams: ReadonlySet<string>;
   retryDelayMs: number;
   maxRetryDelayMs: number;
+  concurrency: number;
 }
 
 /** An event as captured by record(): cheap copies only; classification and redaction wait for the flush. */
@@ -139,6 +142,10 @@ function resolveOptions(options: ActivityOptions): ResolvedOptions {
   if (!Number.isSafeInteger(maxQueue) || maxQueue < batchSize) {
     throw new SessionError('INVALID_CONFIG', 'activity.maxQueue must be an integer of at least activity.batchSize');
   }
+  const concurrency = options.concurrency ?? 2;
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 16) {
+    throw new SessionError('INVALID_CONFIG', 'activity.concurrency must be an integer from 1 to 16');
+  }
   const flushIntervalMs = parseDuration(options.flushInterval ?? '1s', 'activity.flushInterval');
   if (flushIntervalMs < 10) throw new SessionError('INVALID_CONFIG', 'activity.flushInterval must be at least 10 ms');
   for (const rule of options.categories ?? []) {
@@ -154,6 +161,7 @@ function resolveOptions(options: ActivityOptions): ResolvedOptions {
     allowQueryParams: new Set(options.allowQueryParams ?? []),
     retryDelayMs: parseDuration(options.retryDelay ?? '100ms', 'activity.retryDelay'),
     maxRetryDelayMs: parseDuration(options.maxRetryDelay ?? '30s', 'activity.maxRetryDelay'),
+    concurrency,
   };
 }
 
@@ -164,11 +172,11 @@ class ActivityLogger implements ActivityLogController {
   // A queue as an array and a head index: O(1) push and drop-oldest without shifting.
   #queue: Pending[] = [];
   #head = 0;
-  /** A built batch whose write failed, retried before anything newer (same ids, so no duplicates). */
-  #retry: ActivityRecord[] | null = null;
-  /** Events taken from the queue while their batch is being built. */
-  #building: Pending[] | null = null;
-  #writing: Promise<void> | null = null;
+  /** Built batches whose write failed, oldest first; retried with the same ids, so never doubled. */
+  #retry: ActivityRecord[][] = [];
+  /** Batches being built or written, and how many rows they hold. */
+  readonly #inflight = new Set<Promise<void>>();
+  #inflightRows = 0;
   #retryTimer: NodeJS.Timeout | null = null;
   #attempts = 0;
   #scheduled = false;
@@ -193,12 +201,12 @@ class ActivityLogger implements ActivityLogController {
     const ts = at === undefined ? this.#now() : at instanceof Date ? at.getTime() : typeof at === 'number' && Number.isFinite(at) ? at : this.#now();
     this.#queue.push({ sessionId, userId: typeof session === 'string' ? undefined : session.userId, ts, event });
     if (this.#size() > this.#options.maxQueue) this.#dropOldest();
-    this.#interval ??= setInterval(() => this.#flushInBackground(), this.#options.flushIntervalMs).unref();
-    if (!this.#scheduled && this.#queue.length - this.#head >= this.#options.batchSize) {
+    this.#interval ??= setInterval(() => this.#pump(true), this.#options.flushIntervalMs).unref();
+    if (!this.#scheduled && this.#queued() >= this.#options.batchSize) {
       this.#scheduled = true;
       setImmediate(() => {
         this.#scheduled = false;
-        this.#flushInBackground();
+        this.#pump(false);
       });
     }
   }
@@ -237,12 +245,13 @@ class ActivityLogger implements ActivityLogController {
   }
 
   async flush(): Promise<void> {
-    for (;;) {
-      if (this.#writing !== null) await this.#writing.catch(() => {});
-      if (this.#retry === null && this.#size() === 0) return;
+    while (this.#size() > 0) {
       this.#clearRetryTimer();
-      // Unlike the background writer, flush() reports a failure to its caller.
-      await this.#writeNext(true);
+      // Unlike the background writers, flush() reports a failure to its caller (rows stay queued).
+      this.#pump(true, true);
+      const outcomes = await Promise.allSettled([...this.#inflight]);
+      const failure = outcomes.find((outcome) => outcome.status === 'rejected');
+      if (failure !== undefined) throw toStoreError((failure as PromiseRejectedResult).reason, 'activity.flush');
     }
   }
 
@@ -253,21 +262,33 @@ class ActivityLogger implements ActivityLogController {
   async close(): Promise<void> {
     if (this.#interval !== null) clearInterval(this.#interval);
     this.#interval = null;
-    await this.flush();
-    this.#clearRetryTimer();
+    try {
+      await this.flush();
+    } finally {
+      this.#clearRetryTimer();
+    }
+  }
+
+  #queued(): number {
+    return this.#queue.length - this.#head;
   }
 
   #size(): number {
-    return this.#queue.length - this.#head + (this.#retry?.length ?? 0) + (this.#building?.length ?? 0);
+    let retrying = 0;
+    for (const batch of this.#retry) retrying += batch.length;
+    return this.#queued() + retrying + this.#inflightRows;
   }
 
+  /** Drops the oldest row not being written: first from failed batches, then from the queue. */
   #dropOldest(): void {
-    // The failed batch is the oldest, unless it is being written right now.
-    if (this.#retry !== null && this.#writing === null) {
-      this.#retry.shift();
-      if (this.#retry.length === 0) this.#retry = null;
-    } else {
+    const oldest = this.#retry[0];
+    if (oldest !== undefined) {
+      oldest.shift();
+      if (oldest.length === 0) this.#retry.shift();
+    } else if (this.#queued() > 0) {
       this.#head++;
+    } else {
+      return;
     }
     this.#counters.dropped++;
     if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
@@ -276,63 +297,65 @@ class ActivityLogger implements ActivityLogController {
     }
   }
 
-  #flushInBackground(): void {
-    if (this.#writing !== null || this.#retryTimer !== null || this.#size() === 0) return;
-    void this.#writeNext(false)
-      .then(() => {
-        // Keep going while full batches are waiting.
-        if (this.#queue.length - this.#head >= this.#options.batchSize) this.#flushInBackground();
-      })
-      .catch(() => {});
+  /**
+   * Starts writers up to `concurrency`: for failed batches and full batches, and with `partial` for
+   * whatever is queued. Several batches in flight keep a database with spare cores busy.
+   */
+  #pump(partial: boolean, ignoreBackoff = false): void {
+    while (this.#inflight.size < this.#options.concurrency && (ignoreBackoff || this.#retryTimer === null)) {
+      const retrying = this.#retry.length > 0;
+      const queued = this.#queued();
+      if (!retrying && (queued === 0 || (!partial && queued < this.#options.batchSize))) return;
+      const write = this.#write();
+      this.#inflight.add(write);
+      write.then(
+        () => {
+          this.#inflight.delete(write);
+          this.#pump(false);
+        },
+        () => this.#inflight.delete(write),
+      );
+    }
   }
 
-  /** Writes the retry batch, or else the next batch from the queue. */
-  async #writeNext(rethrow: boolean): Promise<void> {
-    const run = (async () => {
-      const batch = this.#retry ?? (await this.#buildBatch());
-      this.#retry = batch;
-      if (batch.length === 0) {
-        this.#retry = null;
-        return;
+  /** Writes one batch: the oldest failed one, else the next rows of the queue. */
+  async #write(): Promise<void> {
+    let batch = this.#retry.shift();
+    let pending: Pending[] | null = null;
+    if (batch === undefined) {
+      const end = Math.min(this.#queue.length, this.#head + this.#options.batchSize);
+      pending = this.#queue.slice(this.#head, end);
+      this.#head = end;
+      if (this.#head === this.#queue.length) {
+        this.#queue = [];
+        this.#head = 0;
+      }
+    }
+    const rows = batch?.length ?? pending!.length;
+    this.#inflightRows += rows;
+    try {
+      if (batch === undefined) {
+        await this.#resolveUserIds(pending!);
+        batch = pending!.map((p) => this.#toRecord(p));
       }
       await this.#store.insertActivity(batch);
       this.#counters.written += batch.length;
-      this.#retry = null;
       this.#attempts = 0;
-    })();
-    this.#writing = run;
-    try {
-      await run;
     } catch (err) {
       this.#counters.failed++;
+      if (batch !== undefined) {
+        this.#retry.unshift(batch);
+      } else {
+        // The user lookup failed before the batch was built: its events go back to the front.
+        this.#queue = pending!.concat(this.#queue.slice(this.#head));
+        this.#head = 0;
+      }
       this.#scheduleRetry();
-      if (rethrow) throw toStoreError(err, 'activity.flush');
-    } finally {
-      this.#writing = null;
-    }
-  }
-
-  async #buildBatch(): Promise<ActivityRecord[]> {
-    const end = Math.min(this.#queue.length, this.#head + this.#options.batchSize);
-    const pending = this.#queue.slice(this.#head, end);
-    this.#head = end;
-    if (this.#head === this.#queue.length) {
-      this.#queue = [];
-      this.#head = 0;
-    }
-    this.#building = pending;
-    try {
-      await this.#resolveUserIds(pending);
-    } catch (err) {
-      // The store failed while looking up users: the events go back to the front of the queue.
-      this.#queue = pending.concat(this.#queue.slice(this.#head));
-      this.#head = 0;
-      while (this.#size() - pending.length > this.#options.maxQueue) this.#dropOldest();
       throw err;
     } finally {
-      this.#building = null;
+      this.#inflightRows -= rows;
+      while (this.#size() > this.#options.maxQueue) this.#dropOldest();
     }
-    return pending.map((p) => this.#toRecord(p));
   }
 
   /** Events recorded with a bare session id get their user from the store, cached per session. */
@@ -390,7 +413,7 @@ class ActivityLogger implements ActivityLogController {
     // Jitter spreads the retries of many app servers after a shared database comes back.
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = null;
-      this.#flushInBackground();
+      this.#pump(true);
     }, delay * (0.5 + Math.random() / 2)).unref();
   }
 
