@@ -30,10 +30,14 @@ export type DeviceClass =
   | 'bot'
   | 'unknown';
 
-/** What is known about the device behind a session. Stored as given; `class` feeds `stats().byDeviceClass`. */
+/**
+ * What is known about the device behind a session (a `DeviceInfo` from `parseDevice()` for sessions
+ * the manager creates). `class` feeds `stats().byDeviceClass`; `fingerprint` tells device changes.
+ */
 export interface SessionDevice {
   readonly class: DeviceClass;
   readonly label?: string;
+  readonly fingerprint?: string;
   readonly [trait: string]: unknown;
 }
 

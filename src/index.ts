@@ -12,6 +12,8 @@ export type { SessionErrorCode } from './errors.js';
 export { parseDuration } from './duration.js';
 export type { Duration } from './duration.js';
 export { TOKEN_PREFIX } from './token.js';
+export { createDeviceParser, parseDevice } from './device/index.js';
+export type { DeviceHeaders, DeviceInfo, DeviceInput, DeviceParser, DeviceParserOptions, NameVersion } from './device/index.js';
 export { clientIp, createClientIpResolver, createIpProtector, normalizeIp } from './net/index.js';
 export type {
   ClientIpOptions,

@@ -1,5 +1,6 @@
 import { createActivityLog, type ActivityLog, type ActivityLogController, type ActivityOptions } from './activity/activity-logger.js';
 import type { Clock } from './clock.js';
+import { parseDevice, type DeviceHeaders } from './device/index.js';
 import { createIpProtector, type IpPrivacyMode, type IpProtector } from './net/ip-privacy.js';
 import type { EpochMs, Session, SessionLimit, SessionMetadata, SessionStore } from './contracts.js';
 import { parseDuration, type Duration } from './duration.js';
@@ -46,8 +47,10 @@ export interface CreateSessionInput {
   tenantId?: string | null;
   /** The client address (see `clientIp()`); stored as `ipPrivacy` says, never raw unless `'raw'`. */
   ip?: string | null;
-  /** Cut to 512 characters before it is stored. */
+  /** Cut to 512 characters before it is stored; parsed into `session.device`. */
   userAgent?: string | null;
+  /** The request headers: User-Agent Client Hints (`Sec-CH-UA*`) refine `session.device`. */
+  headers?: DeviceHeaders | null;
   metadata?: Record<string, unknown>;
 }
 
@@ -55,13 +58,22 @@ export interface CreateSessionInput {
 export interface ValidateContext {
   ip?: string | null;
   userAgent?: string | null;
+  headers?: DeviceHeaders | null;
 }
 
 export type InvalidReason = 'unknown' | 'expired' | 'idle' | 'revoked';
 
 /** The outcome of {@link SessionManager.validate}. An invalid token is an expected outcome, not an error. */
 export type ValidationResult =
-  | { readonly ok: true; readonly session: Session }
+  | {
+      readonly ok: true;
+      readonly session: Session;
+      /**
+       * Present when the context carried a user agent or headers and the session has a device:
+       * whether the request's device fingerprint differs from the one that created the session.
+       */
+      readonly deviceChanged?: boolean;
+    }
   | { readonly ok: false; readonly reason: InvalidReason };
 
 export interface SessionManager {
@@ -281,6 +293,7 @@ class DefaultSessionManager implements SessionManager {
     const tenantId = optionalString(input.tenantId, 'tenantId', MAX_ID_LENGTH);
     const ip = this.#storedIp(input.ip);
     const userAgent = truncateUserAgent(input.userAgent);
+    const device = userAgent === null && input.headers == null ? null : parseDevice({ userAgent, headers: input.headers });
     const metadata =
       input.metadata === undefined ? EMPTY_METADATA : JSON.parse(serializeMetadata(input.metadata, this.#config.maxMetadataBytes));
 
@@ -300,7 +313,7 @@ class DefaultSessionManager implements SessionManager {
           absoluteExpiresAt,
           ip,
           userAgent,
-          device: null,
+          device,
           metadata,
         },
         now,
@@ -312,7 +325,7 @@ class DefaultSessionManager implements SessionManager {
     return { session, token };
   }
 
-  async validate(token: string, _context?: ValidateContext): Promise<ValidationResult> {
+  async validate(token: string, context?: ValidateContext): Promise<ValidationResult> {
     // The hot path: no closures, one store read, and a write at most once per touchInterval.
     this.#assertOpen();
     assertToken(token);
@@ -340,7 +353,10 @@ class DefaultSessionManager implements SessionManager {
       if (touched === null) return REVOKED;
       session = touched;
     }
-    return { ok: true, session };
+    if (context == null || session.device === null || (context.userAgent == null && context.headers == null)) return { ok: true, session };
+    // Parsing is cached by user agent and hints, so this costs a lookup for a returning client.
+    const current = parseDevice({ userAgent: context.userAgent, headers: context.headers });
+    return { ok: true, session, deviceChanged: current.fingerprint !== session.device.fingerprint };
   }
 
   async extend(sessionId: string, by: Duration): Promise<Session> {

@@ -338,7 +338,7 @@ function describeLifecycle(t: () => Harness): void {
         // The default ipPrivacy keeps the /24 network only.
         ip: '203.0.113.0',
         userAgent: 'Mozilla/5.0 (conformance)',
-        device: null,
+        device: session.device,
         metadata: { plan: 'pro', seats: 3 },
       });
 
@@ -423,6 +423,23 @@ function describeLifecycle(t: () => Harness): void {
       expectNoSecrets(withoutIssuedTokens, tokens);
       expect(events.length).toBeGreaterThanOrEqual(8);
       expectNoSecrets(events, tokens);
+    });
+
+    it('parses the device at create(), stores it, and validate() reports whether a request comes from another device', async () => {
+      const h = t();
+      const m = h.manager();
+      const mac = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+      const macMinor = mac.replace('131.0.0.0', '131.0.6778.86');
+      const iphone = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
+      const { session, token } = await m.create({ userId: h.user(), userAgent: mac });
+      expect(session.device).toMatchObject({ class: 'desktop', label: 'Chrome 131 on macOS', isBot: false });
+      expect(session.device?.fingerprint).toMatch(/^[A-Za-z0-9_-]{16}$/);
+      expect((await m.get(session.id))?.device).toEqual(session.device);
+      expect(await m.validate(token, { userAgent: macMinor })).toMatchObject({ ok: true, deviceChanged: false });
+      expect(await m.validate(token, { userAgent: iphone })).toMatchObject({ ok: true, deviceChanged: true });
+      expect(await m.validate(token)).not.toHaveProperty('deviceChanged');
+      const bot = await m.create({ userId: h.user(), userAgent: 'curl/8.4.0' });
+      expect(bot.session.device).toMatchObject({ class: 'bot', isBot: true });
     });
 
     it("stores no raw client address unless ipPrivacy is 'raw': /24 and /48 by default, a keyed hash with ipHashKey", async () => {
