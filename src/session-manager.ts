@@ -1,6 +1,6 @@
 import { createActivityLog, type ActivityLog, type ActivityLogController, type ActivityOptions } from './activity/activity-logger.js';
 import type { Clock } from './clock.js';
-import { parseDevice, type DeviceHeaders } from './device/index.js';
+import { MAX_USER_AGENT_LENGTH, parseDevice, type DeviceHeaders } from './device/index.js';
 import { createIpProtector, type IpPrivacyMode, type IpProtector } from './net/ip-privacy.js';
 import type { EpochMs, Session, SessionLimit, SessionMetadata, SessionStore } from './contracts.js';
 import { parseDuration, type Duration } from './duration.js';
@@ -192,7 +192,6 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
 
 // --- internal ---
 
-const MAX_USER_AGENT_LENGTH = 512;
 const MAX_ID_LENGTH = 255;
 const MAX_REASON_LENGTH = 64;
 const DEFAULT_MAX_METADATA_BYTES = 32 * 1024;

@@ -12,7 +12,7 @@ import type {
   SessionStore,
 } from '../../../src/contracts.js';
 import { SessionError } from '../../../src/errors.js';
-import { assertWithinLimit, EMPTY_METADATA } from '../../../src/metadata.js';
+import { assertWithinLimit, deepFreeze, EMPTY_METADATA } from '../../../src/metadata.js';
 import { ACTIVITY_COLUMNS, migrateToLatest, SESSION_COLUMNS, tableNames, type SessionRow, type SqlTableNames } from './schema.js';
 import type { BoundStatement, Row, SqlDriver, Statement, TransactionBody } from './sql-driver.js';
 
@@ -568,9 +568,26 @@ function toSession(row: SessionRow): Session {
     revokeReason: row[8] as string | null,
     ip: row[9] as string | null,
     userAgent: row[10] as string | null,
-    device: device === null ? null : (parseJson(device) as Session['device']),
+    device: device === null ? null : parseDevice(device),
     metadata: metadata === '{}' ? EMPTY_METADATA : (parseJson(metadata) as SessionMetadata),
   };
+}
+
+/**
+ * Devices repeat: most sessions come from a few browser builds. Parsed device JSON is cached by its
+ * text (frozen, so sessions can share it), sparing validate() a JSON.parse per call.
+ */
+const deviceCache = new Map<string, Session['device']>();
+const DEVICE_CACHE_SIZE = 2_000;
+
+function parseDevice(text: string): Session['device'] {
+  let device = deviceCache.get(text);
+  if (device === undefined) {
+    device = deepFreeze(parseJson(text) as NonNullable<Session['device']>);
+    if (deviceCache.size >= DEVICE_CACHE_SIZE) deviceCache.delete(deviceCache.keys().next().value!);
+    deviceCache.set(text, device);
+  }
+  return device;
 }
 
 function parseJson(text: string): Record<string, unknown> {
