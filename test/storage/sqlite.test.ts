@@ -2,9 +2,10 @@ import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
 import { sqliteStore } from '../../adapters/storage/sqlite/index.js';
-import type { SessionStore } from '../../src/index.js';
+import { createSessionManager, type SessionStore } from '../../src/index.js';
 import { runSessionStoreConformance } from '../../src/testing/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sessionkeeper-sqlite-'));
@@ -49,4 +50,22 @@ runSessionStoreConformance('sqlite (:memory:, caller-owned database)', {
     databases.get(store)?.close();
   },
   dump: async (store) => databases.get(store)!.serialize().toString('latin1'),
+});
+
+describe('sqlite device keys', () => {
+  it('validate() returns the device of a row whose device this process has never parsed', async () => {
+    const database = new Database(':memory:');
+    const store = sqliteStore({ database });
+    await store.migrate();
+    const sessions = createSessionManager({ store });
+    const { session, token } = await sessions.create({ userId: 'u1', userAgent: 'curl/8.4.0' });
+    // As if another process had written a device this one has not seen: new JSON under a new key.
+    const device = { ...session.device, label: `written elsewhere ${randomUUID()}` };
+    database.prepare('update sessions set device = ?, device_key = ? where id = ?').run(JSON.stringify(device), randomUUID().slice(0, 22), session.id);
+    const result = await sessions.validate(token);
+    expect(result.ok && result.session.device).toEqual(device);
+    expect(result.ok && result.session).toEqual(await sessions.get(session.id));
+    await sessions.close();
+    database.close();
+  });
 });

@@ -29,6 +29,7 @@ export const SESSION_COLUMNS = [
   'user_agent',
   'device',
   'metadata',
+  'device_key',
 ] as const;
 
 /** Columns an activity row is read from, in this order. */
@@ -122,6 +123,8 @@ function migrations(driver: SqlDriver, tables: SqlTableNames): Record<string, Mi
           .addColumn('ip', 'text')
           .addColumn('user_agent', 'text')
           .addColumn('device', 'text')
+          // A short hash of the device JSON: validation reads this instead of the JSON itself.
+          .addColumn('device_key', 'text')
           .addColumn('metadata', 'text', (c) => c.notNull());
         if (clusteredByToken) table = table.modifyEnd(sql`without rowid`);
         await table.execute();

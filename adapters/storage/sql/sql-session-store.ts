@@ -50,6 +50,7 @@ export class SqlSessionStore implements SessionStore {
   }
 
   async insert(record: NewSessionRecord, now: EpochMs, limit?: SessionLimit): Promise<{ session: Session; evicted: Session[] }> {
+    const deviceJson = record.device === null ? null : JSON.stringify(record.device);
     const values = {
       id: record.id,
       tokenHash: record.tokenHash,
@@ -61,7 +62,8 @@ export class SqlSessionStore implements SessionStore {
       absoluteExpiresAt: record.absoluteExpiresAt,
       ip: record.ip,
       userAgent: record.userAgent,
-      device: record.device === null ? null : JSON.stringify(record.device),
+      device: deviceJson,
+      deviceKey: deviceJson === null ? null : deviceKeyOf(deviceJson),
       metadata: JSON.stringify(record.metadata),
     };
     if (limit === undefined) {
@@ -90,7 +92,9 @@ export class SqlSessionStore implements SessionStore {
   async findByTokenHash(tokenHash: string): Promise<Session | null> {
     if (!this.#driver.batchLookups) {
       const rows = this.#run('findByTokenHash', this.#q.byTokenHash, { tokenHash });
-      return first(Array.isArray(rows) ? rows : await rows);
+      const session = first(Array.isArray(rows) ? rows : await rows);
+      // A device not yet in this process's cache: read the row again, JSON included.
+      return session !== null && session.device === UNRESOLVED_DEVICE ? this.findById(session.id) : session;
     }
     this.#assertOpen();
     // Lookups issued in the same tick share one round trip (`token_hash = any($1)`): over a network
@@ -377,7 +381,14 @@ function buildStatements(db: Kysely<any>, table: string, rowLocks: boolean) {
   const lockActive = select().where('id', '=', param('id')).where(isActive('now'));
 
   return {
-    byTokenHash: prepare(select().where('token_hash', '=', param('tokenHash')), true),
+    // The hot lookup reads the device's short key, not its JSON; see toSession.
+    byTokenHash: prepare(
+      db
+        .selectFrom(table)
+        .select(SESSION_COLUMNS.map((column) => (column === 'device' ? sql<null>`null`.as('device') : column)))
+        .where('token_hash', '=', param('tokenHash')),
+      true,
+    ),
     byId: prepare(select().where('id', '=', param('id')), true),
     // Postgres only: many hashes in one query; the hash comes last to route each row to its caller.
     byTokenHashes: prepare(
@@ -401,6 +412,7 @@ function buildStatements(db: Kysely<any>, table: string, rowLocks: boolean) {
           ip: param('ip'),
           user_agent: param('userAgent'),
           device: param('device'),
+          device_key: param('deviceKey'),
           metadata: param('metadata'),
         })
         .returning(SESSION_COLUMNS),
@@ -568,25 +580,33 @@ function toSession(row: SessionRow): Session {
     revokeReason: row[8] as string | null,
     ip: row[9] as string | null,
     userAgent: row[10] as string | null,
-    device: device === null ? null : parseDevice(device),
+    device: resolveDevice(row[13] as string | null, device),
     metadata: metadata === '{}' ? EMPTY_METADATA : (parseJson(metadata) as SessionMetadata),
   };
 }
 
 /**
- * Devices repeat: most sessions come from a few browser builds. Parsed device JSON is cached by its
- * text (frozen, so sessions can share it), sparing validate() a JSON.parse per call.
+ * Devices repeat: most sessions come from a few browser builds. Each row carries a short key of its
+ * device JSON, and parsed devices are cached by that key (frozen, so sessions share them): a
+ * validation reads 22 characters instead of the JSON and parses nothing.
  */
-const deviceCache = new Map<string, Session['device']>();
+const deviceCache = new Map<string, NonNullable<Session['device']>>();
 const DEVICE_CACHE_SIZE = 2_000;
+/** Marks a row read without its device JSON whose key is not cached yet. */
+const UNRESOLVED_DEVICE: NonNullable<Session['device']> = Object.freeze({ class: 'unknown' });
 
-function parseDevice(text: string): Session['device'] {
-  let device = deviceCache.get(text);
-  if (device === undefined) {
-    device = deepFreeze(parseJson(text) as NonNullable<Session['device']>);
-    if (deviceCache.size >= DEVICE_CACHE_SIZE) deviceCache.delete(deviceCache.keys().next().value!);
-    deviceCache.set(text, device);
-  }
+function deviceKeyOf(json: string): string {
+  return createHash('sha256').update(json).digest('base64url').slice(0, 22);
+}
+
+function resolveDevice(key: string | null, json: string | null): Session['device'] {
+  if (key === null) return json === null ? null : (parseJson(json) as Session['device']);
+  const cached = deviceCache.get(key);
+  if (cached !== undefined) return cached;
+  if (json === null) return UNRESOLVED_DEVICE;
+  const device = deepFreeze(parseJson(json) as NonNullable<Session['device']>);
+  if (deviceCache.size >= DEVICE_CACHE_SIZE) deviceCache.delete(deviceCache.keys().next().value!);
+  deviceCache.set(key, device);
   return device;
 }
 
