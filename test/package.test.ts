@@ -56,7 +56,7 @@ describe('built package', () => {
     expect(out.trim()).toBe('manualClock,runSessionStoreConformance');
   });
 
-  it('loads no database driver when only the core is imported', () => {
+  it('loads no database driver when only the core is imported (only Node built-ins and declared dependencies)', () => {
     const out = node([
       '-e',
       `require('sessionkeeper');
@@ -76,7 +76,11 @@ describe('built package', () => {
       }
     };
     visit(join(root, 'dist/index.js'));
-    expect([...bare].filter((spec) => !isBuiltin(spec))).toEqual([]);
+    // Only Node built-ins and the package's own (driver-free) dependencies.
+    const { dependencies } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    expect([...bare].filter((spec) => !isBuiltin(spec) && !(spec in dependencies))).toEqual([]);
+    expect(Object.keys(dependencies)).not.toContain('better-sqlite3');
+    expect(Object.keys(dependencies)).not.toContain('pg');
   });
 
   it('publishes only dist and the README', () => {

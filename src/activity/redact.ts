@@ -12,7 +12,10 @@ const SECRET_KEY =
   /pass(?:word|wd|phrase)|secret|token|api[-_]?key|(?:^|[-_.])auth(?:orization)?(?:$|[-_.])|cookie|session[-_]?id|credential|private[-_]?key|^otp$|^pin$|cvv|cvc|ssn/i;
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
 // A sessionkeeper token, a JWT, a bearer-style secret: a long run of token characters with digits.
-const TOKEN_LIKE = /\b(?:skt_[A-Za-z0-9_-]{8,}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*|(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{32,})\b/g;
+// Bounded by lookarounds on token characters rather than \b, because a token may end in '-'; and
+// matching only at the start of a run keeps the lookaheads linear.
+const TOKEN_LIKE =
+  /(?<![A-Za-z0-9_-])(?:skt_[A-Za-z0-9_-]{8,}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*|(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{32,})(?![A-Za-z0-9_-])/g;
 const CARD_CANDIDATE = /\b\d(?:[ -]?\d){12,18}\b/g;
 const MAX_DEPTH = 8;
 const MAX_STRING = 1024;

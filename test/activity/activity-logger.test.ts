@@ -141,6 +141,8 @@ describe('redaction', () => {
     ['write to jo.doe+x@mail.example.org', 'write to [redacted:email]'],
     ['jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl here', 'jwt [redacted:token] here'],
     ['plain words stay as they are', 'plain words stay as they are'],
+    [`token skt_${'a1'.repeat(15)}-- ends in dashes`, 'token [redacted:token] ends in dashes'],
+    [`/reset/skt_-${'b'.repeat(30)}_`, '/reset/[redacted:token]'],
   ])('%s', (input, expected) => {
     expect(redactString(input)).toBe(expected);
   });
