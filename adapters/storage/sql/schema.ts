@@ -1,4 +1,5 @@
 import { Migrator, sql, type Kysely, type Migration } from 'kysely';
+import type { ActivityRecord } from '../../../src/contracts.js';
 import { SessionError } from '../../../src/errors.js';
 import type { SqlDriver } from './sql-driver.js';
 
@@ -32,24 +33,29 @@ export const SESSION_COLUMNS = [
   'device_key',
 ] as const;
 
-/** Columns an activity row is read from, in this order. */
-export const ACTIVITY_COLUMNS = [
-  'id',
-  'session_id',
-  'user_id',
-  'ts',
-  'type',
-  'category',
-  'method',
-  'path',
-  'status',
-  'duration_ms',
-  'bytes_in',
-  'bytes_out',
-  'resource_type',
-  'resource_id',
-  'details',
-] as const;
+/**
+ * The activity table, column by column in the order rows are read: the ActivityRecord field each
+ * column holds, and its Postgres type (for the array parameters of the batch insert).
+ */
+export const ACTIVITY_TABLE = [
+  { column: 'id', field: 'id', pgType: 'text' },
+  { column: 'session_id', field: 'sessionId', pgType: 'text' },
+  { column: 'user_id', field: 'userId', pgType: 'text' },
+  { column: 'ts', field: 'ts', pgType: 'int8' },
+  { column: 'type', field: 'type', pgType: 'text' },
+  { column: 'category', field: 'category', pgType: 'text' },
+  { column: 'method', field: 'method', pgType: 'text' },
+  { column: 'path', field: 'path', pgType: 'text' },
+  { column: 'status', field: 'status', pgType: 'int4' },
+  { column: 'duration_ms', field: 'durationMs', pgType: 'int8' },
+  { column: 'bytes_in', field: 'bytesIn', pgType: 'int8' },
+  { column: 'bytes_out', field: 'bytesOut', pgType: 'int8' },
+  { column: 'resource_type', field: 'resourceType', pgType: 'text' },
+  { column: 'resource_id', field: 'resourceId', pgType: 'text' },
+  { column: 'details', field: 'details', pgType: 'text' },
+] as const satisfies readonly { column: string; field: keyof ActivityRecord; pgType: string }[];
+
+export const ACTIVITY_COLUMNS = ACTIVITY_TABLE.map((c) => c.column);
 
 /** A row of {@link SESSION_COLUMNS}. */
 export type SessionRow = readonly unknown[];

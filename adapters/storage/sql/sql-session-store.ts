@@ -13,7 +13,7 @@ import type {
 } from '../../../src/contracts.js';
 import { SessionError } from '../../../src/errors.js';
 import { assertWithinLimit, deepFreeze, EMPTY_METADATA } from '../../../src/metadata.js';
-import { ACTIVITY_COLUMNS, migrateToLatest, SESSION_COLUMNS, tableNames, type SessionRow, type SqlTableNames } from './schema.js';
+import { ACTIVITY_COLUMNS, ACTIVITY_TABLE, migrateToLatest, SESSION_COLUMNS, tableNames, type SessionRow, type SqlTableNames } from './schema.js';
 import type { BoundStatement, Row, SqlDriver, Statement, TransactionBody } from './sql-driver.js';
 
 /**
@@ -191,7 +191,7 @@ export class SqlSessionStore implements SessionStore {
     if (this.#driver.dialect === 'postgres') {
       // One statement for the whole batch: each column travels as one array parameter.
       const columns: Record<string, unknown[]> = {};
-      for (const name of ACTIVITY_FIELDS) columns[name] = rows.map((row) => activityValue(row, name));
+      for (const { field } of ACTIVITY_TABLE) columns[field] = rows.map((row) => activityValue(row, field));
       await this.#run('insertActivity', this.#a.insertUnnest, columns);
       return;
     }
@@ -200,7 +200,7 @@ export class SqlSessionStore implements SessionStore {
     await this.#transaction('insertActivity', null, function* () {
       for (const row of rows) {
         const values: Values = {};
-        for (const name of ACTIVITY_FIELDS) values[name] = activityValue(row, name);
+        for (const { field } of ACTIVITY_TABLE) values[field] = activityValue(row, field);
         yield bound(insert, values);
       }
     });
@@ -486,35 +486,14 @@ function buildStatements(db: Kysely<any>, table: string, rowLocks: boolean) {
   };
 }
 
-/** ActivityRecord fields in ACTIVITY_COLUMNS order. */
-const ACTIVITY_FIELDS = [
-  'id',
-  'sessionId',
-  'userId',
-  'ts',
-  'type',
-  'category',
-  'method',
-  'path',
-  'status',
-  'durationMs',
-  'bytesIn',
-  'bytesOut',
-  'resourceType',
-  'resourceId',
-  'details',
-] as const satisfies readonly (keyof ActivityRecord)[];
-
-const ACTIVITY_SQL_TYPES = ['text', 'text', 'text', 'int8', 'text', 'text', 'text', 'text', 'int4', 'int8', 'int8', 'int8', 'text', 'text', 'text'];
-
-function activityValue(row: ActivityRecord, field: (typeof ACTIVITY_FIELDS)[number]): unknown {
+function activityValue(row: ActivityRecord, field: (typeof ACTIVITY_TABLE)[number]['field']): unknown {
   const value = row[field];
   return field === 'details' ? (value === null ? null : JSON.stringify(value)) : value;
 }
 
 function buildActivityStatements(db: Kysely<any>, table: string) {
-  const insertValues = Object.fromEntries(ACTIVITY_COLUMNS.map((column, i) => [column, param(ACTIVITY_FIELDS[i]!)]));
-  const arrays = sql.join(ACTIVITY_FIELDS.map((field, i) => sql`${param(field)}::${sql.raw(ACTIVITY_SQL_TYPES[i]!)}[]`));
+  const insertValues = Object.fromEntries(ACTIVITY_TABLE.map(({ column, field }) => [column, param(field)]));
+  const arrays = sql.join(ACTIVITY_TABLE.map(({ field, pgType }) => sql`${param(field)}::${sql.raw(pgType)}[]`));
   return {
     insertOne: prepare(db.insertInto(table).values(insertValues).onConflict((oc) => oc.column('id').doNothing())),
     insertUnnest: prepare(
