@@ -103,7 +103,7 @@ const MODEL_RULES: ReadonlyArray<readonly [RegExp, DeviceClass]> = [
   [/(?:^|[-_ ])(?:[oq]?led|box|stb|iptv|ott)(?:$|[-_ \d])|led[-_ ]?(?:2[2-9]|[3-9]\d)|smart ?tv|\bmi ?tv|\bshell\b|\b(?:mbox|mxq|mibox|amlogic|rk3\d{3}|a95x|beelink|gt ?king|mecool|ugoos|minix|zidoo|tanix|vontar|transpeed|magicsee|formuler|dreamlink|shield android tv)\b/i, 'tv'],
   [/^(?:[A-Za-z]{1,10}[-_ ])?[A-Z]?(?:2[2-9]|[3-9]\d)[A-Z]{1,4}\d{2,5}/, 'tv'],
   [
-    /tab(?:$|[^a-z])|tab\d|pad(?:$|[^a-z])|pad\d|\bSM-[TXP]\d{3}|\bGT-(?:P\d{4}|N[58]\d{3})|\bTB\d?-[A-Z0-9]{3}|\bYT\d?-[A-Z0-9]|\bSGP\d{3}|\bLG-?V[45]\d0|\bPMT\d{4}|\bBQ(?:ru)?[-_ ]?(?:7|8|1[0-3])\d{2}[A-Z]?\b|-W\d\d[A-Z]?\b|iconia|transformer|\bnexus (?:7|9|10)\b|\bkindle|\bnook|\bkf[a-z]{2,4}\b|pocketbook|\bboox\b|\bkobo\b|tolino|e-?reader|\bmid[-_ ]?\d|(?:^|[^\d.])(?:[7-9][.,]\d\d|(?:9|1[0-3])[.,]\d)(?:$|[^\d.])/i,
+    /tab(?:$|[^a-z])|tab\d|pad(?:$|[^a-z])|pad\d|\bSM-[TXP]\d{3}|\bLM-T\d{3}|\bLG-?V[4579]\d\d|^(?:AGS|BAH|KOB|DBY|BZ[A-Z]|MRX|WGR|SCMR|JDN|KRJ|BG[O2]|HEY|JMS|ELN|NDL|HD[LN]|AGR|CMR|GOT|MRR|DBR|PCE|TGR|SHT|BTV|CPN|VRD|MON)\d?[A-Z]?-[A-Z]{1,2}\d{1,2}|\bYB\d?-[A-Z0-9]{3}|slate|\bGT-(?:P\d{4}|N[58]\d{3})|\bTB\d?-[A-Z0-9]{3}|\bYT\d?-[A-Z0-9]|\bSGP\d{3}|\bLG-?V[45]\d0|\bPMT\d{4}|\bBQ(?:ru)?[-_ ]?(?:7|8|1[0-3])\d{2}[A-Z]?\b|-W\d\d[A-Z]?\b|iconia|transformer|\bnexus (?:7|9|10)\b|\bkindle|\bnook|\bkf[a-z]{2,4}\b|pocketbook|\bboox\b|\bkobo\b|tolino|e-?reader|\bmid[-_ ]?\d|(?:^|[^\d.])(?:[7-9][.,]\d\d|(?:9|1[0-3])[.,]\d)(?:$|[^\d.])/i,
     'tablet',
   ],
 ];
@@ -113,6 +113,14 @@ const MODEL_RULES: ReadonlyArray<readonly [RegExp, DeviceClass]> = [
  * say "Mobile".
  */
 const TV_BOX_AMBIGUOUS = /\b(?:x96|h96|t95|hk1|i96)/i;
+
+/**
+ * A looser reading of the TV size convention (a 22 to 69 inch diagonal after up to two brand
+ * segments and a short series prefix, then a panel/series code: 40LEX_7127, TQ65UFBHV1,
+ * POLARLINE_K_32PL14TC-SM), trusted only in a browser's UA that does not say "Mobile" (app UAs such as Dalvik's never say it). Diagonals from 70
+ * are left out: tablet makers write 7.0 to 9.7 inch screens the same way (T72HA, 80G9, SN97T41W).
+ */
+const TV_DIAGONAL_LOOSE = /^(?:[A-Za-z]{1,10}[-_ ]){0,2}[A-Z]{0,3}(?:2[2-9]|[3-6]\d)(?:[A-Z]{1,5}|[A-Z]{3,5}[-_])\d/;
 
 /** Tokens some apps add to tablet UAs (WeChat's "Android Tablet", Yandex's "/apad" search app). */
 const TABLET_UA = /\b(?:tablet(?! pc)|ipad)\b|\/apad\b/i;
@@ -244,6 +252,7 @@ export function inferClass(s: ClassSignals): DeviceClass {
       if (pattern.test(model)) return cls;
     }
     if (!mobile && (TV_BOX_AMBIGUOUS.test(model) || WEAK_TV_MODEL.test(model))) return 'tv';
+    if (!mobile && TV_DIAGONAL_LOOSE.test(model) && isBrowserUa(s.ua)) return 'tv';
   }
 
   // ua-parser-js reads some Windows desktop UAs as phones (a locale such as "lg-UG" taken for an LG

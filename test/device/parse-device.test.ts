@@ -76,6 +76,26 @@ describe('parseDevice: phones and tablets', () => {
     expect(parse('Mozilla/5.0 (Linux; Android 12; MatePad Pro) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36').class).toBe('tablet');
   });
 
+  it('vendor tablet numbering holds even when the browser says "Mobile"', () => {
+    const chromeMobile = (model: string) =>
+      `Mozilla/5.0 (Linux; Android 14; ${model}) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Mobile Safari/537.36`;
+    for (const model of ['AGS6-L09', 'BAH5-AL00', 'DBY3-W09', 'KOB3-L09', 'LM-T700', 'LG-V960', 'YB2-X91F', 'HP Slate 12']) {
+      expect(parse(chromeMobile(model)).class, model).toBe('tablet');
+    }
+    // Huawei phones use the same XXX-AL00 shape with other prefixes.
+    expect(parse(chromeMobile('ELE-L29')).class).toBe('mobile');
+  });
+
+  it('a TV size code after a brand and series prefix is a TV only in a browser UA without "Mobile"', () => {
+    const chrome = (model: string, mobile = '') =>
+      `Mozilla/5.0 (Linux; Android 11; ${model}) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 ${mobile}Safari/537.36`;
+    expect(parse(chrome('ACME_K_43XY12TC-SM')).class).toBe('tv');
+    expect(parse(chrome('55ABC_1234')).class).toBe('tv');
+    expect(parse(chrome('AB43A4000', 'Mobile ')).class).toBe('mobile');
+    // Tablet makers write 7 to 9.7 inch screens as 70 to 97: not TV sizes here.
+    expect(parse(chrome('T72HA3G')).class).toBe('tablet');
+  });
+
   it('a phone brand that contains "bot" is not a bot', () => {
     const device = parse('Mozilla/5.0 (Linux; Android 13; CUBOT KINGKONG 9) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36');
     expect(device).toMatchObject({ class: 'mobile', isBot: false });
