@@ -28,6 +28,15 @@ const BOT_WORDS =
 const CONTACT = /^mozilla\/.*(?:https?:\/\/|\bwww\.[a-z0-9-]+\.[a-z])|[\[(]at[\])]/i;
 const URLS = /\+?(?:https?:\/\/|www\.)[^\s;)]*/gi;
 const HOMEPAGE = /https?:\/\/|\bwww\.[a-z0-9-]+\.[a-z]/i;
+/**
+ * A site's own host name as the product (`linkdex.com/v2.0`, `acme.example.org/v2`): the crawler
+ * convention of naming the operator. Used
+ * only when the UA names no platform; apps name themselves, and reverse-DNS app ids
+ * (`de.example.app`) end in no common TLD.
+ */
+const DOMAIN_PRODUCT = /^[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|io|ai|info|biz)(?:[/ ;]|$)/i;
+/** A `+host` contact without the scheme (`; +example.ai`), the crawler convention minus `http://`. */
+const PLUS_HOST = /(?:^|[\s;(])\+[a-z][a-z0-9-]*(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b/i;
 /** An e-mail address; only tried when the UA contains an `@`. */
 const EMAIL = /[a-z0-9._%+-]@[a-z0-9-]+\.[a-z]{2,}/i;
 
@@ -94,7 +103,7 @@ export function detectBot(ua: string): BotVerdict | null {
     return (word !== null ? productAround(named, word.index) : null) ?? firstProduct(ua) ?? UNNAMED;
   }
   if (INJECTION.test(ua)) return UNNAMED;
-  if (CONTACT.test(scanned) || (scanned.includes('@') && EMAIL.test(scanned)) || FEED_FETCHER.test(scanned)) return firstProduct(ua) ?? UNNAMED;
+  if (CONTACT.test(scanned) || PLUS_HOST.test(scanned) || (scanned.includes('@') && EMAIL.test(scanned)) || FEED_FETCHER.test(scanned)) return firstProduct(ua) ?? UNNAMED;
   return null;
 }
 
@@ -107,7 +116,7 @@ export function detectBot(ua: string): BotVerdict | null {
 export function detectUnidentifiedBot(ua: string, os: string | null): BotVerdict | null {
   if (LIBRARY_ANYWHERE.test(ua)) return firstProduct(ua) ?? UNNAMED;
   if (os !== null) return null;
-  if (HOMEPAGE.test(ua)) return firstProduct(ua) ?? UNNAMED;
+  if (HOMEPAGE.test(ua) || DOMAIN_PRODUCT.test(ua)) return firstProduct(ua) ?? UNNAMED;
   if (/^mozilla\/\d/i.test(ua)) return productAfterCompatible(ua) ?? UNNAMED;
   return null;
 }

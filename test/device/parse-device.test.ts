@@ -194,6 +194,11 @@ describe('parseDevice: bots and non-browser clients', () => {
     expect(parse('AcmeLinkChecker/3.2').isBot).toBe(true);
     expect(parse('Mozilla/5.0 (compatible; AcmeMetrics/1.0)').isBot).toBe(true);
     expect(parse('SomeTool/1.0 (contact: ops@example.org)').isBot).toBe(true);
+    expect(parse('zwx2.example.com/v2.1').isBot).toBe(true);
+    expect(parse('Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/137.0.0.0 Safari/537.36; Zwx/1.0; +zwx.ai').isBot).toBe(true);
+    // A reverse-DNS app id and an app that names its platform are apps.
+    expect(parse('de.example.android.app/10 (9.7)').isBot).toBe(false);
+    expect(parse('radio.example.com/5.1 (Linux;Android 13) ExoPlayerLib/2.18.2').isBot).toBe(false);
   });
 
   it('Sec-CH-UA naming HeadlessChrome marks a bot even when the UA was rewritten', () => {
