@@ -68,6 +68,14 @@ const WEAK_TV = /\b(?:d?tv)\b/i;
 const WEAK_TV_MODEL = /(?:^|[-_ ])(?:uhd|fhd|[48]k|d?tv)(?:$|[-_ \d])/i;
 const MOBILE_TOKEN = /\bmobile\b/i;
 
+/**
+ * Android TV builds: Google's TV release branches put a "T" after the release letter of the build
+ * ID (`PTT1.190716.001`, `QTG3.200617.002`, `RTT2.220103.001`, `STTC.230104.002`), where phone and
+ * tablet builds have `P`, `K` or `Q` there (`SP1A`, `TKQ1`, `PPR1`). A "2K TV"/"4K TV" product name
+ * is a TV too. Both hold whether or not the WebView says "Mobile".
+ */
+const ANDROID_TV_BUILD = /\bbuild\/[p-w]t[a-z]{1,3}\d{0,2}\.\d{6}\b|\b[248]k ?tv\b/i;
+
 /** Amazon names its Fire TV devices AFT* and its Echo Show displays AEO*; Fire tablets are KF*. */
 const AMAZON_FIRE_TV = /\bAFT[A-Z]{1,6}\b/;
 const AMAZON_ECHO = /\bAEO[A-Z]{2}\b/;
@@ -243,7 +251,7 @@ export function inferClass(s: ClassSignals): DeviceClass {
   }
   const mobile = MOBILE_TOKEN.test(s.ua);
   if (!mobile && WEAK_TV.test(s.ua)) return 'tv';
-  if (AMAZON_FIRE_TV.test(s.ua)) return 'tv';
+  if (AMAZON_FIRE_TV.test(s.ua) || ANDROID_TV_BUILD.test(s.ua)) return 'tv';
   if (AMAZON_ECHO.test(s.ua)) return 'embedded';
 
   const model = s.model;

@@ -86,6 +86,13 @@ describe('parseDevice: phones and tablets', () => {
     expect(parse(chromeMobile('ELE-L29')).class).toBe('mobile');
   });
 
+  it('an Android TV build ID (T branch) or a 4K TV product name is a TV, "Mobile" or not', () => {
+    expect(parse('Mozilla/5.0 (Linux; Android 12; Acme Box Build/STT9.240101.001; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/120.0.0.0 Mobile Safari/537.36').class).toBe('tv');
+    expect(parse('Dalvik/2.1.0 (Linux; U; Android 11; ACME Q1 Build/RTT5.230501.002)').class).toBe('tv');
+    expect(parse('Mozilla/5.0 (Linux; Android 11; Acme 4K TV) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36').class).toBe('tv');
+    expect(parse('Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/UP1A.231005.007; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/120.0.0.0 Mobile Safari/537.36').class).toBe('mobile');
+  });
+
   it('a TV size code after a brand and series prefix is a TV only in a browser UA without "Mobile"', () => {
     const chrome = (model: string, mobile = '') =>
       `Mozilla/5.0 (Linux; Android 11; ${model}) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 ${mobile}Safari/537.36`;
