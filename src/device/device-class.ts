@@ -111,7 +111,7 @@ const MODEL_RULES: ReadonlyArray<readonly [RegExp, DeviceClass]> = [
   [/(?:^|[-_ ])(?:[oq]?led|box|stb|iptv|ott)(?:$|[-_ \d])|led[-_ ]?(?:2[2-9]|[3-9]\d)|smart ?tv|\bmi ?tv|\bshell\b|\b(?:mbox|mxq|mibox|amlogic|rk3\d{3}|a95x|beelink|gt ?king|mecool|ugoos|minix|zidoo|tanix|vontar|transpeed|magicsee|formuler|dreamlink|shield android tv)\b/i, 'tv'],
   [/^(?:[A-Za-z]{1,10}[-_ ])?[A-Z]?(?:2[2-9]|[3-9]\d)[A-Z]{1,4}\d{2,5}/, 'tv'],
   [
-    /tab(?:$|[^a-z])|tab\d|pad(?:$|[^a-z])|pad\d|\bSM-[TXP]\d{3}|\bLM-T\d{3}|\bLG-?V[4579]\d\d|^(?:AGS|BAH|KOB|DBY|BZ[A-Z]|MRX|WGR|SCMR|JDN|KRJ|BG[O2]|HEY|JMS|ELN|NDL|HD[LN]|AGR|CMR|GOT|MRR|DBR|PCE|TGR|SHT|BTV|CPN|VRD|MON)\d?[A-Z]?-[A-Z]{1,2}\d{1,2}|\bYB\d?-[A-Z0-9]{3}|slate|\bGT-(?:P\d{4}|N[58]\d{3})|\bTB\d?-[A-Z0-9]{3}|\bYT\d?-[A-Z0-9]|\bSGP\d{3}|\bLG-?V[45]\d0|\bPMT\d{4}|\bBQ(?:ru)?[-_ ]?(?:7|8|1[0-3])\d{2}[A-Z]?\b|-W\d\d[A-Z]?\b|iconia|transformer|\bnexus (?:7|9|10)\b|\bkindle|\bnook|\bkf[a-z]{2,4}\b|pocketbook|\bboox\b|\bkobo\b|tolino|e-?reader|\bmid[-_ ]?\d|(?:^|[^\d.])(?:[7-9][.,]\d\d|(?:9|1[0-3])[.,]\d)(?:$|[^\d.])/i,
+    /tab(?:$|[^a-z])|tab\d|pad(?:$|[^a-z])|pad\d|\bSM-[TXP]\d{3}|\bLM-T\d{3}|\bLG-?V[4579]\d\d|^(?:AGS|BAH|KOB|DBY|BZ[A-Z]|MRX|WGR|SCMR|JDN|KRJ|BG[O2]|HEY|JMS|ELN|NDL|HD[LN]|AGR|CMR|GOT|MRR|DBR|PCE|TGR|SHT|BTV|CPN|VRD|MON|PLE|GEM)\d?[A-Z]?-[A-Z]{1,2}\d{1,2}|\bYB\d?-[A-Z0-9]{3}|\bTB\d{3}[A-Z]{1,2}\b|\b\d{4,5}RP[A-Z0-9]{2,3}\b|\bOPD\d{4}\b|\b[AB]1-\d{3}|slate|\bGT-(?:P\d{4}|N[58]\d{3})|\bTB\d?-[A-Z0-9]{3}|\bYT\d?-[A-Z0-9]|\bSGP\d{3}|\bLG-?V[45]\d0|\bPMT\d{4}|\bBQ(?:ru)?[-_ ]?(?:7|8|1[0-3])\d{2}[A-Z]?\b|-W\d\d[A-Z]?\b|iconia|transformer|\bnexus (?:7|9|10)\b|\bkindle|\bnook|\bkf[a-z]{2,4}\b|pocketbook|\bboox\b|\bkobo\b|tolino|e-?reader|\bmid[-_ ]?\d|(?:^|[^\d.])(?:[7-9][.,]\d\d|(?:9|1[0-3])[.,]\d)(?:$|[^\d.])/i,
     'tablet',
   ],
 ];
@@ -278,7 +278,10 @@ export function inferClass(s: ClassSignals): DeviceClass {
     case 'embedded':
       return parserType;
     case 'tablet':
-      return 'tablet';
+      // ua-parser-js guesses tablets from broad model patterns; Chrome and Android's WebView write
+      // "Mobile" from the device's own phone/tablet configuration, which is the better witness
+      // once no tablet naming scheme above has matched (iPad and tablet tokens aside).
+      return mobile && isBrowserUa(s.ua) && !TABLET_UA.test(s.ua) ? 'mobile' : 'tablet';
     case 'mobile':
       return TABLET_UA.test(s.ua) ? 'tablet' : 'mobile';
   }

@@ -82,6 +82,11 @@ describe('parseDevice: phones and tablets', () => {
     for (const model of ['AGS6-L09', 'BAH5-AL00', 'DBY3-W09', 'KOB3-L09', 'LM-T700', 'LG-V960', 'YB2-X91F', 'HP Slate 12']) {
       expect(parse(chromeMobile(model)).class, model).toBe('tablet');
     }
+    for (const model of ['TB399FU', '25011RP7AG', 'OPD2599', 'B1-799']) {
+      expect(parse(chromeMobile(model)).class, model).toBe('tablet');
+    }
+    // A model ua-parser-js takes for a tablet, in a browser that says "Mobile", is a phone.
+    expect(parse(chromeMobile('Y85 Build/OPM1.171019.011')).class).toBe('mobile');
     // Huawei phones use the same XXX-AL00 shape with other prefixes.
     expect(parse(chromeMobile('ELE-L29')).class).toBe('mobile');
   });
