@@ -117,10 +117,11 @@ const MODEL_RULES: ReadonlyArray<readonly [RegExp, DeviceClass]> = [
 ];
 
 /**
- * Box families whose names phone makers reuse (Doogee X96): a TV box only when the browser does not
- * say "Mobile".
+ * Box families whose names phone makers reuse (Doogee X96), a "box" glued to a brand (Vinabox,
+ * Eurobox; phones use Turbox, Runbox) and an "ATV" (Android TV) token: a TV box only when the
+ * browser does not say "Mobile".
  */
-const TV_BOX_AMBIGUOUS = /\b(?:x96|h96|t95|hk1|i96)/i;
+const TV_BOX_AMBIGUOUS = /\b(?:x96|h96|t95|hk1|i96)|[a-z]box(?:$|[^a-z])|(?:^|[^a-z])atv(?:[-_ ]?\d|$|[^a-z])/i;
 
 /**
  * A looser reading of the TV size convention (a 22 to 69 inch diagonal after up to two brand

@@ -104,6 +104,9 @@ describe('parseDevice: phones and tablets', () => {
     expect(parse(chrome('ACME_K_43XY12TC-SM')).class).toBe('tv');
     expect(parse(chrome('55ABC_1234')).class).toBe('tv');
     expect(parse(chrome('AB43A4000', 'Mobile ')).class).toBe('mobile');
+    expect(parse(chrome('Acmebox_X20')).class).toBe('tv');
+    expect(parse(chrome('Acme ATV2000')).class).toBe('tv');
+    expect(parse(chrome('Turbox_S9', 'Mobile ')).class).toBe('mobile');
     // Tablet makers write 7 to 9.7 inch screens as 70 to 97: not TV sizes here.
     expect(parse(chrome('T72HA3G')).class).toBe('tablet');
   });
