@@ -96,8 +96,11 @@ const AMAZON_ECHO = /\bAEO[A-Z]{2}\b/;
  *   Device, the generic tablets' name), carry a 7 to 13 inch screen size in the name ("Impulse 7.85
  *   3G", "Gravity 9.7", "10.1"; a single decimal under 9 is left alone because phones use it as a
  *   generation number, Nokia 7.2), or follow a maker's tablet scheme: Samsung SM-T/SM-X/SM-P and
- *   GT-P/GT-N8, Lenovo TB-/YT-, Sony SGP, LG V4x0/V5x0, Prestigio PMT, BQ's size-coded 7xxx/8xxx/1xxx,
- *   and Huawei's Wi-Fi-only "-W09" variants (a phone cannot be Wi-Fi-only); e-readers count as tablets;
+ *   GT-P/GT-N8, Lenovo TB-/TBnnn/YT-/YB-, Sony SGP, LG V4xx-V9xx and LM-T, Prestigio PMT, BQ's
+ *   size-coded 7xx(x)/8xx(x)/1xx(x), Xiaomi's "RP" (Redmi/Xiaomi Pad) model codes, OPPO/OnePlus
+ *   OPD, vivo iPA, Acer A1-/B1- (Iconia), HP Slate, the product-code prefixes Huawei and Honor
+ *   reserve for MediaPad/MatePad/Honor Pad (AGS, BAH, KOB, DBY, BZx, MRX, ...), and Huawei's
+ *   Wi-Fi-only "-W09" variants (a phone cannot be Wi-Fi-only); e-readers count as tablets;
  * - watches, handheld game consoles, car head units, point-of-sale terminals, digital audio
  *   players and single-board computers name their kind. ("VR" and "Glass" are left out: phone makers
  *   use them as model suffixes, and headsets identify through their browser instead.)
@@ -111,7 +114,7 @@ const MODEL_RULES: ReadonlyArray<readonly [RegExp, DeviceClass]> = [
   [/(?:^|[-_ ])(?:[oq]?led|box|stb|iptv|ott)(?:$|[-_ \d])|led[-_ ]?(?:2[2-9]|[3-9]\d)|smart ?tv|\bmi ?tv|\bshell\b|\b(?:mbox|mxq|mibox|amlogic|rk3\d{3}|a95x|beelink|gt ?king|mecool|ugoos|minix|zidoo|tanix|vontar|transpeed|magicsee|formuler|dreamlink|shield android tv)\b/i, 'tv'],
   [/^(?:[A-Za-z]{1,10}[-_ ])?[A-Z]?(?:2[2-9]|[3-9]\d)[A-Z]{1,4}\d{2,5}/, 'tv'],
   [
-    /tab(?:$|[^a-z])|tab\d|pad(?:$|[^a-z])|pad\d|\bSM-[TXP]\d{3}|\bLM-T\d{3}|\bLG-?V[4579]\d\d|^(?:AGS|BAH|KOB|DBY|BZ[A-Z]|MRX|WGR|SCMR|JDN|KRJ|BG[O2]|HEY|JMS|ELN|NDL|HD[LN]|AGR|CMR|GOT|MRR|DBR|PCE|TGR|SHT|BTV|CPN|VRD|MON|PLE|GEM)\d?[A-Z]?-[A-Z]{1,2}\d{1,2}|\bYB\d?-[A-Z0-9]{3}|\bTB\d{3}[A-Z]{1,2}\b|\b\d{4,5}RP[A-Z0-9]{2,3}\b|\bOPD\d{4}\b|\b[AB]1-\d{3}|slate|\bGT-(?:P\d{4}|N[58]\d{3})|\bTB\d?-[A-Z0-9]{3}|\bYT\d?-[A-Z0-9]|\bSGP\d{3}|\bLG-?V[45]\d0|\bPMT\d{4}|\bBQ(?:ru)?[-_ ]?(?:7|8|1[0-3])\d{2}[A-Z]?\b|-W\d\d[A-Z]?\b|iconia|transformer|\bnexus (?:7|9|10)\b|\bkindle|\bnook|\bkf[a-z]{2,4}\b|pocketbook|\bboox\b|\bkobo\b|tolino|e-?reader|\bmid[-_ ]?\d|(?:^|[^\d.])(?:[7-9][.,]\d\d|(?:9|1[0-3])[.,]\d)(?:$|[^\d.])/i,
+    /tab(?:$|[^a-z])|tab\d|pad(?:$|[^a-z])|pad\d|\bSM-[TXP]\d{3}|\bLM-T\d{3}|\bLG-?V[4579]\d\d|^(?:AGS|BAH|KOB|DBY|BZ[A-Z]|MRX|WGR|SCMR|JDN|KRJ|BG[O2]|HEY|JMS|ELN|NDL|HD[LN]|AGR|CMR|GOT|MRR|DBR|PCE|TGR|SHT|BTV|CPN|VRD|MON|PLE|GEM)\d?[A-Z]?-[A-Z]{1,2}\d{1,2}|\bYB\d?-[A-Z0-9]{3}|\bTB\d{3}[A-Z]{1,2}\b|\b\d{4,5}RP[A-Z0-9]{2,3}\b|\bOPD\d{4}\b|\b[AB]1-\d{3}|slate|\bGT-(?:P\d{4}|N[58]\d{3})|\bTB\d?-[A-Z0-9]{3}|\bYT\d?-[A-Z0-9]|\bSGP\d{3}|\bLG-?V[45]\d0|\bPMT\d{4}|\bBQ(?:ru)?[-_ ]?(?:7|8|1[0-3])\d{2,3}[A-Z]{0,2}\b|\biPA\d{4}\b|-W\d\d[A-Z]?\b|iconia|transformer|\bnexus (?:7|9|10)\b|\bkindle|\bnook|\bkf[a-z]{2,4}\b|pocketbook|\bboox\b|\bkobo\b|tolino|e-?reader|\bmid[-_ ]?\d|(?:^|[^\d.])(?:[7-9][.,]\d\d|(?:9|1[0-3])[.,]\d)(?:$|[^\d.])/i,
     'tablet',
   ],
 ];

@@ -155,7 +155,7 @@ function hintKey(userAgent: string, v: readonly string[]): string {
 }
 
 /** Android's model slot: `Android 14; SM-S918B Build/...)`, skipping `U;` and locale entries. */
-const ANDROID_SLOT = /\bandr[o0]id[ /]?[\d.]*;((?:[^;)]{0,40};){0,3}[^;)]{0,80})/i;
+const ANDROID_SLOT = /\bandr[o0]id[ /]?[\d.]*(?:-update\d{0,2})?;((?:[^;)]{0,40};){0,3}[^;)]{0,80})/i;
 const SLOT_NOISE = /^(?:u|[a-z]{2,3}(?:[-_][a-z]{2,4}){0,2}|wv|mobile|tablet|arm(?:_64)?|linux|k)$/i;
 const BUILD_SUFFIX = /\s+(?:build\/|miui\/|ui\/|applewebkit\b|khtml\b).*$/i;
 const CHROME_VERSION = /\bChrome\/(\d+(?:\.\d+)*)/;

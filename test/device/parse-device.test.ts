@@ -76,13 +76,17 @@ describe('parseDevice: phones and tablets', () => {
     expect(parse('Mozilla/5.0 (Linux; Android 12; MatePad Pro) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36').class).toBe('tablet');
   });
 
+  it('Android 2.x "-update1" versions still expose the model slot', () => {
+    expect(parse('Mozilla/5.0 (Linux; U; Android 2.1-update1; fr-fr; MID7099 Build/ECLAIR) AppleWebKit/530.17 (KHTML, like Gecko) Version/4.0 Mobile Safari/530.17')).toMatchObject({ class: 'tablet', model: 'MID7099' });
+  });
+
   it('vendor tablet numbering holds even when the browser says "Mobile"', () => {
     const chromeMobile = (model: string) =>
       `Mozilla/5.0 (Linux; Android 14; ${model}) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Mobile Safari/537.36`;
     for (const model of ['AGS6-L09', 'BAH5-AL00', 'DBY3-W09', 'KOB3-L09', 'LM-T700', 'LG-V960', 'YB2-X91F', 'HP Slate 12']) {
       expect(parse(chromeMobile(model)).class, model).toBe('tablet');
     }
-    for (const model of ['TB399FU', '25011RP7AG', 'OPD2599', 'B1-799']) {
+    for (const model of ['TB399FU', '25011RP7AG', 'OPD2599', 'B1-799', 'BQ-7099G', 'iPA2599']) {
       expect(parse(chromeMobile(model)).class, model).toBe('tablet');
     }
     // A model ua-parser-js takes for a tablet, in a browser that says "Mobile", is a phone.
