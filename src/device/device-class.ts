@@ -102,7 +102,7 @@ const AMAZON_ECHO = /\bAEO[A-Z]{2}\b/;
  *   reserve for MediaPad/MatePad/Honor Pad (AGS, BAH, KOB, DBY, BZx, MRX, ...), and Huawei's
  *   Wi-Fi-only "-W09" variants (a phone cannot be Wi-Fi-only); e-readers count as tablets;
  * - watches, handheld game consoles, car head units, point-of-sale terminals, digital audio
- *   players and single-board computers name their kind. ("VR" and "Glass" are left out: phone makers
+ *   players and single-board computers name their kind (Samsung cameras by their EK-G code). ("VR" and "Glass" are left out: phone makers
  *   use them as model suffixes, and headsets identify through their browser instead.)
  */
 const MODEL_RULES: ReadonlyArray<readonly [RegExp, DeviceClass]> = [
@@ -110,7 +110,7 @@ const MODEL_RULES: ReadonlyArray<readonly [RegExp, DeviceClass]> = [
   [/chromebook|laptop|notebook|\b2in1\b|2-in-1|\baspire\b|thinkpad|latitude|elitebook|probook|zenbook|vivobook|surface (?:pro|laptop|book)/i, 'desktop'],
   [/watch/i, 'wearable'],
   [/gamepad|retroid|anbernic|\bg cloud\b|razer edge|steam ?deck|ayaneo/i, 'console'],
-  [/\bauto\b|(?:quad|octa|octopus)[-_ ]?core[-_ ]?t\d|\b1\d{3}x[3-7]\d\d\b|smart ?pos|\b(?:w|multi|wizar)?pos\b|\bproj(?:ector)?[a-z]?\d*\b|\bfiio\b|\bhiby\b|shanling|cowon|galaxy player|\bYP-G|\bNW-[A-Z]{1,2}\d|orange ?pi|banana ?pi|rock ?pi|pine ?a64|beagle/i, 'embedded'],
+  [/\bauto\b|(?:quad|octa|octopus)[-_ ]?core[-_ ]?t\d|\b1\d{3}x[3-7]\d\d\b|smart ?pos|\b(?:w|multi|wizar)?pos\b|\bproj(?:ector)?[a-z]?\d*\b|\bfiio\b|\bhiby\b|shanling|cowon|galaxy player|\bEK-G[CN]\d{3}|\bYP-G|\bNW-[A-Z]{1,2}\d|orange ?pi|banana ?pi|rock ?pi|pine ?a64|beagle/i, 'embedded'],
   [/(?:^|[-_ ])(?:[oq]?led|box|stb|iptv|ott)(?:$|[-_ \d])|led[-_ ]?(?:2[2-9]|[3-9]\d)|smart ?tv|\bmi ?tv|\bshell\b|\b(?:mbox|mxq|mibox|amlogic|rk3\d{3}|a95x|beelink|gt ?king|mecool|ugoos|minix|zidoo|tanix|vontar|transpeed|magicsee|formuler|dreamlink|shield android tv)\b/i, 'tv'],
   [/^(?:[A-Za-z]{1,10}[-_ ])?[A-Z]?(?:2[2-9]|[3-9]\d)[A-Z]{1,4}\d{2,5}/, 'tv'],
   [
