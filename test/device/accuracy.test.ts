@@ -28,14 +28,14 @@ describe.skipIf(!available)('device parser accuracy on matomo-sample.jsonl', () 
     expect(rows).toHaveLength(5000);
   });
 
-  it('device class: at least 88% (measured 89.3%; the sample over-weights the hard small classes)', () => {
+  it('device class: at least 89% (measured 90.2%; the sample over-weights the hard small classes)', () => {
     const accuracy = count((i) => results[i]!.class === rows[i]!.device) / rows.length;
-    expect(accuracy).toBeGreaterThanOrEqual(0.88);
+    expect(accuracy).toBeGreaterThanOrEqual(0.89);
   });
 
-  it('bots: recall at least 84%, precision at least 93%', () => {
+  it('bots: recall at least 85%, precision at least 93% (measured 86.4% / 94.8%)', () => {
     const truePositives = count((i) => rows[i]!.device === 'bot' && results[i]!.isBot);
-    expect(truePositives / count((i) => rows[i]!.device === 'bot')).toBeGreaterThanOrEqual(0.84);
+    expect(truePositives / count((i) => rows[i]!.device === 'bot')).toBeGreaterThanOrEqual(0.85);
     expect(truePositives / count((i) => results[i]!.isBot)).toBeGreaterThanOrEqual(0.93);
   });
 
