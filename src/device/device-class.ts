@@ -66,7 +66,8 @@ const EXPLICIT_RULES: ReadonlyArray<readonly [RegExp, DeviceClass]> = [
  */
 const WEAK_TV = /\b(?:d?tv)\b/i;
 const WEAK_TV_MODEL = /(?:^|[-_ ])(?:uhd|fhd|[48]k|d?tv)(?:$|[-_ \d])/i;
-const MOBILE_TOKEN = /\bmobile\b/i;
+/** "Mobile", also where a browser glued it to its neighbours (`Chrome/61.0.3163.98MobileSafari/537.36`). */
+const MOBILE_TOKEN = /\bmobile\b|mobilesafari/i;
 
 /**
  * Android TV builds: Google's TV release branches put a "T" after the release letter of the build

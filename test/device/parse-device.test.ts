@@ -89,6 +89,7 @@ describe('parseDevice: phones and tablets', () => {
     for (const model of ['TB399FU', '25011RP7AG', 'OPD2599', 'B1-799', 'BQ-7099G', 'iPA2599']) {
       expect(parse(chromeMobile(model)).class, model).toBe('tablet');
     }
+    expect(parse('Mozilla/5.0(Linux; Android 7.0; ACME-L42 Build/ACME-L42)AppleWebKit/537.36(KHTML, like Gecko)Chrome/61.0.3163.98MobileSafari/537.36').class).toBe('mobile');
     // A model ua-parser-js takes for a tablet, in a browser that says "Mobile", is a phone.
     expect(parse(chromeMobile('Y85 Build/OPM1.171019.011')).class).toBe('mobile');
     // Huawei phones use the same XXX-AL00 shape with other prefixes.
