@@ -117,11 +117,15 @@ export function detectUnidentifiedBot(ua: string, os: string | null): BotVerdict
   if (LIBRARY_ANYWHERE.test(ua)) return firstProduct(ua) ?? UNNAMED;
   if (os !== null) return null;
   if (HOMEPAGE.test(ua) || DOMAIN_PRODUCT.test(ua)) return firstProduct(ua) ?? UNNAMED;
-  if (/^mozilla\/\d/i.test(ua)) return productAfterCompatible(ua) ?? UNNAMED;
+  // A full engine trail (`AppleWebKit/… (KHTML, like Gecko) … Safari/…`) is a browser on a
+  // platform we do not know (a set-top box naming its own firmware), not a client that copied the
+  // prefix and stopped.
+  if (/^mozilla\/\d/i.test(ua) && !FULL_ENGINE_TRAIL.test(ua)) return productAfterCompatible(ua) ?? UNNAMED;
   return null;
 }
 
 const UNNAMED: BotVerdict = { name: null, version: null };
+const FULL_ENGINE_TRAIL = /\) applewebkit\/[\d.]+ \(khtml, like gecko\)[^()]{0,80}\bsafari\/\d/i;
 
 // --- internal ---
 
