@@ -49,12 +49,12 @@ const EXPLICIT_RULES: ReadonlyArray<readonly [RegExp, DeviceClass]> = [
     'embedded',
   ],
   // TVs and set-top boxes: standard tokens (HbbTV, CE-HTML, SmartTV, NetCast, Web0S.TV), platform
-  // names (Tizen TV, webOS TV, Android TV, Google TV, Apple TV, tvOS, Roku, TiVo, Chromecast's CrKey,
-  // Opera's TV engine "OMI"), an "STB" token, the "(Vendor, Model, wired|wireless)" device tuple of
+  // names (Tizen TV, webOS TV, Android TV, Google TV, Fire TV, Apple TV, tvOS, Roku, TiVo, VIZIO's
+  // ViziOS, YouView, Chromecast's CrKey, Opera's TV engine "OMI"), an "STB" token, the "(Vendor, Model, wired|wireless)" device tuple of
   // TV browsers, signage players, and MIPS Linux, which today runs set-top boxes and TVs rather than
   // desktops. (A bare "TV" is weaker: see WEAK_TV.)
   [
-    /smart[-_ ]?tv|(?:^|[^a-z])stb(?:$|[^a-z])|,\s*(?:wired|wireless)\s*\)|linux mips|\b(?:brightsign|hbbtv|webtv|ce-html|netcast|nettv|netrange|smarttva|web0s|crkey|chromecast|roku|tivo(?:os)?|tvos|appletv|bravia|viera|iptv|stb|set-?top|omi\/|opera tv|tv store|vidaa|google ?tv|android ?tv|mibox|tv ?box|smart ?box)\b/i,
+    /smart[-_ ]?tv|(?:^|[^a-z])stb(?:$|[^a-z])|,\s*(?:wired|wireless)\s*\)|linux mips|\b(?:brightsign|hbbtv|webtv|ce-html|netcast|nettv|netrange|smarttva|web0s|crkey|chromecast|roku|tivo(?:os)?|tvos|appletv|bravia|viera|iptv|stb|set-?top|omi\/|opera tv|tv store|vidaa|vizios|youview\w*|fire ?tv\w*|google ?tv|android ?tv|mibox|tv ?box|smart ?box)\b/i,
     'tv',
   ],
 ];
@@ -77,8 +77,8 @@ const MOBILE_TOKEN = /\bmobile\b|mobilesafari/i;
  */
 const ANDROID_TV_BUILD = /\bbuild\/[p-w]t[a-z]{1,3}\d{0,2}\.\d{6}\b|\b[248]k ?tv\b/i;
 
-/** Amazon names its Fire TV devices AFT* and its Echo Show displays AEO*; Fire tablets are KF*. */
-const AMAZON_FIRE_TV = /\bAFT[A-Z]{1,6}\b/;
+/** Amazon names its Fire TV devices AFT* (AFTMM, AFTKMST12) and its Echo Show displays AEO*; Fire tablets are KF*. */
+const AMAZON_FIRE_TV = /\bAFT[A-Z]{1,6}\d{0,4}\b/;
 const AMAZON_ECHO = /\bAEO[A-Z]{2}\b/;
 
 /**

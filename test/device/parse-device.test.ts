@@ -96,6 +96,13 @@ describe('parseDevice: phones and tablets', () => {
     expect(parse(chromeMobile('ELE-L29')).class).toBe('mobile');
   });
 
+  it('Fire TV, ViziOS and YouView platform tokens are TVs', () => {
+    expect(parse('Amazon;AFTABC123;0123456789abcdef;;tpapi').class).toBe('tv');
+    expect(parse('VIZIO V999-Z01 ViziOS/1.4.0 SomeApp/1.0').class).toBe('tv');
+    expect(parse('YouViewHTML/1.0 AppleWebKit/538.1 (Acme; ZX1; 1; CDS/1.0; API/3.1.5; PS/3.5.20)').class).toBe('tv');
+    expect(parse('Gibbon/2020.2.2.0: Netflix/2020.2.2.0 (DEVTYPE=NFANDROID2-PRV-FIRETVSTICK2030; CERTVER=0)').class).toBe('tv');
+  });
+
   it('an Android TV build ID (T branch) or a 4K TV product name is a TV, "Mobile" or not', () => {
     expect(parse('Mozilla/5.0 (Linux; Android 12; Acme Box Build/STT9.240101.001; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/120.0.0.0 Mobile Safari/537.36').class).toBe('tv');
     expect(parse('Dalvik/2.1.0 (Linux; U; Android 11; ACME Q1 Build/RTT5.230501.002)').class).toBe('tv');
