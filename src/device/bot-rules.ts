@@ -65,6 +65,12 @@ const AGENT_NAMING = /\bgoogle-[a-z]|[a-z]-google\b|[a-z]-ai\b/i;
 const TOOLS =
   /\b(?:pingdom|statuscake|site24x7|uptimerobot|datadog|newrelic|nagios|zabbix|icinga|prometheus|grafana|collectd|munin|catchpoint|gtmetrix|thousandeyes|dynatrace|checkly|apachebench|jmeter|locust|siege|vegeta|nmap|nikto|sqlmap|masscan|zgrab|nuclei|gobuster|dirbuster|wpscan|acunetix|nessus|openvas|qualys|burp|zmeu|shodan|censys|arachni|w3af)/i;
 
+/**
+ * Tokens added inside the engine comment (`(KHTML, like Gecko; compatible; Foo/1.0)`): browsers never
+ * extend it, automated clients built on a browser engine use it to name themselves.
+ */
+const ENGINE_COMMENT_EXTRA = /\(khtml,? like gecko;/i;
+
 /** Exploit payloads sent as a user agent (Log4Shell lookups, PHP or script injection): scanners. */
 const INJECTION = /\$\{|<\?|<script/i;
 
@@ -103,6 +109,11 @@ export function detectBot(ua: string): BotVerdict | null {
     return (word !== null ? productAround(named, word.index) : null) ?? firstProduct(ua) ?? UNNAMED;
   }
   if (INJECTION.test(ua)) return UNNAMED;
+  const extra = ENGINE_COMMENT_EXTRA.exec(ua);
+  if (extra !== null) {
+    const named = /^\s*(?:compatible;\s*)?([a-z][\w.-]{1,63})/i.exec(ua.slice(extra.index + extra[0].length, extra.index + extra[0].length + 96));
+    return (named?.[1] !== undefined ? productAt(ua, ua.indexOf(named[1], extra.index)) : null) ?? UNNAMED;
+  }
   if (CONTACT.test(scanned) || PLUS_HOST.test(scanned) || (scanned.includes('@') && EMAIL.test(scanned)) || FEED_FETCHER.test(scanned)) return firstProduct(ua) ?? UNNAMED;
   return null;
 }

@@ -223,6 +223,7 @@ describe('parseDevice: bots and non-browser clients', () => {
     expect(parse('SomeTool/1.0 (contact: ops@example.org)').isBot).toBe(true);
     expect(parse('zwx2.example.com/v2.1').isBot).toBe(true);
     expect(parse('Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/137.0.0.0 Safari/537.36; Zwx/1.0; +zwx.ai').isBot).toBe(true);
+    expect(parse('Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko; compatible; Zwx/2.0) Chrome/120.0.0.0 Safari/537.36')).toMatchObject({ class: 'bot', browser: { name: 'Zwx', version: '2.0' } });
     // A full WebKit trail behind an unknown platform name is a browser (a set-top box's firmware).
     expect(parse('Mozilla/5.0 (Acme;ZX900;3.1) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/13.0 Safari/605.1.15').isBot).toBe(false);
     // A reverse-DNS app id and an app that names its platform are apps.
