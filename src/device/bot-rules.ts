@@ -52,7 +52,7 @@ const LIBRARY_FIRST =
 const LIBRARY_ANYWHERE = /\b(?:http[-_ ]?client|httpclient|http[-_ ]request|requests\/\d|urllib|okhttp|libwww-perl|lwp|curl)\b/i;
 
 /**
- * Google names every automated agent "Google-Xxx" or "Xxx-Google" (Google-Extended, Google-Site-
+ * Google names every automated agent "Google-<Name>" or "<Name>-Google" (Google-Extended, Google-Site-
  * Verification, Mediapartners-Google, DuplexWeb-Google); its browser is "Chrome" and its apps "GSA".
  * AI crawlers use an "-ai" suffix the same way (anthropic-ai, cohere-ai).
  */
