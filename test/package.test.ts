@@ -83,9 +83,9 @@ describe('built package', () => {
     expect(Object.keys(dependencies)).not.toContain('pg');
   });
 
-  it('publishes only dist and the README', () => {
+  it('publishes only dist, the README and the licence', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-    expect(pkg.files).toEqual(['dist', 'README.md']);
+    expect(pkg.files).toEqual(['dist', 'README.md', 'LICENSE']);
     expect(pkg.engines.node).toBe('>=20');
     expect(pkg.peerDependenciesMeta['better-sqlite3'].optional).toBe(true);
     expect(pkg.peerDependenciesMeta.pg.optional).toBe(true);
