@@ -80,7 +80,8 @@ export interface ActivityPage {
 export interface ActivityLog {
   /**
    * Queues an event for `session` (a Session, or its id). Never waits for storage and never throws
-   * for a storage problem; it throws `INVALID_ARGUMENT` only for a missing session id or event.
+   * for a storage problem; it throws `INVALID_ARGUMENT` for a missing session id or event, and
+   * `CLOSED` after the manager was closed.
    * @example
    * sessions.activity.record(session, { method: 'GET', path: '/api/v1/conversations/123', status: 200, durationMs: 12 });
    */
@@ -184,6 +185,7 @@ class ActivityLogger implements ActivityLogController {
   readonly #userIds = new Map<string, string | null>();
   readonly #counters = { written: 0, dropped: 0, failed: 0 };
   #sequence = 0;
+  #closed = false;
 
   constructor(store: SessionStore, now: () => EpochMs, options: ResolvedOptions) {
     this.#store = store;
@@ -192,6 +194,8 @@ class ActivityLogger implements ActivityLogController {
   }
 
   record(session: Session | string, event: ActivityEvent): void {
+    // After close() nothing would ever write the event: say so instead of queueing it.
+    if (this.#closed) throw new SessionError('CLOSED', 'The session manager is closed');
     const sessionId = typeof session === 'string' ? session : session?.id;
     if (typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > MAX_TEXT) {
       throw new SessionError('INVALID_ARGUMENT', 'activity.record() needs a session or a session id');
@@ -260,6 +264,7 @@ class ActivityLogger implements ActivityLogController {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     if (this.#interval !== null) clearInterval(this.#interval);
     this.#interval = null;
     try {

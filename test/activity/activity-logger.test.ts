@@ -112,6 +112,13 @@ describe('activity logger', () => {
     await sessions.close();
   });
 
+  it('refuses events after close() with CLOSED rather than queueing what nothing would write', async () => {
+    const { store } = flakyStore();
+    const { sessions, session } = await managerWith(store, {});
+    await sessions.close();
+    expect(() => sessions.activity.record(session, { path: '/api/x/1' })).toThrow(expect.objectContaining({ code: 'CLOSED' }));
+  });
+
   it('rejects invalid options with INVALID_CONFIG', () => {
     const store = memoryStore();
     for (const activity of [{ batchSize: 0 }, { maxQueue: 5, batchSize: 10 }, { flushInterval: '1ms' as const }, { categories: [{ category: 'nope', path: '/x' }] }]) {
