@@ -95,7 +95,7 @@ export interface ScanFilter {
  * `STORE_UNAVAILABLE` (with the driver's error as `cause`) when the backend fails, and `CLOSED` after
  * {@link SessionStore.close}. A method that throws has changed nothing.
  */
-export interface SessionStore extends ActivityStore {
+export interface SessionStore extends ActivityStore, AlertStore {
   /** Short backend name for messages and benchmarks, e.g. `'memory'`, `'sqlite'`, `'postgres'`. */
   readonly kind: string;
 
@@ -255,4 +255,74 @@ export interface ActivityStore {
    * @returns how many were deleted (the manager calls again while it equals `limit`).
    */
   deleteActivityBefore(cutoff: EpochMs, limit: number): Promise<number>;
+}
+
+export type AlertSeverity = 'info' | 'low' | 'medium' | 'high' | 'critical';
+export type AlertStatus = 'open' | 'acknowledged' | 'resolved';
+
+/** A security alert. Repeats of one `dedupKey` inside the rule's window fold into one alert. */
+export interface Alert {
+  readonly id: string;
+  readonly userId: string;
+  readonly sessionId: string | null;
+  /** The rule that raised it, e.g. `'sessionHijack'`. */
+  readonly type: string;
+  /** The highest severity of the folded occurrences. */
+  readonly severity: AlertSeverity;
+  readonly status: AlertStatus;
+  readonly createdAt: EpochMs;
+  /** When the latest folded occurrence happened. */
+  readonly lastSeenAt: EpochMs;
+  /** What the latest occurrence saw (JSON). */
+  readonly evidence: Readonly<Record<string, unknown>>;
+  readonly dedupKey: string;
+  /** Occurrences folded into this alert (1 for a fresh one). */
+  readonly count: number;
+  /** When it was acknowledged or resolved, and the note given then. */
+  readonly updatedAt: EpochMs | null;
+  readonly note: string | null;
+}
+
+/** One occurrence to record with {@link AlertStore.raiseAlert}. */
+export interface AlertOccurrence {
+  /** Used only if a new alert is created. */
+  readonly id: string;
+  readonly userId: string;
+  readonly sessionId: string | null;
+  readonly type: string;
+  readonly severity: AlertSeverity;
+  readonly evidence: Readonly<Record<string, unknown>>;
+  readonly dedupKey: string;
+  readonly at: EpochMs;
+}
+
+/** Filter of {@link AlertStore.listAlerts}. */
+export interface AlertQuery {
+  readonly userId?: string;
+  readonly status?: AlertStatus;
+  readonly severity?: AlertSeverity;
+  /** Alerts created at or after this instant. */
+  readonly since?: EpochMs;
+  /** Keyset position: only alerts strictly older than this `(createdAt, id)`. */
+  readonly before?: { readonly createdAt: EpochMs; readonly id: string };
+  readonly limit: number;
+}
+
+/** Storage of alerts; part of every {@link SessionStore}. */
+export interface AlertStore {
+  /**
+   * Records an occurrence atomically: folds it into the newest alert with the same `dedupKey` that is
+   * not resolved and was last seen at or after `at - windowMs` (count + 1, `lastSeenAt = at`,
+   * evidence replaced, severity raised to the higher one), or else inserts a new open alert with
+   * count 1. Concurrent occurrences of one `dedupKey` (also from several processes) never create
+   * more than one alert per window.
+   * @returns the stored alert and whether it was created (`false` when folded).
+   */
+  raiseAlert(occurrence: AlertOccurrence, windowMs: number): Promise<{ alert: Alert; created: boolean }>;
+
+  /** Alerts matching `query`, newest first (`createdAt` descending, then `id` descending). */
+  listAlerts(query: AlertQuery): Promise<Alert[]>;
+
+  /** Sets the status (with `updatedAt = at` and an optional note); `null` if no alert has this id. */
+  setAlertStatus(id: string, status: AlertStatus, at: EpochMs, note?: string): Promise<Alert | null>;
 }

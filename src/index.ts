@@ -27,6 +27,12 @@ export type {
   TrustProxy,
 } from './net/index.js';
 export type {
+  Alert,
+  AlertOccurrence,
+  AlertQuery,
+  AlertSeverity,
+  AlertStatus,
+  AlertStore,
   ActivityCategory,
   ActivityQuery,
   ActivityRecord,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { manualClock, type ManualClock } from '../clock.js';
-import type { ActivityRecord, NewSessionRecord, Session, SessionDevice, SessionMetadata, SessionStore } from '../contracts.js';
+import type { ActivityRecord, AlertOccurrence, NewSessionRecord, Session, SessionDevice, SessionMetadata, SessionStore } from '../contracts.js';
 import type { Duration } from '../duration.js';
 import { SessionError, type SessionErrorCode } from '../errors.js';
 import type { SessionEvents } from '../events.js';
@@ -79,6 +79,7 @@ export function runSessionStoreConformance(name: string, options: ConformanceOpt
     describeSecrets(t, options);
     describeEvents(t);
     describeActivity(t);
+    describeAlertStorage(t);
     describeClose(t);
   });
 }
@@ -1945,6 +1946,86 @@ function describeActivity(t: () => Harness): void {
       await expectError(() => m.activity.list({ userId, limit: 0 }), 'INVALID_ARGUMENT');
       await expectError(() => m.activity.list({ userId, limit: 1001 }), 'INVALID_ARGUMENT');
       expect(() => m.activity.record('', {})).toThrow(SessionError);
+    });
+  });
+}
+
+function describeAlertStorage(t: () => Harness): void {
+  describe('alert storage', () => {
+    const occurrence = (userId: string, overrides: Partial<AlertOccurrence> = {}): AlertOccurrence => ({
+      id: `alr_${randomBytes(8).toString('hex')}`,
+      userId,
+      sessionId: 'ses_1',
+      type: 'sessionHijack',
+      severity: 'high',
+      evidence: { ip: '198.51.100.0', note: 'ünïcödé 🙂' },
+      dedupKey: `sessionHijack:${userId}`,
+      at: START,
+      ...overrides,
+    });
+
+    it('raiseAlert creates an open alert with count 1, then folds repeats inside the window', async () => {
+      const h = t();
+      const userId = h.user();
+      const first = await h.store.raiseAlert(occurrence(userId), 10 * MINUTE);
+      expect(first.created).toBe(true);
+      expect(first.alert).toMatchObject({ userId, sessionId: 'ses_1', type: 'sessionHijack', severity: 'high', status: 'open', count: 1, createdAt: START, lastSeenAt: START, updatedAt: null, note: null });
+      expect(first.alert.evidence).toEqual({ ip: '198.51.100.0', note: 'ünïcödé 🙂' });
+      const again = await h.store.raiseAlert(occurrence(userId, { at: START + 5 * MINUTE, severity: 'critical', evidence: { ip: '203.0.113.0' } }), 10 * MINUTE);
+      expect(again).toMatchObject({ created: false, alert: { id: first.alert.id, count: 2, severity: 'critical', lastSeenAt: START + 5 * MINUTE, createdAt: START } });
+      expect(again.alert.evidence).toEqual({ ip: '203.0.113.0' });
+      // A lower severity never lowers the alert's.
+      expect((await h.store.raiseAlert(occurrence(userId, { at: START + 6 * MINUTE, severity: 'low' }), 10 * MINUTE)).alert.severity).toBe('critical');
+      // The window runs from the last occurrence: 15 minutes after the 6-minute one is outside it.
+      const late = await h.store.raiseAlert(occurrence(userId, { at: START + 21 * MINUTE }), 10 * MINUTE);
+      expect(late.created).toBe(true);
+      expect(late.alert.id).not.toBe(first.alert.id);
+    });
+
+    it('a resolved alert is never folded into; an acknowledged one is', async () => {
+      const h = t();
+      const userId = h.user();
+      const { alert } = await h.store.raiseAlert(occurrence(userId), HOUR);
+      await h.store.setAlertStatus(alert.id, 'acknowledged', START + MINUTE);
+      expect((await h.store.raiseAlert(occurrence(userId, { at: START + 2 * MINUTE }), HOUR)).created).toBe(false);
+      await h.store.setAlertStatus(alert.id, 'resolved', START + 3 * MINUTE, 'user confirmed the new laptop');
+      expect((await h.store.raiseAlert(occurrence(userId, { at: START + 4 * MINUTE }), HOUR)).created).toBe(true);
+    });
+
+    it('20 concurrent occurrences of one dedup key produce one alert with count 20', async () => {
+      const h = t();
+      const userId = h.user();
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => h.store.raiseAlert(occurrence(userId, { at: START + i }), HOUR)));
+      expect(results.filter((r) => r.created)).toHaveLength(1);
+      const [only, ...rest] = await h.store.listAlerts({ userId, limit: 10 });
+      expect(rest).toEqual([]);
+      expect(only).toMatchObject({ count: 20, lastSeenAt: START + 19 });
+    });
+
+    it('setAlertStatus records status, time and note; an unknown id is null', async () => {
+      const h = t();
+      const userId = h.user();
+      const { alert } = await h.store.raiseAlert(occurrence(userId), HOUR);
+      expect(await h.store.setAlertStatus(alert.id, 'resolved', START + HOUR, 'false positive')).toMatchObject({ id: alert.id, status: 'resolved', updatedAt: START + HOUR, note: 'false positive' });
+      expect(await h.store.setAlertStatus('alr_missing', 'resolved', START)).toBeNull();
+    });
+
+    it('listAlerts filters by user, status, severity and time, newest first, with a keyset position', async () => {
+      const h = t();
+      const userId = h.user();
+      const other = h.user('other');
+      const a = (await h.store.raiseAlert(occurrence(userId, { dedupKey: 'a', severity: 'info', at: START }), MINUTE)).alert;
+      const b = (await h.store.raiseAlert(occurrence(userId, { dedupKey: 'b', severity: 'high', at: START + HOUR }), MINUTE)).alert;
+      const c = (await h.store.raiseAlert(occurrence(userId, { dedupKey: 'c', severity: 'high', at: START + 2 * HOUR }), MINUTE)).alert;
+      await h.store.raiseAlert(occurrence(other, { dedupKey: 'd', at: START + 3 * HOUR }), MINUTE);
+      await h.store.setAlertStatus(b.id, 'resolved', START + 4 * HOUR);
+      const ids = (alerts: { id: string }[]) => alerts.map((x) => x.id);
+      expect(ids(await h.store.listAlerts({ userId, limit: 10 }))).toEqual([c.id, b.id, a.id]);
+      expect(ids(await h.store.listAlerts({ userId, status: 'open', limit: 10 }))).toEqual([c.id, a.id]);
+      expect(ids(await h.store.listAlerts({ userId, severity: 'high', limit: 10 }))).toEqual([c.id, b.id]);
+      expect(ids(await h.store.listAlerts({ userId, since: START + HOUR, limit: 10 }))).toEqual([c.id, b.id]);
+      expect(ids(await h.store.listAlerts({ userId, before: { createdAt: c.createdAt, id: c.id }, limit: 1 }))).toEqual([b.id]);
+      expect(ids(await h.store.listAlerts({ userId, limit: 1 }))).toEqual([c.id]);
     });
   });
 }

@@ -1,5 +1,9 @@
 import type {
   ActivityQuery,
+  Alert,
+  AlertOccurrence,
+  AlertQuery,
+  AlertStatus,
   ActivityRecord,
   EpochMs,
   NewSessionRecord,
@@ -11,6 +15,7 @@ import type {
 } from '../../../src/contracts.js';
 import { parseDuration, type Duration } from '../../../src/duration.js';
 import { SessionError } from '../../../src/errors.js';
+import { higherSeverity } from '../../../src/alerts/severity.js';
 import { assertWithinLimit, deepFreeze } from '../../../src/metadata.js';
 
 /** Options of {@link memoryStore}. */
@@ -58,6 +63,9 @@ class MemorySessionStore implements SessionStore {
   #activity: ActivityRecord[] = [];
   readonly #activityIds = new Set<string>();
   readonly #maxActivityRows: number;
+  readonly #alerts = new Map<string, Alert>();
+  /** The newest alert of each dedup key: the only one an occurrence can fold into. */
+  readonly #alertByKey = new Map<string, string>();
   #sweep: Iterator<string> | null = null;
   #closed = false;
 
@@ -245,8 +253,70 @@ class MemorySessionStore implements SessionStore {
     return deleted;
   }
 
+  async raiseAlert(occurrence: AlertOccurrence, windowMs: number): Promise<{ alert: Alert; created: boolean }> {
+    this.#assertOpen();
+    const latestId = this.#alertByKey.get(occurrence.dedupKey);
+    const latest = latestId === undefined ? undefined : this.#alerts.get(latestId);
+    if (latest !== undefined && latest.status !== 'resolved' && latest.lastSeenAt >= occurrence.at - windowMs) {
+      const folded = deepFreeze({
+        ...latest,
+        severity: higherSeverity(latest.severity, occurrence.severity),
+        lastSeenAt: Math.max(latest.lastSeenAt, occurrence.at),
+        evidence: structuredClone(occurrence.evidence),
+        count: latest.count + 1,
+      });
+      this.#alerts.set(folded.id, folded);
+      return { alert: folded, created: false };
+    }
+    const alert: Alert = deepFreeze({
+      id: occurrence.id,
+      userId: occurrence.userId,
+      sessionId: occurrence.sessionId,
+      type: occurrence.type,
+      severity: occurrence.severity,
+      status: 'open',
+      createdAt: occurrence.at,
+      lastSeenAt: occurrence.at,
+      evidence: structuredClone(occurrence.evidence),
+      dedupKey: occurrence.dedupKey,
+      count: 1,
+      updatedAt: null,
+      note: null,
+    });
+    this.#alerts.set(alert.id, alert);
+    this.#alertByKey.set(alert.dedupKey, alert.id);
+    return { alert, created: true };
+  }
+
+  async listAlerts(query: AlertQuery): Promise<Alert[]> {
+    this.#assertOpen();
+    const { before } = query;
+    return [...this.#alerts.values()]
+      .filter(
+        (a) =>
+          (query.userId === undefined || a.userId === query.userId) &&
+          (query.status === undefined || a.status === query.status) &&
+          (query.severity === undefined || a.severity === query.severity) &&
+          (query.since === undefined || a.createdAt >= query.since) &&
+          (before === undefined || a.createdAt < before.createdAt || (a.createdAt === before.createdAt && a.id < before.id)),
+      )
+      .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+      .slice(0, query.limit);
+  }
+
+  async setAlertStatus(id: string, status: AlertStatus, at: EpochMs, note?: string): Promise<Alert | null> {
+    this.#assertOpen();
+    const alert = this.#alerts.get(id);
+    if (alert === undefined) return null;
+    const updated = Object.freeze({ ...alert, status, updatedAt: at, note: note ?? alert.note });
+    this.#alerts.set(id, updated);
+    return updated;
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
+    this.#alerts.clear();
+    this.#alertByKey.clear();
     this.#activity = [];
     this.#activityIds.clear();
     this.#byHash.clear();

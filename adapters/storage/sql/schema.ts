@@ -7,6 +7,7 @@ import type { SqlDriver } from './sql-driver.js';
 export interface SqlTableNames {
   sessions: string;
   activity: string;
+  alerts: string;
   migrations: string;
   migrationLock: string;
 }
@@ -57,6 +58,23 @@ export const ACTIVITY_TABLE = [
 
 export const ACTIVITY_COLUMNS = ACTIVITY_TABLE.map((c) => c.column);
 
+/** Columns an alert is read from, in this order. */
+export const ALERT_COLUMNS = [
+  'id',
+  'user_id',
+  'session_id',
+  'type',
+  'severity',
+  'status',
+  'created_at',
+  'last_seen_at',
+  'evidence',
+  'dedup_key',
+  'count',
+  'updated_at',
+  'note',
+] as const;
+
 /** A row of {@link SESSION_COLUMNS}. */
 export type SessionRow = readonly unknown[];
 
@@ -74,6 +92,7 @@ export function tableNames(prefix: string): SqlTableNames {
   return {
     sessions: `${prefix}sessions`,
     activity: `${prefix}activity`,
+    alerts: `${prefix}alerts`,
     migrations: `${prefix}migrations`,
     migrationLock: `${prefix}migrations_lock`,
   };
@@ -170,6 +189,33 @@ function migrations(driver: SqlDriver, tables: SqlTableNames): Record<string, Mi
         await schema.createIndex(`${a}_user_ts_idx`).on(a).columns(['user_id', 'ts']).execute();
         // Retention deletes by age.
         await schema.createIndex(`${a}_ts_idx`).on(a).column('ts').execute();
+      },
+    },
+    '0003_create_alerts': {
+      async up(db) {
+        const schema = schemaOf(db);
+        const t = tables.alerts;
+        const idType = driver.dialect === 'postgres' ? sql`text collate "C"` : sql`text`;
+        await schema
+          .createTable(t)
+          .addColumn('id', idType, (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('session_id', 'text')
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('severity', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+          .addColumn('evidence', 'text', (c) => c.notNull())
+          .addColumn('dedup_key', 'text', (c) => c.notNull())
+          .addColumn('count', 'integer', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint')
+          .addColumn('note', 'text')
+          .execute();
+        // Folding looks up the newest alert of a dedup key; lists go by user and by time.
+        await schema.createIndex(`${t}_dedup_idx`).on(t).columns(['dedup_key', 'created_at']).execute();
+        await schema.createIndex(`${t}_user_idx`).on(t).columns(['user_id', 'created_at']).execute();
+        await schema.createIndex(`${t}_created_idx`).on(t).column('created_at').execute();
       },
     },
   };

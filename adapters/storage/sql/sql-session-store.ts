@@ -2,6 +2,10 @@ import { createHash } from 'node:crypto';
 import { sql, type Compilable, type Kysely } from 'kysely';
 import type {
   ActivityQuery,
+  Alert,
+  AlertOccurrence,
+  AlertQuery,
+  AlertStatus,
   ActivityRecord,
   EpochMs,
   NewSessionRecord,
@@ -12,8 +16,9 @@ import type {
   SessionStore,
 } from '../../../src/contracts.js';
 import { SessionError } from '../../../src/errors.js';
+import { higherSeverity } from '../../../src/alerts/severity.js';
 import { assertWithinLimit, deepFreeze, EMPTY_METADATA } from '../../../src/metadata.js';
-import { ACTIVITY_COLUMNS, ACTIVITY_TABLE, migrateToLatest, SESSION_COLUMNS, tableNames, type SessionRow, type SqlTableNames } from './schema.js';
+import { ACTIVITY_COLUMNS, ACTIVITY_TABLE, ALERT_COLUMNS, migrateToLatest, SESSION_COLUMNS, tableNames, type SessionRow, type SqlTableNames } from './schema.js';
 import type { BoundStatement, Row, SqlDriver, Statement, TransactionBody } from './sql-driver.js';
 
 /**
@@ -28,6 +33,8 @@ export class SqlSessionStore implements SessionStore {
   readonly #a: ReturnType<typeof buildActivityStatements>;
   readonly #scanStatements = new Map<string, Prepared>();
   readonly #activityLists = new Map<string, Prepared>();
+  readonly #al: ReturnType<typeof buildAlertStatements>;
+  readonly #alertLists = new Map<string, Prepared>();
   /** Token lookups waiting for the next batch, by hash (Postgres only). */
   #pendingLookups: Map<string, LookupWaiter[]> | null = null;
   #closed = false;
@@ -38,6 +45,7 @@ export class SqlSessionStore implements SessionStore {
     this.#tables = tableNames(tablePrefix);
     this.#q = buildStatements(this.#table(), this.#tables.sessions, driver.dialect === 'postgres');
     this.#a = buildActivityStatements(this.#table(), this.#tables.activity);
+    this.#al = buildAlertStatements(this.#table(), this.#tables.alerts, driver.dialect === 'postgres');
   }
 
   async migrate(): Promise<void> {
@@ -223,6 +231,55 @@ export class SqlSessionStore implements SessionStore {
 
   async deleteActivityBefore(cutoff: EpochMs, limit: number): Promise<number> {
     return (await this.#run('deleteActivityBefore', this.#a.deleteBefore, { cutoff, limit })).length;
+  }
+
+  async raiseAlert(occurrence: AlertOccurrence, windowMs: number): Promise<{ alert: Alert; created: boolean }> {
+    const q = this.#al;
+    // Under a lock on the dedup key, so concurrent occurrences (any process) fold into one alert.
+    return this.#transaction('raiseAlert', `alert:${occurrence.dedupKey}`, function* () {
+      const latest: Row[] = yield bound(q.latestOfKey, { dedupKey: occurrence.dedupKey });
+      const row = latest[0];
+      const evidence = JSON.stringify(occurrence.evidence);
+      if (row !== undefined && row[5] !== 'resolved' && Number(row[7]) >= occurrence.at - windowMs) {
+        const severity = higherSeverity(row[4] as Alert['severity'], occurrence.severity);
+        const folded: Row[] = yield bound(q.fold, { id: row[0], severity, at: occurrence.at, evidence });
+        return { alert: toAlert(folded[0]!), created: false };
+      }
+      const inserted: Row[] = yield bound(q.insert, { ...occurrence, evidence });
+      return { alert: toAlert(inserted[0]!), created: true };
+    });
+  }
+
+  async listAlerts(query: AlertQuery): Promise<Alert[]> {
+    const key = [query.userId, query.status, query.severity, query.since, query.before].map((v) => (v === undefined ? 0 : 1)).join('');
+    let prepared = this.#alertLists.get(key);
+    if (prepared === undefined) {
+      let q = this.#table().selectFrom(this.#tables.alerts).select(ALERT_COLUMNS);
+      if (query.userId !== undefined) q = q.where('user_id', '=', param('userId'));
+      if (query.status !== undefined) q = q.where('status', '=', param('status'));
+      if (query.severity !== undefined) q = q.where('severity', '=', param('severity'));
+      if (query.since !== undefined) q = q.where('created_at', '>=', param('since'));
+      if (query.before !== undefined) {
+        q = q.where(sql<boolean>`(created_at < ${param('beforeTs')} or (created_at = ${param('beforeTs')} and id < ${param('beforeId')}))`);
+      }
+      prepared = prepare(q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(param('limit')));
+      this.#alertLists.set(key, prepared);
+    }
+    const rows = await this.#run('listAlerts', prepared, {
+      userId: query.userId,
+      status: query.status,
+      severity: query.severity,
+      since: query.since,
+      beforeTs: query.before?.createdAt,
+      beforeId: query.before?.id,
+      limit: query.limit,
+    });
+    return rows.map(toAlert);
+  }
+
+  async setAlertStatus(id: string, status: AlertStatus, at: EpochMs, note?: string): Promise<Alert | null> {
+    const rows = await this.#run('setAlertStatus', this.#al.setStatus, { id, status, at, note: note ?? null });
+    return rows.length === 0 ? null : toAlert(rows[0]!);
   }
 
   async close(): Promise<void> {
@@ -509,6 +566,71 @@ function buildActivityStatements(db: Kysely<any>, table: string) {
         .where('id', 'in', db.selectFrom(table).select('id').where('ts', '<', param('cutoff')).limit(param('limit')))
         .returning('id'),
     ),
+  };
+}
+
+function buildAlertStatements(db: Kysely<any>, table: string, rowLocks: boolean) {
+  const latest = db.selectFrom(table).select(ALERT_COLUMNS).where('dedup_key', '=', param('dedupKey')).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(sql.lit(1));
+  return {
+    latestOfKey: prepare(rowLocks ? latest.forUpdate() : latest, true),
+    fold: prepare(
+      db
+        .updateTable(table)
+        .set({
+          severity: param('severity'),
+          last_seen_at: sql`case when last_seen_at > ${param('at')} then last_seen_at else ${param('at')} end`,
+          evidence: param('evidence'),
+          count: sql`count + 1`,
+        })
+        .where('id', '=', param('id'))
+        .returning(ALERT_COLUMNS),
+      true,
+    ),
+    insert: prepare(
+      db
+        .insertInto(table)
+        .values({
+          id: param('id'),
+          user_id: param('userId'),
+          session_id: param('sessionId'),
+          type: param('type'),
+          severity: param('severity'),
+          status: sql.lit('open'),
+          created_at: param('at'),
+          last_seen_at: param('at'),
+          evidence: param('evidence'),
+          dedup_key: param('dedupKey'),
+          count: sql.lit(1),
+        })
+        .returning(ALERT_COLUMNS),
+      true,
+    ),
+    setStatus: prepare(
+      db
+        .updateTable(table)
+        .set({ status: param('status'), updated_at: param('at'), note: sql`coalesce(${param('note')}, note)` })
+        .where('id', '=', param('id'))
+        .returning(ALERT_COLUMNS),
+      true,
+    ),
+  };
+}
+
+function toAlert(row: Row): Alert {
+  return {
+    id: row[0] as string,
+    userId: row[1] as string,
+    sessionId: row[2] as string | null,
+    type: row[3] as string,
+    severity: row[4] as Alert['severity'],
+    status: row[5] as AlertStatus,
+    createdAt: Number(row[6]),
+    lastSeenAt: Number(row[7]),
+    evidence: parseJson(row[8] as string),
+    dedupKey: row[9] as string,
+    count: Number(row[10]),
+    updatedAt: row[11] === null ? null : Number(row[11]),
+    note: row[12] as string | null,
   };
 }
 
