@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { sql, type Compilable, type Kysely } from 'kysely';
+import { sql, type Compilable, type Kysely, type SelectQueryBuilder } from 'kysely';
 import type {
   ActivityQuery,
   Alert,
@@ -31,10 +31,9 @@ export class SqlSessionStore implements SessionStore {
   readonly #tables: SqlTableNames;
   readonly #q: ReturnType<typeof buildStatements>;
   readonly #a: ReturnType<typeof buildActivityStatements>;
-  readonly #scanStatements = new Map<string, Prepared>();
-  readonly #activityLists = new Map<string, Prepared>();
+  /** Statements whose shape depends on which filters a call uses, compiled on first use. */
+  readonly #variants = new Map<string, Prepared>();
   readonly #al: ReturnType<typeof buildAlertStatements>;
-  readonly #alertLists = new Map<string, Prepared>();
   /** Token lookups waiting for the next batch, by hash (Postgres only). */
   #pendingLookups: Map<string, LookupWaiter[]> | null = null;
   #closed = false;
@@ -174,7 +173,12 @@ export class SqlSessionStore implements SessionStore {
   }
 
   async *scan(filter: ScanFilter, pageSize: number): AsyncIterable<Session[]> {
-    const statement = this.#scanStatement(filter.userId !== undefined, filter.createdSince !== undefined);
+    const statement = this.#variant(['scan', filter.userId, filter.createdSince], () => {
+      let query = this.#table().selectFrom(this.#tables.sessions).select(SESSION_COLUMNS).where('id', '>', param('after'));
+      if (filter.userId !== undefined) query = query.where('user_id', '=', param('userId'));
+      if (filter.createdSince !== undefined) query = query.where('created_at', '>=', param('createdSince'));
+      return query.orderBy('id').limit(param('limit'));
+    });
     let after = '';
     for (;;) {
       const rows = await this.#run('scan', statement, {
@@ -215,7 +219,18 @@ export class SqlSessionStore implements SessionStore {
   }
 
   async listActivity(query: ActivityQuery): Promise<ActivityRecord[]> {
-    const statement = this.#activityListStatement(query);
+    const statement = this.#variant(
+      ['activity', query.sessionId, query.userId, query.since, query.until, query.category, query.before],
+      () => {
+        let q = this.#table().selectFrom(this.#tables.activity).select(ACTIVITY_COLUMNS);
+        if (query.sessionId !== undefined) q = q.where('session_id', '=', param('sessionId'));
+        if (query.userId !== undefined) q = q.where('user_id', '=', param('userId'));
+        if (query.since !== undefined) q = q.where('ts', '>=', param('since'));
+        if (query.until !== undefined) q = q.where('ts', '<', param('until'));
+        if (query.category !== undefined) q = q.where('category', '=', param('category'));
+        return newestFirst(q, 'ts', query.before !== undefined);
+      },
+    );
     const rows = await this.#run('listActivity', statement, {
       sessionId: query.sessionId,
       userId: query.userId,
@@ -251,20 +266,14 @@ export class SqlSessionStore implements SessionStore {
   }
 
   async listAlerts(query: AlertQuery): Promise<Alert[]> {
-    const key = [query.userId, query.status, query.severity, query.since, query.before].map((v) => (v === undefined ? 0 : 1)).join('');
-    let prepared = this.#alertLists.get(key);
-    if (prepared === undefined) {
+    const prepared = this.#variant(['alerts', query.userId, query.status, query.severity, query.since, query.before], () => {
       let q = this.#table().selectFrom(this.#tables.alerts).select(ALERT_COLUMNS);
       if (query.userId !== undefined) q = q.where('user_id', '=', param('userId'));
       if (query.status !== undefined) q = q.where('status', '=', param('status'));
       if (query.severity !== undefined) q = q.where('severity', '=', param('severity'));
       if (query.since !== undefined) q = q.where('created_at', '>=', param('since'));
-      if (query.before !== undefined) {
-        q = q.where(sql<boolean>`(created_at < ${param('beforeTs')} or (created_at = ${param('beforeTs')} and id < ${param('beforeId')}))`);
-      }
-      prepared = prepare(q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(param('limit')));
-      this.#alertLists.set(key, prepared);
-    }
+      return newestFirst(q, 'created_at', query.before !== undefined);
+    });
     const rows = await this.#run('listAlerts', prepared, {
       userId: query.userId,
       status: query.status,
@@ -345,35 +354,16 @@ export class SqlSessionStore implements SessionStore {
     return new SessionError('STORE_UNAVAILABLE', `The ${this.kind} store failed during ${operation}: ${detail}`, { cause: err });
   }
 
-  /** One compiled statement per combination of filters, built on first use. */
-  #activityListStatement(query: ActivityQuery): Prepared {
-    const key = [query.sessionId, query.userId, query.since, query.until, query.category, query.before].map((v) => (v === undefined ? 0 : 1)).join('');
-    let prepared = this.#activityLists.get(key);
+  /**
+   * The statement for one combination of filters: `parts` name the statement and then list the
+   * optional filters, of which only presence matters (values are bound per call).
+   */
+  #variant(parts: readonly [string, ...unknown[]], build: () => Compilable): Prepared {
+    const key = parts.map((part, i) => (i === 0 ? part : part === undefined ? 0 : 1)).join(':');
+    let prepared = this.#variants.get(key);
     if (prepared === undefined) {
-      let q = this.#table().selectFrom(this.#tables.activity).select(ACTIVITY_COLUMNS);
-      if (query.sessionId !== undefined) q = q.where('session_id', '=', param('sessionId'));
-      if (query.userId !== undefined) q = q.where('user_id', '=', param('userId'));
-      if (query.since !== undefined) q = q.where('ts', '>=', param('since'));
-      if (query.until !== undefined) q = q.where('ts', '<', param('until'));
-      if (query.category !== undefined) q = q.where('category', '=', param('category'));
-      if (query.before !== undefined) {
-        q = q.where(sql<boolean>`(ts < ${param('beforeTs')} or (ts = ${param('beforeTs')} and id < ${param('beforeId')}))`);
-      }
-      prepared = prepare(q.orderBy('ts', 'desc').orderBy('id', 'desc').limit(param('limit')));
-      this.#activityLists.set(key, prepared);
-    }
-    return prepared;
-  }
-
-  #scanStatement(byUser: boolean, bySince: boolean): Prepared {
-    const key = `${byUser}:${bySince}`;
-    let prepared = this.#scanStatements.get(key);
-    if (prepared === undefined) {
-      let query = this.#table().selectFrom(this.#tables.sessions).select(SESSION_COLUMNS).where('id', '>', param('after'));
-      if (byUser) query = query.where('user_id', '=', param('userId'));
-      if (bySince) query = query.where('created_at', '>=', param('createdSince'));
-      prepared = prepare(query.orderBy('id').limit(param('limit')));
-      this.#scanStatements.set(key, prepared);
+      prepared = prepare(build());
+      this.#variants.set(key, prepared);
     }
     return prepared;
   }
@@ -425,6 +415,16 @@ function bind(prepared: Prepared, values: Values): unknown[] {
 
 function bound(prepared: Prepared, values: Values): BoundStatement {
   return { statement: prepared.statement, parameters: bind(prepared, values) };
+}
+
+/**
+ * Orders a list newest first by `timeColumn`, then id, and with `keyset` continues after the
+ * `(beforeTs, beforeId)` position of a previous page.
+ */
+function newestFirst<Q extends SelectQueryBuilder<any, any, any>>(query: Q, timeColumn: string, keyset: boolean): Compilable {
+  const time = sql.ref(timeColumn);
+  const page = keyset ? query.where(sql<boolean>`(${time} < ${param('beforeTs')} or (${time} = ${param('beforeTs')} and id < ${param('beforeId')}))`) : query;
+  return page.orderBy(timeColumn, 'desc').orderBy('id', 'desc').limit(param('limit'));
 }
 
 function buildStatements(db: Kysely<any>, table: string, rowLocks: boolean) {
