@@ -18,6 +18,13 @@ export type EpochMs = number;
 /** `active` and `revoked` are stored; `expired` is derived from the clock when a session is read. */
 export type SessionStatus = 'active' | 'expired' | 'revoked';
 
+/** A token hash that {@link SessionStore.rotateToken} replaced: whose it was and when. */
+export interface RotatedToken {
+  readonly sessionId: string;
+  readonly userId: string;
+  readonly rotatedAt: EpochMs;
+}
+
 /** Coarse device class of the client that created a session. */
 export type DeviceClass =
   | 'desktop'
@@ -95,7 +102,7 @@ export interface ScanFilter {
  * `STORE_UNAVAILABLE` (with the driver's error as `cause`) when the backend fails, and `CLOSED` after
  * {@link SessionStore.close}. A method that throws has changed nothing.
  */
-export interface SessionStore extends ActivityStore, AlertStore {
+export interface SessionStore extends ActivityStore, AlertStore, CounterStore {
   /** Short backend name for messages and benchmarks, e.g. `'memory'`, `'sqlite'`, `'postgres'`. */
   readonly kind: string;
 
@@ -141,9 +148,24 @@ export interface SessionStore extends ActivityStore, AlertStore {
    * Compare-and-swap of the token hash: replaces `currentHash` by `nextHash` if the session holding
    * `currentHash` is active at `now`, and records activity at `now` as {@link SessionStore.touch} does
    * with `idleExpiresAt`. Under concurrent calls with the same `currentHash`, exactly one succeeds.
+   * In the same atomic step the store remembers `currentHash` as rotated away at `now` (see
+   * {@link SessionStore.findRotatedToken}).
    * @returns the updated session, or `null` if no active session holds `currentHash`.
    */
   rotateToken(currentHash: string, nextHash: string, now: EpochMs, idleExpiresAt: EpochMs): Promise<Session | null>;
+
+  /**
+   * The record of a token hash that `rotateToken` replaced, or `null` (never rotated, or deleted by
+   * {@link SessionStore.deleteRotatedTokensBefore}). Lets the alert engine tell a stolen old token
+   * from a guess.
+   */
+  findRotatedToken(tokenHash: string): Promise<RotatedToken | null>;
+
+  /**
+   * Deletes up to `limit` rotated-token records with `rotatedAt < cutoff`.
+   * @returns how many were deleted (the manager calls again while it equals `limit`).
+   */
+  deleteRotatedTokensBefore(cutoff: EpochMs, limit: number): Promise<number>;
 
   /**
    * Atomically merges `patch` into the metadata (top-level keys; a key set to `null` is stored as null)
@@ -263,7 +285,8 @@ export type AlertStatus = 'open' | 'acknowledged' | 'resolved';
 /** A security alert. Repeats of one `dedupKey` inside the rule's window fold into one alert. */
 export interface Alert {
   readonly id: string;
-  readonly userId: string;
+  /** The user concerned; `null` for alerts about a client rather than an account (token guessing). */
+  readonly userId: string | null;
   readonly sessionId: string | null;
   /** The rule that raised it, e.g. `'sessionHijack'`. */
   readonly type: string;
@@ -287,7 +310,7 @@ export interface Alert {
 export interface AlertOccurrence {
   /** Used only if a new alert is created. */
   readonly id: string;
-  readonly userId: string;
+  readonly userId: string | null;
   readonly sessionId: string | null;
   readonly type: string;
   readonly severity: AlertSeverity;
@@ -325,4 +348,27 @@ export interface AlertStore {
 
   /** Sets the status (with `updatedAt = at` and an optional note); `null` if no alert has this id. */
   setAlertStatus(id: string, status: AlertStatus, at: EpochMs, note?: string): Promise<Alert | null>;
+}
+
+/**
+ * Sliding-window hit counters for the alert rules that count (token guessing, rapid creation); part
+ * of every {@link SessionStore}. A store shared by several app servers (Postgres) shares the counts;
+ * the memory store's counts are per process.
+ */
+export interface CounterStore {
+  /**
+   * Adds one hit to `key` at `at` and returns the key's hits in the window ending at `at`, this one
+   * included. The window is counted in ten buckets of `ceil(windowMs / 10)` ms (bucket
+   * `floor(at / bucketMs)`): the hits of the current bucket and the nine before it, so a hit older than
+   * `windowMs` is never counted. A key is always used with the same `windowMs`. Concurrent hits are
+   * all counted; each caller sees at least its own.
+   */
+  hitCounter(key: string, at: EpochMs, windowMs: number): Promise<number>;
+
+  /**
+   * Deletes up to `limit` counter buckets that no window reaching `cutoff` or later can count (the
+   * bucket ended more than `windowMs` before `cutoff`).
+   * @returns how many were deleted (the manager calls again while it equals `limit`).
+   */
+  deleteCountersBefore(cutoff: EpochMs, limit: number): Promise<number>;
 }

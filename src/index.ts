@@ -33,6 +33,8 @@ export type {
   AlertSeverity,
   AlertStatus,
   AlertStore,
+  CounterStore,
+  RotatedToken,
   ActivityCategory,
   ActivityQuery,
   ActivityRecord,
