@@ -21,6 +21,8 @@ export const ERROR_CODES = {
   STORE_NOT_MIGRATED: 'STORE_NOT_MIGRATED',
   /** The store could not be reached or failed; the operation had no effect that callers can rely on. */
   STORE_UNAVAILABLE: 'STORE_UNAVAILABLE',
+  /** No alert has this id. */
+  ALERT_NOT_FOUND: 'ALERT_NOT_FOUND',
   /** The manager or store was closed. */
   CLOSED: 'CLOSED',
 } as const;

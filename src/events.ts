@@ -1,4 +1,4 @@
-import type { Session } from './contracts.js';
+import type { Alert, Session } from './contracts.js';
 
 /** Payloads of the manager's lifecycle events. Sessions never carry tokens. */
 export interface SessionEvents {
@@ -9,6 +9,11 @@ export interface SessionEvents {
   revoked: { session: Session; reason: string };
   /** Emitted when `validate()` meets a session past its idle or absolute deadline. */
   expired: { session: Session; cause: 'idle' | 'absolute' };
+  /**
+   * An alert rule fired and its alert is stored: `created` for a new alert, `false` when the
+   * occurrence was folded into an open one (its `count` grew). Any action has been taken.
+   */
+  alert: { alert: Alert; created: boolean };
 }
 
 export type SessionEventListener<E extends keyof SessionEvents> = (payload: SessionEvents[E]) => void | Promise<void>;

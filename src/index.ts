@@ -55,3 +55,21 @@ export type { SessionStats, StatsOptions } from './stats.js';
 export type { Clock } from './clock.js';
 export type { ActivityEvent, ActivityListOptions, ActivityLog, ActivityOptions, ActivityPage, ActivityStats } from './activity/activity-logger.js';
 export type { CategoryRule } from './activity/classify.js';
+export { ALERT_SEVERITIES } from './alerts/severity.js';
+export type {
+  AlertAction,
+  AlertCenter,
+  AlertEngineStats,
+  AlertEvent,
+  AlertEventType,
+  AlertFinding,
+  AlertListOptions,
+  AlertOptions,
+  AlertPage,
+  AlertRule,
+  AlertRuleContext,
+  BuiltinRuleOptions,
+  BuiltinRules,
+  GeoLocation,
+  GeoResolver,
+} from './alerts/types.js';

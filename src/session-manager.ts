@@ -1,10 +1,13 @@
 import { createActivityLog, type ActivityLog, type ActivityLogController, type ActivityOptions } from './activity/activity-logger.js';
 import type { Clock } from './clock.js';
-import { MAX_USER_AGENT_LENGTH, parseDevice, type DeviceHeaders } from './device/index.js';
+import { createAlertEngine, type AlertEngine } from './alerts/engine.js';
+import type { AlertCenter, AlertEvent, AlertOptions } from './alerts/types.js';
+import { MAX_USER_AGENT_LENGTH, parseDevice, type DeviceHeaders, type DeviceInfo } from './device/index.js';
+import { normalizeIp } from './net/ip-address.js';
 import { createIpProtector, type IpPrivacyMode, type IpProtector } from './net/ip-privacy.js';
 import type { EpochMs, Session, SessionLimit, SessionMetadata, SessionStore } from './contracts.js';
 import { parseDuration, type Duration } from './duration.js';
-import { SessionError, toStoreError } from './errors.js';
+import { isSessionError, SessionError, toStoreError } from './errors.js';
 import { SessionEmitter, type SessionEventListener, type SessionEvents } from './events.js';
 import { EMPTY_METADATA, serializeMetadata } from './metadata.js';
 import { computeStats, type SessionStats, type StatsOptions } from './stats.js';
@@ -39,6 +42,11 @@ export interface SessionManagerOptions {
   ipPrivacy?: IpPrivacyMode;
   /** Secret for `ipPrivacy: 'hash'`: at least 16 bytes or 32 characters. Keep it out of the database. */
   ipHashKey?: string | Uint8Array;
+  /**
+   * Security alerts: built-in rules to tune or turn off, your own rules, `onAlert` and `geo`. All
+   * built-in rules are on by default (`impossibleTravel` only with `geo`); `false` turns alerts off.
+   */
+  alerts?: AlertOptions | false;
 }
 
 /** Input of {@link SessionManager.create}. */
@@ -56,6 +64,7 @@ export interface CreateSessionInput {
 
 /** Request facts passed to {@link SessionManager.validate}; recorded context for device and alert checks. */
 export interface ValidateContext {
+  /** The client address (see `clientIp()`); never stored by validate. One that is not an address is ignored. */
   ip?: string | null;
   userAgent?: string | null;
   headers?: DeviceHeaders | null;
@@ -79,6 +88,9 @@ export type ValidationResult =
 export interface SessionManager {
   /** The activity log: `record()` what a session does, `list()` it back. */
   readonly activity: ActivityLog;
+
+  /** Security alerts raised by the rules: list, acknowledge and resolve them. */
+  readonly alerts: AlertCenter;
 
   /**
    * Starts a session and returns it with its token. The token is shown only here and by `rotate()`:
@@ -173,7 +185,7 @@ export interface SessionManager {
    */
   on<E extends keyof SessionEvents>(event: E, listener: SessionEventListener<E>): () => void;
 
-  /** Writes queued activity, then closes the store. Later calls throw `CLOSED`. */
+  /** Finishes alert evaluation, writes queued activity, then closes the store. Later calls throw `CLOSED`. */
   close(): Promise<void>;
 }
 
@@ -214,6 +226,7 @@ interface ResolvedConfig {
   onListenerError: (error: unknown, event: keyof SessionEvents) => void;
   activity: ActivityOptions;
   protectIp: IpProtector;
+  alerts: AlertOptions | false | undefined;
 }
 
 function resolveConfig(options: SessionManagerOptions): ResolvedConfig {
@@ -262,7 +275,7 @@ function resolveConfig(options: SessionManagerOptions): ResolvedConfig {
     options.onListenerError ?? ((error, event) => console.error(`sessionkeeper: a '${event}' listener threw`, error));
 
   const protectIp = createIpProtector({ ipPrivacy: options.ipPrivacy, ipHashKey: options.ipHashKey });
-  return { store, idleMs, absoluteMs, touchMs, limit, maxMetadataBytes, now, onListenerError, activity: options.activity ?? {}, protectIp };
+  return { store, idleMs, absoluteMs, touchMs, limit, maxMetadataBytes, now, onListenerError, activity: options.activity ?? {}, protectIp, alerts: options.alerts };
 }
 
 class DefaultSessionManager implements SessionManager {
@@ -271,6 +284,9 @@ class DefaultSessionManager implements SessionManager {
   readonly #events: SessionEmitter;
   readonly #now: () => EpochMs;
   readonly #activity: ActivityLogController;
+  readonly #alerts: AlertEngine;
+  /** Which alert events any rule evaluates; read on every request, so kept as a field. */
+  readonly #wants: AlertEngine['wants'];
   #closed = false;
 
   constructor(config: ResolvedConfig) {
@@ -279,10 +295,23 @@ class DefaultSessionManager implements SessionManager {
     this.#now = config.now;
     this.#events = new SessionEmitter(config.onListenerError);
     this.#activity = createActivityLog(config.store, config.now, config.activity);
+    this.#alerts = createAlertEngine(config.alerts, {
+      store: config.store,
+      now: config.now,
+      storedIp: config.protectIp,
+      emit: (alert, created) => this.#events.emit('alert', { alert, created }),
+      revoke: (sessionId, reason) => this.revoke(sessionId, { reason }),
+      revokeAll: (userId, reason) => this.revokeAll(userId, { reason }),
+    });
+    this.#wants = this.#alerts.wants;
   }
 
   get activity(): ActivityLog {
     return this.#activity;
+  }
+
+  get alerts(): AlertCenter {
+    return this.#alerts;
   }
 
   async create(input: CreateSessionInput): Promise<{ session: Session; token: string }> {
@@ -291,6 +320,7 @@ class DefaultSessionManager implements SessionManager {
     const userId = requireId(input.userId, 'userId');
     const tenantId = optionalString(input.tenantId, 'tenantId', MAX_ID_LENGTH);
     const ip = this.#storedIp(input.ip);
+    const clientIp = ip !== null && (this.#wants.created || this.#wants.limitReached) ? normalizeIp(input.ip) : null;
     const userAgent = truncateUserAgent(input.userAgent);
     const device = userAgent === null && input.headers == null ? null : parseDevice({ userAgent, headers: input.headers });
     const metadata =
@@ -299,7 +329,7 @@ class DefaultSessionManager implements SessionManager {
     const now = this.#now();
     const absoluteExpiresAt = now + this.#config.absoluteMs;
     const token = generateToken();
-    const { session, evicted } = await this.#call('create', () =>
+    const { session, evicted } = await this.#insert(userId, clientIp, now, () =>
       this.#store.insert(
         {
           id: generateSessionId(),
@@ -319,31 +349,64 @@ class DefaultSessionManager implements SessionManager {
         this.#config.limit,
       ),
     );
-    for (const old of evicted) this.#events.emit('revoked', { session: old, reason: 'limit' });
+    for (const old of evicted) this.#revoked(old, 'limit', now);
     this.#events.emit('created', { session });
+    if (this.#wants.created) this.#alerts.submit({ type: 'created', at: now, session, ip: clientIp });
     return { session, token };
   }
 
+  /** The store's insert, telling the alert rules when the per-user limit was met. */
+  async #insert(
+    userId: string,
+    ip: string | null,
+    now: EpochMs,
+    insert: () => Promise<{ session: Session; evicted: Session[] }>,
+  ): Promise<{ session: Session; evicted: Session[] }> {
+    const max = this.#config.limit?.max ?? 0;
+    let result: { session: Session; evicted: Session[] };
+    try {
+      result = await this.#call('create', insert);
+    } catch (err) {
+      if (this.#wants.limitReached && isSessionError(err, 'SESSION_LIMIT')) {
+        this.#alerts.submit({ type: 'limitReached', at: now, userId, max, outcome: 'rejected', evicted: [], ip });
+      }
+      throw err;
+    }
+    if (result.evicted.length > 0 && this.#wants.limitReached) {
+      this.#alerts.submit({ type: 'limitReached', at: now, userId, max, outcome: 'evicted', evicted: result.evicted, ip });
+    }
+    return result;
+  }
+
   async validate(token: string, context?: ValidateContext): Promise<ValidationResult> {
-    // The hot path: no closures, one store read, and a write at most once per touchInterval.
+    // The hot path: no closures, one store read, and a write at most once per touchInterval. Alert
+    // events are built only when a rule evaluates them, and evaluated after this returns.
     this.#assertOpen();
-    assertToken(token);
+    if (!isWellFormedToken(token)) {
+      if (this.#wants.tokenRejected) this.#rejected('malformed', null, null, context);
+      throw malformedToken(token);
+    }
+    const tokenHash = hashToken(token);
     let session: Session | null;
     try {
-      session = await this.#store.findByTokenHash(hashToken(token));
+      session = await this.#store.findByTokenHash(tokenHash);
     } catch (err) {
       throw toStoreError(err, 'validate');
     }
-    if (session === null) return UNKNOWN;
-    if (session.status === 'revoked') return REVOKED;
-    const now = this.#now();
-    if (now >= session.absoluteExpiresAt) {
-      this.#events.emit('expired', { session: withStatus(session, 'expired'), cause: 'absolute' });
-      return EXPIRED;
+    if (session === null) {
+      if (this.#wants.tokenRejected) this.#rejected('unknown', tokenHash, null, context);
+      return UNKNOWN;
     }
+    if (session.status === 'revoked') {
+      if (this.#wants.tokenRejected) this.#rejected('revoked', tokenHash, session, context);
+      return REVOKED;
+    }
+    const now = this.#now();
     if (now >= session.expiresAt) {
-      this.#events.emit('expired', { session: withStatus(session, 'expired'), cause: 'idle' });
-      return IDLE;
+      const absolute = now >= session.absoluteExpiresAt;
+      this.#events.emit('expired', { session: withStatus(session, 'expired'), cause: absolute ? 'absolute' : 'idle' });
+      if (this.#wants.tokenRejected) this.#rejected('expired', tokenHash, session, context);
+      return absolute ? EXPIRED : IDLE;
     }
     if (now - session.lastActiveAt >= this.#config.touchMs) {
       const current = session;
@@ -352,10 +415,19 @@ class DefaultSessionManager implements SessionManager {
       if (touched === null) return REVOKED;
       session = touched;
     }
-    if (context == null || session.device === null || (context.userAgent == null && context.headers == null)) return { ok: true, session };
+    if (context == null) return { ok: true, session };
     // Parsing is cached by user agent and hints, so this costs a lookup for a returning client.
-    const current = parseDevice({ userAgent: context.userAgent, headers: context.headers });
-    return { ok: true, session, deviceChanged: current.fingerprint !== session.device.fingerprint };
+    const device: DeviceInfo | null =
+      (session.device !== null || this.#wants.validated) && (context.userAgent != null || context.headers != null)
+        ? parseDevice({ userAgent: context.userAgent, headers: context.headers })
+        : null;
+    if (this.#wants.validated) this.#alerts.submit({ type: 'validated', at: now, session, ip: eventIp(context.ip), device });
+    if (device === null || session.device === null) return { ok: true, session };
+    return { ok: true, session, deviceChanged: device.fingerprint !== session.device.fingerprint };
+  }
+
+  #rejected(reason: 'malformed' | 'unknown' | 'revoked' | 'expired', tokenHash: string | null, session: Session | null, context: ValidateContext | undefined): void {
+    this.#alerts.submit({ type: 'tokenRejected', at: this.#now(), reason, tokenHash, session, ip: eventIp(context?.ip) });
   }
 
   async extend(sessionId: string, by: Duration): Promise<Session> {
@@ -387,6 +459,7 @@ class DefaultSessionManager implements SessionManager {
       throw new SessionError('SESSION_NOT_FOUND', 'No active session holds this token; it was rotated or revoked concurrently');
     }
     this.#events.emit('rotated', { session });
+    if (this.#wants.rotated) this.#alerts.submit({ type: 'rotated', at: now, session });
     return { session, token: next };
   }
 
@@ -410,7 +483,7 @@ class DefaultSessionManager implements SessionManager {
     const now = this.#now();
     const revoked = await this.#call('revoke', () => this.#store.revoke(id, reason, now));
     if (revoked !== null) {
-      this.#events.emit('revoked', { session: revoked, reason });
+      this.#revoked(revoked, reason, now);
       return revoked;
     }
     const existing = await this.#call('revoke', () => this.#store.findById(id));
@@ -425,7 +498,7 @@ class DefaultSessionManager implements SessionManager {
     const reason = revokeReason(options?.reason, 'revoked');
     const now = this.#now();
     const revoked = await this.#call('revokeAll', () => this.#store.revokeAll(user, reason, now, except));
-    for (const session of revoked) this.#events.emit('revoked', { session, reason });
+    for (const session of revoked) this.#revoked(session, reason, now);
     return revoked.length;
   }
 
@@ -471,6 +544,8 @@ class DefaultSessionManager implements SessionManager {
     }
     const now = this.#now();
     const sessions = await this.#deleteInBatches((limit) => this.#store.deleteEndedBefore(now - olderThanMs, limit), batchSize);
+    await this.#deleteInBatches((limit) => this.#store.deleteRotatedTokensBefore(now - olderThanMs, limit), batchSize);
+    await this.#deleteInBatches((limit) => this.#store.deleteCountersBefore(now, limit), batchSize);
     if (activityMs !== undefined) {
       await this.#deleteInBatches((limit) => this.#store.deleteActivityBefore(now - activityMs, limit), batchSize);
     }
@@ -492,6 +567,8 @@ class DefaultSessionManager implements SessionManager {
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    // Rules may still act (revoke) while they finish, so the manager closes after them.
+    await this.#alerts.close();
     this.#closed = true;
     this.#events.clear();
     try {
@@ -523,6 +600,11 @@ class DefaultSessionManager implements SessionManager {
     return stored;
   }
 
+  #revoked(session: Session, reason: string, at: EpochMs): void {
+    this.#events.emit('revoked', { session, reason });
+    if (this.#wants.revoked) this.#alerts.submit({ type: 'revoked', at, session, reason });
+  }
+
   #idleDeadline(session: Session, now: EpochMs): EpochMs {
     return Math.min(now + this.#config.idleMs, session.absoluteExpiresAt);
   }
@@ -545,11 +627,18 @@ function withStatus(session: Session, status: Session['status']): Session {
 }
 
 function assertToken(token: unknown): asserts token is string {
-  if (!isWellFormedToken(token)) {
-    const what =
-      typeof token !== 'string' ? `a ${token === null ? 'null' : typeof token}` : token.length === 0 ? 'empty' : token.length > TOKEN_LENGTH ? 'too long' : 'malformed';
-    throw new SessionError('INVALID_TOKEN', `Not a sessionkeeper token (${what})`);
-  }
+  if (!isWellFormedToken(token)) throw malformedToken(token);
+}
+
+function malformedToken(token: unknown): SessionError {
+  const what =
+    typeof token !== 'string' ? `a ${token === null ? 'null' : typeof token}` : token.length === 0 ? 'empty' : token.length > TOKEN_LENGTH ? 'too long' : 'malformed';
+  return new SessionError('INVALID_TOKEN', `Not a sessionkeeper token (${what})`);
+}
+
+/** A request's address for the alert rules: normalised, or null when absent or not an address. */
+function eventIp(ip: unknown): string | null {
+  return typeof ip === 'string' && ip.length > 0 ? normalizeIp(ip) : null;
 }
 
 function requireId(value: unknown, field: string): string {

@@ -11,7 +11,7 @@ export const TOKEN_LENGTH = TOKEN_PREFIX.length + TOKEN_BODY_LENGTH;
 const TOKEN_PATTERN = /^skt_[A-Za-z0-9_-]{32}$/;
 
 /** Session ids are public (they appear in lists and URLs) and are not secrets. */
-const newSessionId = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyz', 24);
+const newId = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyz', 24);
 
 export function generateToken(): string {
   return TOKEN_PREFIX + nanoid(TOKEN_BODY_LENGTH);
@@ -20,7 +20,11 @@ export function generateToken(): string {
 export function generateSessionId(): string {
   // Re-encoded as one flat string: a concatenated id is kept by V8 as a rope of fragments (a
   // ConsString), several times its size, and ids are held for as long as the session is stored.
-  return Buffer.from(`ses_${newSessionId()}`, 'latin1').toString('latin1');
+  return Buffer.from(`ses_${newId()}`, 'latin1').toString('latin1');
+}
+
+export function generateAlertId(): string {
+  return Buffer.from(`alr_${newId()}`, 'latin1').toString('latin1');
 }
 
 /** True when `token` has the shape of a sessionkeeper token. Says nothing about whether it is valid. */

@@ -1,0 +1,392 @@
+import type { Alert, AlertQuery, AlertStatus, EpochMs, Session, SessionStore } from '../contracts.js';
+import { LruCache } from '../device/lru-cache.js';
+import { parseDuration } from '../duration.js';
+import { SessionError, toStoreError } from '../errors.js';
+import { serializeMetadata } from '../metadata.js';
+import type { IpProtector } from '../net/ip-privacy.js';
+import { generateAlertId } from '../token.js';
+import { builtinRules } from './rules.js';
+import { ALERT_SEVERITIES } from './severity.js';
+import type {
+  AlertAction,
+  AlertCenter,
+  AlertEngineStats,
+  AlertEvent,
+  AlertEventType,
+  AlertFinding,
+  AlertListOptions,
+  AlertOptions,
+  AlertPage,
+  AlertRule,
+  AlertRuleContext,
+  GeoLocation,
+  GeoResolver,
+} from './types.js';
+
+/** What the engine needs from its manager. */
+export interface AlertEngineHost {
+  readonly store: SessionStore;
+  readonly now: () => EpochMs;
+  readonly storedIp: IpProtector;
+  /** Emits the manager's `alert` event. */
+  emit(alert: Alert, created: boolean): void;
+  /** Revoke through the manager, so that its events fire; a missing or ended session is not an error. */
+  revoke(sessionId: string, reason: string): Promise<unknown>;
+  revokeAll(userId: string, reason: string): Promise<unknown>;
+}
+
+/** The manager's side of the alert engine: `sessions.alerts` plus what the manager feeds it. */
+export interface AlertEngine extends AlertCenter {
+  /** Per event type: does any rule evaluate it? The manager builds only the events that are wanted. */
+  readonly wants: Readonly<Record<AlertEventType, boolean>>;
+  /** Queues an event for evaluation; never throws, never waits. */
+  submit(event: AlertEvent): void;
+  /** Stops accepting events and waits for those under evaluation. */
+  close(): Promise<void>;
+}
+
+/** Validates `options` once (INVALID_CONFIG names the field) and creates the engine. `false` turns every rule off. */
+export function createAlertEngine(options: AlertOptions | false | undefined, host: AlertEngineHost): AlertEngine {
+  return new Engine(resolveOptions(options), host);
+}
+
+// --- internal ---
+
+const EVENT_TYPES: readonly AlertEventType[] = ['created', 'limitReached', 'validated', 'tokenRejected', 'rotated', 'revoked'];
+const ACTIONS: readonly AlertAction[] = ['none', 'revoke', 'revokeAll'];
+const ALERT_STATUSES: readonly AlertStatus[] = ['open', 'acknowledged', 'resolved'];
+const MAX_EVIDENCE_BYTES = 16 * 1024;
+const MAX_TEXT = 255;
+const MAX_DEDUP_KEY = 512;
+const GEO_CACHE_SIZE = 10_000;
+
+interface ResolvedRule {
+  readonly rule: AlertRule;
+  readonly windowMs: number;
+  readonly action: AlertAction;
+}
+
+interface ResolvedOptions {
+  readonly rules: readonly ResolvedRule[];
+  readonly onAlert: ((alert: Alert) => void | Promise<void>) | undefined;
+  readonly geo: GeoResolver | undefined;
+  readonly onError: (error: unknown, source: string) => void;
+  readonly maxPending: number;
+}
+
+function resolveOptions(options: AlertOptions | false | undefined): ResolvedOptions {
+  const defaultOnError = (error: unknown, source: string) => console.error(`sessionkeeper: alert ${source} failed`, error);
+  if (options === false) return { rules: [], onAlert: undefined, geo: undefined, onError: defaultOnError, maxPending: 0 };
+  const o = options ?? {};
+  if (o === null || typeof o !== 'object') invalidConfig('alerts', 'must be an options object or false');
+  for (const field of ['onAlert', 'geo', 'onError'] as const) {
+    if (o[field] !== undefined && typeof o[field] !== 'function') invalidConfig(`alerts.${field}`, 'must be a function');
+  }
+  const maxPending = o.maxPending ?? 10_000;
+  if (!Number.isSafeInteger(maxPending) || maxPending < 1) invalidConfig('alerts.maxPending', 'must be a positive integer');
+  if (o.custom !== undefined && !Array.isArray(o.custom)) invalidConfig('alerts.custom', 'must be an array of rules');
+
+  const rules: ResolvedRule[] = [];
+  const types = new Set<string>();
+  for (const [i, rule] of [...builtinRules(o.rules, o.geo !== undefined), ...(o.custom ?? [])].entries()) {
+    const field = `alerts rule ${typeof rule?.type === 'string' ? `'${rule.type}'` : `#${i}`}`;
+    if (rule === null || typeof rule !== 'object' || typeof rule.evaluate !== 'function') invalidConfig(field, 'must be an object with type and evaluate(event, ctx)');
+    if (typeof rule.type !== 'string' || !/^[A-Za-z][\w.:-]{0,47}$/.test(rule.type)) invalidConfig(field, 'needs a type: a name of up to 48 letters, digits, _ . : -');
+    if (types.has(rule.type)) invalidConfig(field, 'has the same type as another rule');
+    types.add(rule.type);
+    if (rule.events !== undefined && (!Array.isArray(rule.events) || !rule.events.every((e: unknown) => EVENT_TYPES.includes(e as AlertEventType)))) {
+      invalidConfig(`${field} events`, `must be a list of ${EVENT_TYPES.join(', ')}`);
+    }
+    const action = rule.action ?? 'none';
+    if (!ACTIONS.includes(action)) invalidConfig(`${field} action`, `must be one of ${ACTIONS.join(', ')}`);
+    rules.push({ rule, windowMs: parseDuration(rule.window ?? '1h', `${field} window`), action });
+  }
+  return { rules, onAlert: o.onAlert, geo: o.geo, onError: o.onError ?? defaultOnError, maxPending };
+}
+
+class Engine implements AlertEngine {
+  readonly wants: Readonly<Record<AlertEventType, boolean>>;
+  readonly #options: ResolvedOptions;
+  readonly #host: AlertEngineHost;
+  readonly #rulesByEvent = new Map<AlertEventType, ResolvedRule[]>();
+  readonly #inflight = new Set<Promise<void>>();
+  readonly #geoCache = new LruCache<GeoLocation | null>(GEO_CACHE_SIZE);
+  readonly #stats = { dropped: 0, raised: 0, folded: 0, errors: 0 };
+  #closed = false;
+
+  constructor(options: ResolvedOptions, host: AlertEngineHost) {
+    this.#options = options;
+    this.#host = host;
+    const wants = {} as Record<AlertEventType, boolean>;
+    for (const type of EVENT_TYPES) {
+      const rules = options.rules.filter((r) => r.rule.events === undefined || r.rule.events.includes(type));
+      this.#rulesByEvent.set(type, rules);
+      wants[type] = rules.length > 0;
+    }
+    this.wants = Object.freeze(wants);
+  }
+
+  submit(event: AlertEvent): void {
+    if (this.#closed) return;
+    if (this.#inflight.size >= this.#options.maxPending) {
+      const dropped = ++this.#stats.dropped;
+      // 1st, 10th, 100th, ...: enough to notice a flood without flooding the log.
+      if (Number.isInteger(Math.log10(dropped))) {
+        this.#report(new Error(`evaluation queue full (${this.#options.maxPending} events waiting): ${dropped} dropped so far`), 'queue');
+      }
+      return;
+    }
+    const evaluation: Promise<void> = this.#evaluate(event).finally(() => this.#inflight.delete(evaluation));
+    this.#inflight.add(evaluation);
+  }
+
+  async list(options: AlertListOptions = {}): Promise<AlertPage> {
+    if (options === null || typeof options !== 'object') throw invalidArgument('alerts.list() expects an options object');
+    const limit = options.limit ?? 50;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) throw invalidArgument('alerts.list() limit must be an integer from 1 to 1000');
+    if (options.userId !== undefined) requireText(options.userId, 'alerts.list() userId');
+    if (options.status !== undefined && !ALERT_STATUSES.includes(options.status)) {
+      throw invalidArgument(`alerts.list() status must be one of ${ALERT_STATUSES.join(', ')}`);
+    }
+    if (options.severity !== undefined && !ALERT_SEVERITIES.includes(options.severity)) {
+      throw invalidArgument(`alerts.list() severity must be one of ${ALERT_SEVERITIES.join(', ')}`);
+    }
+    const query: AlertQuery = {
+      ...(options.userId !== undefined ? { userId: options.userId } : {}),
+      ...(options.status !== undefined ? { status: options.status } : {}),
+      ...(options.severity !== undefined ? { severity: options.severity } : {}),
+      ...(options.since !== undefined ? { since: toMs(options.since) } : {}),
+      ...(options.cursor !== undefined ? { before: decodeCursor(options.cursor) } : {}),
+      limit: limit + 1,
+    };
+    const rows = await this.#storeCall('alerts.list', () => this.#host.store.listAlerts(query));
+    const items = rows.slice(0, limit);
+    const last = items[items.length - 1];
+    return { items, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(last) : null };
+  }
+
+  acknowledge(alertId: string, options?: { note?: string }): Promise<Alert> {
+    return this.#setStatus(alertId, 'acknowledged', options);
+  }
+
+  resolve(alertId: string, options?: { note?: string }): Promise<Alert> {
+    return this.#setStatus(alertId, 'resolved', options);
+  }
+
+  async flush(): Promise<void> {
+    // Evaluations may submit more (an action revokes, which is an event): wait until none are left.
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+  }
+
+  stats(): AlertEngineStats {
+    return { pending: this.#inflight.size, ...this.#stats };
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.#closed = true;
+  }
+
+  async #setStatus(alertId: string, status: 'acknowledged' | 'resolved', options: { note?: string } | undefined): Promise<Alert> {
+    const method = status === 'resolved' ? 'resolve' : 'acknowledge';
+    requireText(alertId, `alerts.${method}() alertId`);
+    const note = options?.note;
+    if (note !== undefined && (typeof note !== 'string' || note.length > 1000 || note.includes('\0') || !note.isWellFormed())) {
+      throw invalidArgument(`alerts.${method}() note must be a string of at most 1000 characters`);
+    }
+    const at = this.#host.now();
+    const updated = await this.#storeCall(`alerts.${method}`, () => this.#host.store.setAlertStatus(alertId, status, at, note));
+    if (updated === null) throw new SessionError('ALERT_NOT_FOUND', `No alert with id ${alertId}`);
+    return updated;
+  }
+
+  async #evaluate(event: AlertEvent): Promise<void> {
+    // Let the operation that produced the event finish first: rules never run inside it.
+    await undefined;
+    for (const resolved of this.#rulesByEvent.get(event.type)!) {
+      let finding: AlertFinding | null | undefined;
+      try {
+        finding = await resolved.rule.evaluate(event, new RuleContext(this, resolved.rule.type, event.at));
+      } catch (error) {
+        this.#report(error, `rule '${resolved.rule.type}'`);
+        continue;
+      }
+      if (finding != null) await this.#raise(resolved, finding, event.at);
+    }
+  }
+
+  async #raise({ rule, windowMs, action }: ResolvedRule, finding: AlertFinding, at: EpochMs): Promise<void> {
+    let alert: Alert;
+    let created: boolean;
+    try {
+      const sessionId = finding.sessionId ?? null;
+      const occurrence = {
+        id: generateAlertId(),
+        userId: checkFindingText(finding.userId, 'userId', true),
+        sessionId: checkFindingText(sessionId, 'sessionId', true),
+        type: rule.type,
+        severity: checkSeverity(finding.severity),
+        evidence: checkEvidence(finding.evidence, action),
+        dedupKey: finding.dedupKey === undefined ? `${rule.type}:${finding.userId ?? ''}:${sessionId ?? ''}` : checkDedupKey(finding.dedupKey),
+        at,
+      };
+      ({ alert, created } = await this.#host.store.raiseAlert(occurrence, windowMs));
+    } catch (error) {
+      this.#report(error, `rule '${rule.type}'`);
+      return;
+    }
+    this.#stats[created ? 'raised' : 'folded']++;
+    await this.#act(rule.type, action, alert);
+    this.#host.emit(alert, created);
+    if (created && this.#options.onAlert !== undefined) {
+      try {
+        await this.#options.onAlert(alert);
+      } catch (error) {
+        this.#report(error, 'onAlert');
+      }
+    }
+  }
+
+  async #act(type: string, action: AlertAction, alert: Alert): Promise<void> {
+    const reason = `alert:${type}`;
+    try {
+      if (action === 'revoke' && alert.sessionId !== null) await this.#host.revoke(alert.sessionId, reason);
+      else if (action === 'revokeAll' && alert.userId !== null) await this.#host.revokeAll(alert.userId, reason);
+    } catch (error) {
+      this.#report(error, `action '${action}' of rule '${type}'`);
+    }
+  }
+
+  async geo(ip: string): Promise<GeoLocation | null> {
+    const resolver = this.#options.geo;
+    if (resolver === undefined) return null;
+    const cached = this.#geoCache.get(ip);
+    if (cached !== undefined) return cached;
+    let place: GeoLocation | null = null;
+    try {
+      const result = await resolver(ip);
+      if (result != null) {
+        if (!isPlace(result)) throw new TypeError(`geo resolver returned ${JSON.stringify(result)}, not { lat, lon } in degrees`);
+        place = result;
+      }
+    } catch (error) {
+      // Not cached: the resolver may work next time.
+      this.#report(error, 'geo resolver');
+      return null;
+    }
+    this.#geoCache.set(ip, place);
+    return place;
+  }
+
+  get host(): AlertEngineHost {
+    return this.#host;
+  }
+
+  #report(error: unknown, source: string): void {
+    this.#stats.errors++;
+    try {
+      this.#options.onError(error, source);
+    } catch {
+      // The reporter itself failed; there is nowhere left to report to.
+    }
+  }
+
+  async #storeCall<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw toStoreError(err, operation);
+    }
+  }
+}
+
+/** What one evaluation sees; the counter and lookups go through the manager's store. */
+class RuleContext implements AlertRuleContext {
+  readonly #engine: Engine;
+  readonly #type: string;
+  readonly #at: EpochMs;
+
+  constructor(engine: Engine, type: string, at: EpochMs) {
+    this.#engine = engine;
+    this.#type = type;
+    this.#at = at;
+  }
+
+  count(key: string, windowMs: number): Promise<number> {
+    return this.#engine.host.store.hitCounter(`${this.#type}:${key}`, this.#at, windowMs);
+  }
+
+  geo(ip: string): Promise<GeoLocation | null> {
+    return this.#engine.geo(ip);
+  }
+
+  sessionsOf(userId: string): Promise<Session[]> {
+    return this.#engine.host.store.listByUser(userId);
+  }
+
+  findRotatedToken(tokenHash: string) {
+    return this.#engine.host.store.findRotatedToken(tokenHash);
+  }
+
+  storedIp(ip: string | null): string | null {
+    return ip === null ? null : this.#engine.host.storedIp(ip);
+  }
+}
+
+function isPlace(value: unknown): value is GeoLocation {
+  const { lat, lon } = value as GeoLocation;
+  return typeof lat === 'number' && typeof lon === 'number' && Math.abs(lat) <= 90 && Math.abs(lon) <= 180;
+}
+
+function checkFindingText(value: unknown, field: string, nullable: boolean): string | null {
+  if (value === null && nullable) return null;
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_TEXT) throw new TypeError(`finding ${field} must be a string of 1 to ${MAX_TEXT} characters${nullable ? ' or null' : ''}`);
+  return value;
+}
+
+function checkSeverity(value: unknown): Alert['severity'] {
+  if (!ALERT_SEVERITIES.includes(value as Alert['severity'])) throw new TypeError(`finding severity must be one of ${ALERT_SEVERITIES.join(', ')}`);
+  return value as Alert['severity'];
+}
+
+function checkDedupKey(value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_DEDUP_KEY) throw new TypeError(`finding dedupKey must be a string of 1 to ${MAX_DEDUP_KEY} characters`);
+  return value;
+}
+
+/** Evidence as stored: plain JSON within 16 KiB, with the action taken noted for the reviewer. */
+function checkEvidence(evidence: unknown, action: AlertAction): Record<string, unknown> {
+  const json = serializeMetadata(evidence, MAX_EVIDENCE_BYTES, 'finding evidence');
+  const parsed = JSON.parse(json) as Record<string, unknown>;
+  return action === 'none' ? parsed : { ...parsed, action };
+}
+
+function requireText(value: unknown, field: string): void {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_TEXT) throw invalidArgument(`${field} must be a non-empty string of at most ${MAX_TEXT} characters`);
+}
+
+function toMs(value: Date | EpochMs): EpochMs {
+  const ms = value instanceof Date ? value.getTime() : value;
+  if (typeof ms !== 'number' || !Number.isFinite(ms)) throw invalidArgument('alerts.list() since must be a Date or epoch milliseconds');
+  return ms;
+}
+
+function encodeCursor(alert: Alert): string {
+  return Buffer.from(`${alert.createdAt}:${alert.id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: unknown): { createdAt: EpochMs; id: string } {
+  if (typeof cursor === 'string' && cursor.length <= 200) {
+    const match = /^(\d{1,16}):(alr_[A-Za-z0-9_-]{1,64})$/.exec(Buffer.from(cursor, 'base64url').toString());
+    if (match) return { createdAt: Number(match[1]), id: match[2]! };
+  }
+  throw invalidArgument('alerts.list() cursor is not one this API returned');
+}
+
+function invalidArgument(message: string): SessionError {
+  return new SessionError('INVALID_ARGUMENT', message);
+}
+
+function invalidConfig(field: string, problem: string): never {
+  throw new SessionError('INVALID_CONFIG', `${field} ${problem}`);
+}
