@@ -12,6 +12,7 @@ import { postgresStore } from '../adapters/storage/postgres/index.js';
 import { memoryStore } from '../adapters/storage/memory/index.js';
 import { sqliteStore } from '../adapters/storage/sqlite/index.js';
 import { createSessionManager, type SessionManager, type SessionStore } from '../src/index.js';
+import { generateToken } from '../src/token.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'memory,sqlite,postgres').split(','));
@@ -118,7 +119,35 @@ async function activityThroughput(name: string, store: SessionStore, target: str
   await sessions.close();
 }
 
-async function memoryPerSession(): Promise<void> {
+/**
+ * What the alert rules cost on the request path: validate() with the request's ip and user agent,
+ * with the default rules and with alerts off; and unknown tokens, each of which the brute-force
+ * rule counts in the store. Evaluation runs on the same thread, so its cost is in the figures.
+ */
+async function alertsCost(name: string, openStore: () => SessionStore, concurrency: number): Promise<void> {
+  for (const alerts of [undefined, false] as const) {
+    const store = openStore();
+    await store.migrate();
+    const sessions = createSessionManager({ store, idleTimeout: '1h', touchInterval: '10m', alerts });
+    const tokens: string[] = [];
+    for (let i = 0; i < 2000; i++) tokens.push((await sessions.create({ userId: `alerts-${i}`, userAgent: USER_AGENT, ip: '203.0.113.7' })).token);
+    const context = { ip: '203.0.113.7', userAgent: USER_AGENT };
+    const label = alerts === false ? 'alerts: false' : 'default rules';
+    const validate = await throughput(concurrency, (i) => sessions.validate(tokens[i % tokens.length]!, context));
+    await sessions.alerts.flush();
+    const { dropped } = sessions.alerts.stats();
+    rows.push({ store: name, metric: `validate with ip + user agent, ${label}`, value: fmt(validate) + (dropped ? `, ${dropped} events dropped` : ''), target: '' });
+    if (alerts === undefined) {
+      // Guesses from many addresses, so the figure is counting, not one folded alert.
+      const guesses = await throughput(concurrency, (i) => sessions.validate(generateToken(), { ip: `198.51.${(i >> 8) & 255}.${i & 255}` }));
+      await sessions.alerts.flush();
+      rows.push({ store: name, metric: 'validate of unknown tokens, each counted by tokenBruteForce', value: fmt(guesses) + `, ${sessions.alerts.stats().dropped} events dropped`, target: '' });
+    }
+    await sessions.close();
+  }
+}
+
+async function memoryPerSession(alerts: false | undefined): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc === undefined) {
     rows.push({ store: 'memory', metric: 'bytes per session', value: 'run with node --expose-gc', target: '<= 512 B' });
@@ -128,14 +157,17 @@ async function memoryPerSession(): Promise<void> {
   gc();
   const before = process.memoryUsage().heapUsed;
   const store = memoryStore();
-  const sessions = createSessionManager({ store });
+  // The store's cost per session; the alert rules' transient state is measured beside it.
+  const sessions = createSessionManager({ store, alerts });
   // 4 sessions per user, realistic user ids, ip and user agent (interned by V8 as one string).
   for (let i = 0; i < count; i++) {
     await sessions.create({ userId: `user-${String(i >> 2).padStart(8, '0')}`, ip: '203.0.113.7', userAgent: USER_AGENT });
   }
+  await sessions.alerts.flush();
   gc();
   const perSession = (process.memoryUsage().heapUsed - before) / count;
-  rows.push({ store: 'memory', metric: `bytes per session (${count.toLocaleString('en-US')} sessions)`, value: `${Math.round(perSession)} B`, target: '<= 512 B' });
+  const label = alerts === false ? 'alerts: false' : 'default alert rules, their counters included';
+  rows.push({ store: 'memory', metric: `bytes per session (${count.toLocaleString('en-US')} sessions, ${label})`, value: `${Math.round(perSession)} B`, target: alerts === false ? '<= 512 B' : '' });
   await sessions.close();
 }
 
@@ -143,7 +175,9 @@ async function main(): Promise<void> {
   console.log(`node ${process.version}, ${SECONDS}s per measurement, ${SESSIONS.toLocaleString('en-US')} sessions per store\n`);
   if (ONLY.has('memory')) {
     await benchStore('memory', memoryStore(), 64, '>= 1,000,000 ops/s');
-    await memoryPerSession();
+    await memoryPerSession(false);
+    await memoryPerSession(undefined);
+    await alertsCost('memory', () => memoryStore(), 64);
     await recordCost();
   }
   if (ONLY.has('sqlite')) {
@@ -151,6 +185,7 @@ async function main(): Promise<void> {
     try {
       await benchStore('sqlite (file, WAL)', sqliteStore({ filename: join(dir, 'bench.db') }), 64, '>= 100,000 ops/s');
       await activityThroughput('sqlite (file, WAL)', sqliteStore({ filename: join(dir, 'activity.db') }), '');
+      await alertsCost('sqlite (file, WAL)', () => sqliteStore({ filename: join(dir, 'alerts.db') }), 64);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -167,6 +202,7 @@ async function main(): Promise<void> {
       try {
         await benchStore('postgres (pool 10)', postgresStore({ connectionString: POSTGRES_URL, poolSize: 10, schema }), 32, '>= 15,000 ops/s');
         await activityThroughput('postgres (pool 10)', postgresStore({ connectionString: POSTGRES_URL, poolSize: 10, schema }), '>= 50,000 rows/s');
+        await alertsCost('postgres (pool 10)', () => postgresStore({ connectionString: POSTGRES_URL, poolSize: 10, schema }), 32);
       } finally {
         await admin.query(`drop schema if exists ${schema} cascade`);
         await admin.end();

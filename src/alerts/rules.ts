@@ -152,8 +152,11 @@ function sessionHijack(options: BuiltinRuleOptions & { within?: unknown; checkDe
   const lastSeen = new LruCache<LastSeen>(STATE_ENTRIES);
   return rule('sessionHijack', options, 'high', ['created', 'validated'], (event, ctx, severity) => {
     if (event.type === 'created') {
-      const network = checkNetwork && event.ip !== null ? networkOf(event.ip) : null;
-      if (network !== null) lastSeen.set(event.session.id, { network, ip: event.ip!, stored: false, at: event.at });
+      // Only when the stored address cannot tell the network later ('hash'): otherwise a session
+      // costs no memory here until it is used.
+      if (!checkNetwork || event.ip === null || networkOf(event.session.ip) !== null) return null;
+      const network = networkOf(event.ip);
+      if (network !== null) lastSeen.set(event.session.id, { network, ip: event.ip, stored: false, at: event.at });
       return null;
     }
     if (event.type !== 'validated') return null;

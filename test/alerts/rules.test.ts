@@ -137,6 +137,16 @@ describe('sessionHijack', () => {
     expect(alert!.evidence).toMatchObject({ signal: 'network', previousIp: '2001:db8:aaaa::', ip: '2001:db8:bbbb::' });
   });
 
+  it("with ipPrivacy 'hash', remembers the creating request's network in memory and shows only hashed addresses", async () => {
+    const { manager, alertsOf } = setup({}, { ipHashKey: 'k'.repeat(32) });
+    const { session, token } = await manager.create({ userId: 'u1', ip: '203.0.113.5' });
+    expect(session.ip).toMatch(/^h:/);
+    await manager.validate(token, { ip: '198.51.100.7' });
+    const [alert] = await alertsOf('sessionHijack');
+    expect(alert!.evidence).toMatchObject({ signal: 'network', previousIp: session.ip, ip: expect.stringMatching(/^h:/) });
+    expect(JSON.stringify(alert)).not.toContain('198.51');
+  });
+
   it('in a process that did not create the session, compares with the network of its stored address', async () => {
     const store = memoryStore();
     const clock = manualClock(START);
