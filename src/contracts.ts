@@ -156,8 +156,9 @@ export interface SessionStore extends ActivityStore, AlertStore, CounterStore {
 
   /**
    * The record of a token hash that `rotateToken` replaced, or `null` (never rotated, or deleted by
-   * {@link SessionStore.deleteRotatedTokensBefore}). Lets the alert engine tell a stolen old token
-   * from a guess.
+   * {@link SessionStore.deleteRotatedTokensBefore} or, in a store that reclaims memory by itself, by
+   * that: the memory store's `retainEnded`). The record outlives the session's own deletion. Lets the
+   * alert engine tell a stolen old token from a guess.
    */
   findRotatedToken(tokenHash: string): Promise<RotatedToken | null>;
 
@@ -359,15 +360,17 @@ export interface CounterStore {
   /**
    * Adds one hit to `key` at `at` and returns the key's hits in the window ending at `at`, this one
    * included. The window is counted in ten buckets of `ceil(windowMs / 10)` ms (bucket
-   * `floor(at / bucketMs)`): the hits of the current bucket and the nine before it, so a hit older than
-   * `windowMs` is never counted. A key is always used with the same `windowMs`. Concurrent hits are
-   * all counted; each caller sees at least its own.
+   * `floor(at / bucketMs)`): the hits of the current bucket and the nine before it. So a hit is
+   * counted for at least its first `9 * bucketMs` ms and never once it is `10 * bucketMs` ms old
+   * (`windowMs` when that is a multiple of 10). A key is always used with the same `windowMs`.
+   * Concurrent hits are all counted; each caller sees at least its own.
    */
   hitCounter(key: string, at: EpochMs, windowMs: number): Promise<number>;
 
   /**
-   * Deletes up to `limit` counter buckets that no window reaching `cutoff` or later can count (the
-   * bucket ended more than `windowMs` before `cutoff`).
+   * Deletes up to `limit` counter buckets that no window reaching `cutoff` or later can count: bucket
+   * `b` is counted by windows ending before `(b + 10) * bucketMs`, and deleted once that instant is at
+   * or before `cutoff`.
    * @returns how many were deleted (the manager calls again while it equals `limit`).
    */
   deleteCountersBefore(cutoff: EpochMs, limit: number): Promise<number>;

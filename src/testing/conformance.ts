@@ -80,6 +80,8 @@ export function runSessionStoreConformance(name: string, options: ConformanceOpt
     describeEvents(t);
     describeActivity(t);
     describeAlertStorage(t);
+    describeRotatedTokens(t);
+    describeCounters(t, options);
     describeClose(t);
   });
 }
@@ -141,6 +143,8 @@ interface Harness {
   manager(overrides?: ManagerOverrides): SessionManager;
   /** A manager over a new peer store (`createPeerStore`) of the same backing data. */
   peerManager(overrides?: ManagerOverrides): Promise<SessionManager>;
+  /** A new peer store (`createPeerStore`) of the same backing data, closed after the test. */
+  peerStore(): Promise<SessionStore>;
   /** How often managers called `method` on the store under test. */
   calls(method: string): number;
   /** How many data-changing calls managers made on the store under test. */
@@ -178,10 +182,14 @@ async function openHarness(options: ConformanceOptions): Promise<{ harness: Harn
     countedStore,
     manager: (overrides = {}) => makeManager(countedStore, overrides),
     async peerManager(overrides = {}) {
+      const peer = await harness.peerStore();
+      return makeManager(instrument(peer, new Map(), () => closeOnce(peer)), overrides);
+    },
+    async peerStore() {
       if (options.createPeerStore === undefined) throw new Error('this test needs createPeerStore');
       const peer = await options.createPeerStore(store);
       peers.push(peer);
-      return makeManager(instrument(peer, new Map(), () => closeOnce(peer)), overrides);
+      return peer;
     },
     calls: (method) => counts.get(method) ?? 0,
     writes: () => WRITE_METHODS.reduce((sum, method) => sum + (counts.get(method) ?? 0), 0),
@@ -2026,6 +2034,212 @@ function describeAlertStorage(t: () => Harness): void {
       expect(ids(await h.store.listAlerts({ userId, since: START + HOUR, limit: 10 }))).toEqual([c.id, b.id]);
       expect(ids(await h.store.listAlerts({ userId, before: { createdAt: c.createdAt, id: c.id }, limit: 1 }))).toEqual([b.id]);
       expect(ids(await h.store.listAlerts({ userId, limit: 1 }))).toEqual([c.id]);
+    });
+
+    it('an alert about no user (userId null) round-trips, folds, and is listed without a user filter only', async () => {
+      const h = t();
+      const userId = h.user();
+      const dedupKey = `tokenGuessing:${h.user('client')}`;
+      const guess = occurrence(userId, { userId: null, sessionId: null, type: 'tokenGuessing', dedupKey });
+      const first = await h.store.raiseAlert(guess, HOUR);
+      expect(first.created).toBe(true);
+      expect(first.alert).toEqual({
+        id: guess.id,
+        userId: null,
+        sessionId: null,
+        type: 'tokenGuessing',
+        severity: 'high',
+        status: 'open',
+        createdAt: START,
+        lastSeenAt: START,
+        evidence: guess.evidence,
+        dedupKey,
+        count: 1,
+        updatedAt: null,
+        note: null,
+      });
+      const folded = await h.store.raiseAlert({ ...guess, id: 'alr_unused', at: START + MINUTE }, HOUR);
+      expect(folded).toEqual({ created: false, alert: { ...first.alert, lastSeenAt: START + MINUTE, count: 2 } });
+      // Other tests may share the backend: look for this alert among all of them.
+      const all = await h.store.listAlerts({ limit: 1000 });
+      expect(all.filter((a) => a.id === guess.id)).toEqual([folded.alert]);
+      await h.store.raiseAlert(occurrence(userId), HOUR);
+      expect((await h.store.listAlerts({ userId, limit: 10 })).map((a) => a.userId)).toEqual([userId]);
+    });
+  });
+}
+
+function describeRotatedTokens(t: () => Harness): void {
+  describe('rotated tokens', () => {
+    /** Inserts an active session directly; its token hash is `hash`. */
+    async function activeSession(h: Harness, userId = h.user()) {
+      const { record } = newRecord(userId, { createdAt: START, expiresAt: START + IDLE });
+      const { session } = await h.store.insert(record, START);
+      return { session, hash: record.tokenHash };
+    }
+    const newHash = (): string => hashToken(generateToken());
+
+    it('rotateToken remembers each replaced hash with its session, user and time; current and unknown hashes are not rotated ones', async () => {
+      const h = t();
+      const userId = h.user();
+      const { session, hash } = await activeSession(h, userId);
+      const second = newHash();
+      const third = newHash();
+      expect(await h.store.rotateToken(hash, second, START + 10 * SECOND, START + 10 * SECOND + IDLE)).toMatchObject({ id: session.id });
+      expect(await h.store.findRotatedToken(hash)).toEqual({ sessionId: session.id, userId, rotatedAt: START + 10 * SECOND });
+      expect(await h.store.findRotatedToken(second)).toBeNull();
+      expect(await h.store.rotateToken(second, third, START + 20 * SECOND, START + 20 * SECOND + IDLE)).toMatchObject({ id: session.id });
+      expect(await h.store.findRotatedToken(hash)).toEqual({ sessionId: session.id, userId, rotatedAt: START + 10 * SECOND });
+      expect(await h.store.findRotatedToken(second)).toEqual({ sessionId: session.id, userId, rotatedAt: START + 20 * SECOND });
+      expect(await h.store.findRotatedToken(third)).toBeNull();
+      expect(await h.store.findRotatedToken(newHash())).toBeNull();
+      // A rotated-away hash is remembered, not valid.
+      expect(await h.store.findByTokenHash(hash)).toBeNull();
+    });
+
+    it('a rotation that fails records nothing (revoked, expired, unknown hash)', async () => {
+      const h = t();
+      const revoked = await activeSession(h);
+      const expired = await activeSession(h);
+      await h.store.revoke(revoked.session.id, 'logout', START + 1);
+      const now = START + IDLE;
+      const unknown = newHash();
+      for (const hash of [revoked.hash, expired.hash, unknown]) {
+        expect(await h.store.rotateToken(hash, newHash(), now, now + IDLE)).toBeNull();
+        expect(await h.store.findRotatedToken(hash)).toBeNull();
+      }
+      expect(await h.store.deleteRotatedTokensBefore(now + DAY, 100)).toBe(0);
+    });
+
+    it('of 10 concurrent rotations of one hash exactly one succeeds, and exactly one record exists, the winner\'s', async () => {
+      const h = t();
+      const userId = h.user();
+      const { session, hash } = await activeSession(h, userId);
+      const nexts = Array.from({ length: 10 }, newHash);
+      const results = await Promise.all(nexts.map((next, i) => h.store.rotateToken(hash, next, START + i, START + i + IDLE)));
+      const winners = results.flatMap((result, i) => (result === null ? [] : [i]));
+      expect(winners).toHaveLength(1);
+      const winner = winners[0]!;
+      expect(await h.store.findRotatedToken(hash)).toEqual({ sessionId: session.id, userId, rotatedAt: START + winner });
+      for (const [i, next] of nexts.entries()) {
+        expect(await h.store.findRotatedToken(next)).toBeNull();
+        expect((await h.store.findByTokenHash(next))?.id ?? null).toBe(i === winner ? session.id : null);
+      }
+      expect(await h.store.deleteRotatedTokensBefore(START + DAY, 100)).toBe(1);
+      expect(await h.store.findRotatedToken(hash)).toBeNull();
+    });
+
+    it('a record outlives its session: deleting ended sessions leaves it', async () => {
+      const h = t();
+      const userId = h.user();
+      const { session, hash } = await activeSession(h, userId);
+      await h.store.rotateToken(hash, newHash(), START + MINUTE, START + MINUTE + IDLE);
+      await h.store.revoke(session.id, 'logout', START + 2 * MINUTE);
+      expect(await h.store.deleteEndedBefore(START + HOUR, 100)).toBe(1);
+      expect(await h.store.findById(session.id)).toBeNull();
+      expect(await h.store.findRotatedToken(hash)).toEqual({ sessionId: session.id, userId, rotatedAt: START + MINUTE });
+    });
+
+    it('deleteRotatedTokensBefore deletes at most `limit` records rotated before the cutoff', async () => {
+      const h = t();
+      const hashes: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const { hash } = await activeSession(h);
+        await h.store.rotateToken(hash, newHash(), START + i * MINUTE, START + i * MINUTE + IDLE);
+        hashes.push(hash);
+      }
+      expect(await h.store.deleteRotatedTokensBefore(START + 3 * MINUTE, 2)).toBe(2);
+      expect(await h.store.deleteRotatedTokensBefore(START + 3 * MINUTE, 2)).toBe(1);
+      expect(await h.store.deleteRotatedTokensBefore(START + 3 * MINUTE, 2)).toBe(0);
+      const left = await Promise.all(hashes.map((hash) => h.store.findRotatedToken(hash)));
+      expect(left.map((record) => record?.rotatedAt ?? null)).toEqual([null, null, null, START + 3 * MINUTE, START + 4 * MINUTE]);
+    });
+  });
+}
+
+function describeCounters(t: () => Harness, options: ConformanceOptions): void {
+  describe('hit counters', () => {
+    // With a 10-minute window a bucket is one minute, and START is a bucket boundary.
+    const WINDOW = 10 * MINUTE;
+
+    it('counts the hits of the current bucket and the nine before it, this one included', async () => {
+      const h = t();
+      const key = h.user('key');
+      const hit = (at: number) => h.store.hitCounter(key, at, WINDOW);
+      expect(await hit(START)).toBe(1);
+      expect(await hit(START + 30 * SECOND)).toBe(2);
+      expect(await hit(START + 9 * MINUTE)).toBe(3);
+      expect(await hit(START + 10 * MINUTE - 1)).toBe(4);
+      // Bucket 10: buckets 1..10 count; the two hits of bucket 0 are forgotten.
+      expect(await hit(START + 10 * MINUTE)).toBe(3);
+      // Bucket 19: buckets 10..19; bucket 9's hits are forgotten.
+      expect(await hit(START + 19 * MINUTE + 59 * SECOND)).toBe(2);
+      expect(await hit(START + 40 * MINUTE)).toBe(1);
+    });
+
+    it('buckets are ceil(windowMs / 10) ms long (a 95 ms window has 10 ms buckets)', async () => {
+      const h = t();
+      const key = h.user('key');
+      const hit = (at: number) => h.store.hitCounter(key, at, 95);
+      expect(await hit(START)).toBe(1);
+      expect(await hit(START + 99)).toBe(2); // bucket 9
+      expect(await hit(START + 100)).toBe(2); // bucket 10: bucket 0 is out
+      expect(await hit(START + 109)).toBe(3);
+      expect(await hit(START + 199)).toBe(3); // bucket 19: buckets 10..19
+      expect(await hit(START + 200)).toBe(2); // bucket 20: buckets 11..20
+    });
+
+    it('keys are counted independently', async () => {
+      const h = t();
+      const a = h.user('key-a');
+      const b = h.user('key-b');
+      expect(await h.store.hitCounter(a, START, WINDOW)).toBe(1);
+      expect(await h.store.hitCounter(b, START, WINDOW)).toBe(1);
+      expect(await h.store.hitCounter(a, START + MINUTE, WINDOW)).toBe(2);
+      expect(await h.store.hitCounter(a, START + 2 * MINUTE, WINDOW)).toBe(3);
+      expect(await h.store.hitCounter(b, START + 2 * MINUTE, WINDOW)).toBe(2);
+    });
+
+    it('20 concurrent hits of one key are all counted', async () => {
+      const h = t();
+      const key = h.user('key');
+      const counts = await Promise.all(Array.from({ length: 20 }, () => h.store.hitCounter(key, START + 5 * SECOND, WINDOW)));
+      expect(Math.max(...counts)).toBe(20);
+      expect(Math.min(...counts)).toBeGreaterThanOrEqual(1);
+      expect(await h.store.hitCounter(key, START + 6 * SECOND, WINDOW)).toBe(21);
+    });
+
+    it.runIf(options.createPeerStore !== undefined)('10 + 10 concurrent hits through two stores over the same data are all counted (createPeerStore)', async () => {
+      const h = t();
+      const peer = await h.peerStore();
+      const key = h.user('key');
+      const counts = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? h.store : peer).hitCounter(key, START + 5 * SECOND, WINDOW)),
+      );
+      expect(Math.max(...counts)).toBe(20);
+      expect(Math.min(...counts)).toBeGreaterThanOrEqual(1);
+      expect(await peer.hitCounter(key, START + 6 * SECOND, WINDOW)).toBe(21);
+    });
+
+    it('deleteCountersBefore deletes at most `limit` buckets that no window reaching the cutoff counts, and no live one', async () => {
+      const h = t();
+      const a = h.user('key-a'); // 1-minute buckets: bucket b counts until START + (b + 10) min
+      const b = h.user('key-b'); // 6-minute buckets: bucket b counts until START + (b + 10) * 6 min
+      expect(await h.store.hitCounter(a, START, WINDOW)).toBe(1);
+      expect(await h.store.hitCounter(a, START + 3 * MINUTE, WINDOW)).toBe(2);
+      expect(await h.store.hitCounter(b, START + 3 * MINUTE, HOUR)).toBe(1);
+      expect(await h.store.deleteCountersBefore(START + 10 * MINUTE - 1, 100)).toBe(0);
+      // a's bucket 0 ends its life at START + 10 min; nothing else does.
+      expect(await h.store.deleteCountersBefore(START + 10 * MINUTE, 100)).toBe(1);
+      expect(await h.store.deleteCountersBefore(START + 10 * MINUTE, 100)).toBe(0);
+      expect(await h.store.hitCounter(a, START + 10 * MINUTE, WINDOW)).toBe(2);
+      expect(await h.store.hitCounter(b, START + 10 * MINUTE, HOUR)).toBe(2);
+      // Expired at START + 1 h: a's buckets 3 and 10, and b's bucket 0; b's bucket 1 lives on.
+      expect(await h.store.deleteCountersBefore(START + HOUR, 2)).toBe(2);
+      expect(await h.store.deleteCountersBefore(START + HOUR, 2)).toBe(1);
+      expect(await h.store.deleteCountersBefore(START + HOUR, 2)).toBe(0);
+      expect(await h.store.hitCounter(b, START + HOUR, HOUR)).toBe(2);
+      expect(await h.store.hitCounter(a, START + HOUR, WINDOW)).toBe(1);
     });
   });
 }

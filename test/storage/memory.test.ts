@@ -78,6 +78,43 @@ describe('memoryStore specifics', () => {
     await sessions.close();
   });
 
+  it('reclaims rotated-token records older than retainEnded as further rotations happen', async () => {
+    const start = Date.parse('2030-01-01T00:00:00Z');
+    const store = memoryStore({ retainEnded: '1h' });
+    const rotateOne = async (id: string, at: number) => {
+      const tokenHash = `hash-${id}`;
+      const record = { id, tokenHash, userId: 'u1', tenantId: null, createdAt: at, lastActiveAt: at, expiresAt: at + 3_600_000, absoluteExpiresAt: at + 7_200_000, ip: null, userAgent: null, device: null, metadata: {} };
+      await store.insert(record, at);
+      await store.rotateToken(tokenHash, `${tokenHash}-next`, at, at + 3_600_000);
+      return tokenHash;
+    };
+    const old = await rotateOne('ses_old', start);
+    const recent = await rotateOne('ses_recent', start + 30 * 60_000);
+    expect(await store.findRotatedToken(old)).toEqual({ sessionId: 'ses_old', userId: 'u1', rotatedAt: start });
+    const latest = await rotateOne('ses_latest', start + 61 * 60_000);
+    expect(await store.findRotatedToken(old)).toBeNull();
+    expect(await store.findRotatedToken(recent)).not.toBeNull();
+    expect(await store.findRotatedToken(latest)).not.toBeNull();
+    await store.close();
+  });
+
+  it('drops counters no window can count any more as other keys are hit, and keeps at most 100,000 keys, least recently hit dropped first', async () => {
+    const start = Date.parse('2030-01-01T00:00:00Z');
+    const store = memoryStore();
+    await store.hitCounter('expired', start, 60_000);
+    await store.hitCounter('live', start + 60_000, 60_000);
+    // 'expired' was the least recently hit key and no window reaching start + 60 s counts it.
+    expect(await store.deleteCountersBefore(start + 3_600_000, 100)).toBe(1);
+
+    expect(await store.hitCounter('k0', start, 60_000)).toBe(1);
+    expect(await store.hitCounter('k1', start, 60_000)).toBe(1);
+    expect(await store.hitCounter('k0', start, 60_000)).toBe(2);
+    for (let i = 2; i <= 100_000; i++) await store.hitCounter(`k${i}`, start, 60_000);
+    expect(await store.hitCounter('k0', start, 60_000)).toBe(3);
+    expect(await store.hitCounter('k1', start, 60_000)).toBe(1);
+    await store.close();
+  });
+
   it('close() makes every store method throw CLOSED', async () => {
     const store = memoryStore();
     await store.close();

@@ -7,6 +7,7 @@ import type {
   ActivityRecord,
   EpochMs,
   NewSessionRecord,
+  RotatedToken,
   ScanFilter,
   Session,
   SessionLimit,
@@ -21,8 +22,9 @@ import { assertWithinLimit, deepFreeze } from '../../../src/metadata.js';
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
   /**
-   * How long ended (expired or revoked) sessions stay listable before the store reclaims their memory
-   * on its own, a few entries per write. `cleanup()` can delete them earlier. Default `'1d'`.
+   * How long ended (expired or revoked) sessions, and the records of rotated-away tokens, stay before
+   * the store reclaims their memory on its own, a few entries per write. `cleanup()` can delete them
+   * earlier. Default `'1d'`.
    */
   retainEnded?: Duration;
   /** Activity rows kept at most; the oldest are discarded beyond it. Default 100,000. */
@@ -32,7 +34,8 @@ export interface MemoryStoreOptions {
 /**
  * A store that keeps sessions in this process's memory: for tests, development and single-process
  * apps that accept losing sessions on restart. Operations are atomic because each one runs to
- * completion without yielding.
+ * completion without yielding. Hit counters are per process and capped at 100,000 keys (the least
+ * recently hit go first).
  *
  * @example
  * const sessions = createSessionManager({ store: memoryStore() });
@@ -49,6 +52,21 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
 
 /** Entries examined for reclamation per insert: keeps the sweep O(1) per request. */
 const SWEEP_STEP = 4;
+/** Counter keys kept at most; beyond it the least recently hit key is dropped. */
+const MAX_COUNTER_KEYS = 100_000;
+/** Buckets per counter window (CounterStore contract). */
+const BUCKETS = 10;
+
+/**
+ * One key's hit counts: a ring of the ten buckets ending at the newest one hit, bucket `b` in slot
+ * `b % 10`. Older buckets are dropped as the window moves, so a hit earlier than the key's newest one
+ * (a clock that went back) counts only the buckets still in the ring.
+ */
+interface Counter {
+  readonly bucketMs: number;
+  newest: number;
+  readonly hits: number[];
+}
 
 class MemorySessionStore implements SessionStore {
   readonly kind = 'memory';
@@ -66,6 +84,10 @@ class MemorySessionStore implements SessionStore {
   readonly #alerts = new Map<string, Alert>();
   /** The newest alert of each dedup key: the only one an occurrence can fold into. */
   readonly #alertByKey = new Map<string, string>();
+  /** Rotated-away token hashes, oldest rotation first (Map insertion order). */
+  readonly #rotated = new Map<string, RotatedToken>();
+  /** Least recently hit key first: re-inserted on every hit. */
+  readonly #counters = new Map<string, Counter>();
   #sweep: Iterator<string> | null = null;
   #closed = false;
 
@@ -141,7 +163,29 @@ class MemorySessionStore implements SessionStore {
     this.#byHash.delete(currentHash);
     this.#byHash.set(nextHash, updated);
     this.#hashById.set(updated.id, nextHash);
+    // Only sessions that rotate pay for a record; it outlives its session until it ages out itself.
+    this.#rotated.delete(currentHash);
+    this.#rotated.set(currentHash, Object.freeze({ sessionId: updated.id, userId: updated.userId, rotatedAt: now }));
+    this.#reclaimRotated(now);
     return updated;
+  }
+
+  async findRotatedToken(tokenHash: string): Promise<RotatedToken | null> {
+    this.#assertOpen();
+    return this.#rotated.get(tokenHash) ?? null;
+  }
+
+  async deleteRotatedTokensBefore(cutoff: EpochMs, limit: number): Promise<number> {
+    this.#assertOpen();
+    let deleted = 0;
+    for (const [hash, record] of this.#rotated) {
+      if (deleted === limit) break;
+      if (record.rotatedAt < cutoff) {
+        this.#rotated.delete(hash);
+        deleted++;
+      }
+    }
+    return deleted;
   }
 
   async mergeMetadata(id: string, patch: SessionMetadata, now: EpochMs, serializedLimit: number): Promise<Session | null> {
@@ -313,8 +357,51 @@ class MemorySessionStore implements SessionStore {
     return updated;
   }
 
+  async hitCounter(key: string, at: EpochMs, windowMs: number): Promise<number> {
+    this.#assertOpen();
+    const bucketMs = Math.ceil(windowMs / BUCKETS);
+    const bucket = Math.floor(at / bucketMs);
+    let counter = this.#counters.get(key);
+    this.#counters.delete(key);
+    if (counter === undefined || counter.bucketMs !== bucketMs || bucket - counter.newest >= BUCKETS) {
+      counter = { bucketMs, newest: bucket, hits: new Array<number>(BUCKETS).fill(0) };
+    } else {
+      for (let b = counter.newest + 1; b <= bucket; b++) counter.hits[slot(b)] = 0;
+      counter.newest = Math.max(counter.newest, bucket);
+    }
+    this.#counters.set(key, counter);
+    if (this.#counters.size > MAX_COUNTER_KEYS) this.#counters.delete(this.#counters.keys().next().value!);
+    this.#reclaimCounters(at);
+    // A hit in a bucket the ring no longer holds is counted for its caller only.
+    if (bucket <= counter.newest - BUCKETS) return 1;
+    counter.hits[slot(bucket)]!++;
+    let sum = 0;
+    for (let b = counter.newest - BUCKETS + 1; b <= bucket; b++) sum += counter.hits[slot(b)]!;
+    return sum;
+  }
+
+  async deleteCountersBefore(cutoff: EpochMs, limit: number): Promise<number> {
+    this.#assertOpen();
+    let deleted = 0;
+    for (const [key, counter] of this.#counters) {
+      if (deleted === limit) break;
+      // Bucket b counts until (b + 10) * bucketMs: oldest first, so stop at the first still counted.
+      for (let b = counter.newest - BUCKETS + 1; b <= counter.newest && deleted < limit; b++) {
+        if ((b + BUCKETS) * counter.bucketMs > cutoff) break;
+        if (counter.hits[slot(b)] !== 0) {
+          counter.hits[slot(b)] = 0;
+          deleted++;
+        }
+      }
+      if (counter.hits.every((hits) => hits === 0)) this.#counters.delete(key);
+    }
+    return deleted;
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
+    this.#rotated.clear();
+    this.#counters.clear();
     this.#alerts.clear();
     this.#alertByKey.clear();
     this.#activity = [];
@@ -370,7 +457,32 @@ class MemorySessionStore implements SessionStore {
       const session = this.#get(next.value);
       if (session !== null && endedBefore(session, cutoff)) this.#delete(next.value);
     }
+    this.#reclaimRotated(now);
   }
+
+  /** Drops rotated-token records older than retainEnded from the front (the oldest), a few per call. */
+  #reclaimRotated(now: EpochMs): void {
+    const cutoff = now - this.#retainEndedMs;
+    let examined = 0;
+    for (const [hash, record] of this.#rotated) {
+      if (examined++ === SWEEP_STEP || record.rotatedAt >= cutoff) return;
+      this.#rotated.delete(hash);
+    }
+  }
+
+  /** Drops the least recently hit keys that no window reaching `now` counts any more, a few per call. */
+  #reclaimCounters(now: EpochMs): void {
+    let examined = 0;
+    for (const [key, counter] of this.#counters) {
+      if (examined++ === SWEEP_STEP || (counter.newest + BUCKETS) * counter.bucketMs > now) return;
+      this.#counters.delete(key);
+    }
+  }
+}
+
+/** The ring slot of bucket `b` (epoch buckets are non-negative, but stay correct if one is not). */
+function slot(b: number): number {
+  return ((b % BUCKETS) + BUCKETS) % BUCKETS;
 }
 
 function isActive(session: Session, now: EpochMs): boolean {

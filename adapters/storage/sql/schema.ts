@@ -1,4 +1,4 @@
-import { Migrator, sql, type Kysely, type Migration } from 'kysely';
+import { Migrator, sql, type CreateTableBuilder, type Kysely, type Migration } from 'kysely';
 import type { ActivityRecord } from '../../../src/contracts.js';
 import { SessionError } from '../../../src/errors.js';
 import type { SqlDriver } from './sql-driver.js';
@@ -8,6 +8,8 @@ export interface SqlTableNames {
   sessions: string;
   activity: string;
   alerts: string;
+  rotatedTokens: string;
+  counters: string;
   migrations: string;
   migrationLock: string;
 }
@@ -93,6 +95,8 @@ export function tableNames(prefix: string): SqlTableNames {
     sessions: `${prefix}sessions`,
     activity: `${prefix}activity`,
     alerts: `${prefix}alerts`,
+    rotatedTokens: `${prefix}rotated_tokens`,
+    counters: `${prefix}counters`,
     migrations: `${prefix}migrations`,
     migrationLock: `${prefix}migrations_lock`,
   };
@@ -199,7 +203,8 @@ function migrations(driver: SqlDriver, tables: SqlTableNames): Record<string, Mi
         await schema
           .createTable(t)
           .addColumn('id', idType, (c) => c.primaryKey())
-          .addColumn('user_id', 'text', (c) => c.notNull())
+          // Null for alerts about a client rather than an account (token guessing).
+          .addColumn('user_id', 'text')
           .addColumn('session_id', 'text')
           .addColumn('type', 'text', (c) => c.notNull())
           .addColumn('severity', 'text', (c) => c.notNull())
@@ -216,6 +221,37 @@ function migrations(driver: SqlDriver, tables: SqlTableNames): Record<string, Mi
         await schema.createIndex(`${t}_dedup_idx`).on(t).columns(['dedup_key', 'created_at']).execute();
         await schema.createIndex(`${t}_user_idx`).on(t).columns(['user_id', 'created_at']).execute();
         await schema.createIndex(`${t}_created_idx`).on(t).column('created_at').execute();
+      },
+    },
+    '0004_create_rotated_tokens_and_counters': {
+      async up(db) {
+        const schema = schemaOf(db);
+        // SQLite: keyed tables without a rowid, so each lookup is one B-tree search (as for sessions).
+        const withoutRowid = (table: CreateTableBuilder<string, string>) =>
+          driver.dialect === 'sqlite' ? table.modifyEnd(sql`without rowid`) : table;
+        const r = tables.rotatedTokens;
+        await withoutRowid(
+          schema
+            .createTable(r)
+            .addColumn('token_hash', 'text', (c) => c.primaryKey())
+            .addColumn('session_id', 'text', (c) => c.notNull())
+            .addColumn('user_id', 'text', (c) => c.notNull())
+            .addColumn('rotated_at', 'bigint', (c) => c.notNull()),
+        ).execute();
+        // Retention deletes by age.
+        await schema.createIndex(`${r}_rotated_idx`).on(r).column('rotated_at').execute();
+        const c = tables.counters;
+        await withoutRowid(
+          schema
+            .createTable(c)
+            .addColumn('key', 'text', (col) => col.notNull())
+            .addColumn('bucket', 'bigint', (col) => col.notNull())
+            .addColumn('hits', 'integer', (col) => col.notNull())
+            // The first instant no window can count this bucket: (bucket + 10) * bucketMs.
+            .addColumn('expires_at', 'bigint', (col) => col.notNull())
+            .addPrimaryKeyConstraint(`${c}_pkey`, ['key', 'bucket']),
+        ).execute();
+        await schema.createIndex(`${c}_expires_idx`).on(c).column('expires_at').execute();
       },
     },
   };

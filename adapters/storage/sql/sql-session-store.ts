@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { sql, type Compilable, type Kysely, type SelectQueryBuilder } from 'kysely';
+import { sql, type Compilable, type Kysely, type OnConflictBuilder, type SelectQueryBuilder } from 'kysely';
 import type {
   ActivityQuery,
   Alert,
@@ -9,6 +9,7 @@ import type {
   ActivityRecord,
   EpochMs,
   NewSessionRecord,
+  RotatedToken,
   ScanFilter,
   Session,
   SessionLimit,
@@ -34,6 +35,8 @@ export class SqlSessionStore implements SessionStore {
   /** Statements whose shape depends on which filters a call uses, compiled on first use. */
   readonly #variants = new Map<string, Prepared>();
   readonly #al: ReturnType<typeof buildAlertStatements>;
+  readonly #rt: ReturnType<typeof buildRotationStatements>;
+  readonly #c: ReturnType<typeof buildCounterStatements>;
   /** Token lookups waiting for the next batch, by hash (Postgres only). */
   #pendingLookups: Map<string, LookupWaiter[]> | null = null;
   #closed = false;
@@ -45,6 +48,8 @@ export class SqlSessionStore implements SessionStore {
     this.#q = buildStatements(this.#table(), this.#tables.sessions, driver.dialect === 'postgres');
     this.#a = buildActivityStatements(this.#table(), this.#tables.activity);
     this.#al = buildAlertStatements(this.#table(), this.#tables.alerts, driver.dialect === 'postgres');
+    this.#rt = buildRotationStatements(this.#table(), this.#tables);
+    this.#c = buildCounterStatements(this.#table(), this.#tables.counters);
   }
 
   async migrate(): Promise<void> {
@@ -130,7 +135,29 @@ export class SqlSessionStore implements SessionStore {
   }
 
   async rotateToken(currentHash: string, nextHash: string, now: EpochMs, idleExpiresAt: EpochMs): Promise<Session | null> {
-    return first(await this.#run('rotateToken', this.#q.rotate, { currentHash, nextHash, now, idleExpiresAt }));
+    const values = { currentHash, nextHash, now, idleExpiresAt };
+    // Postgres: one statement whose CTEs swap the hash and record the old one, so one round trip.
+    if (this.#driver.dialect === 'postgres') return first(await this.#run('rotateToken', this.#rt.rotateAndRecord, values));
+    // SQLite has no data-modifying CTEs: two statements in one (synchronous) transaction.
+    const rotate = this.#q.rotate;
+    const record = this.#rt.record;
+    return this.#transaction('rotateToken', null, function* () {
+      const rows = yield bound(rotate, values);
+      if (rows.length === 0) return null;
+      const session = toSession(rows[0]!);
+      yield bound(record, { ...values, sessionId: session.id, userId: session.userId });
+      return session;
+    });
+  }
+
+  async findRotatedToken(tokenHash: string): Promise<RotatedToken | null> {
+    const rows = await this.#run('findRotatedToken', this.#rt.find, { tokenHash });
+    const row = rows[0];
+    return row === undefined ? null : { sessionId: row[0] as string, userId: row[1] as string, rotatedAt: Number(row[2]) };
+  }
+
+  async deleteRotatedTokensBefore(cutoff: EpochMs, limit: number): Promise<number> {
+    return (await this.#run('deleteRotatedTokensBefore', this.#rt.deleteBefore, { cutoff, limit })).length;
   }
 
   async mergeMetadata(id: string, patch: SessionMetadata, now: EpochMs, serializedLimit: number): Promise<Session | null> {
@@ -289,6 +316,28 @@ export class SqlSessionStore implements SessionStore {
   async setAlertStatus(id: string, status: AlertStatus, at: EpochMs, note?: string): Promise<Alert | null> {
     const rows = await this.#run('setAlertStatus', this.#al.setStatus, { id, status, at, note: note ?? null });
     return rows.length === 0 ? null : toAlert(rows[0]!);
+  }
+
+  async hitCounter(key: string, at: EpochMs, windowMs: number): Promise<number> {
+    const bucketMs = Math.ceil(windowMs / 10);
+    const bucket = Math.floor(at / bucketMs);
+    const values = { key, bucket, oldest: bucket - 9, expiresAt: (bucket + 10) * bucketMs };
+    if (this.#driver.dialect === 'postgres') {
+      // One statement, one round trip: the upsert's own count (the row lock orders concurrent hits,
+      // so each caller gets a distinct count) plus the nine older buckets.
+      const rows = await this.#run('hitCounter', this.#c.hitAndCount, values);
+      return Number(rows[0]![0]);
+    }
+    // SQLite: both statements back to back with no await between them, so no other hit of this
+    // process lands in between; another process's hit may, which only adds to the sum.
+    const hit = this.#run('hitCounter', this.#c.hit, values);
+    if (!Array.isArray(hit)) await hit;
+    const counted = this.#run('hitCounter', this.#c.count, values);
+    return Number((Array.isArray(counted) ? counted : await counted)[0]![0]);
+  }
+
+  async deleteCountersBefore(cutoff: EpochMs, limit: number): Promise<number> {
+    return (await this.#run('deleteCountersBefore', this.#c.deleteBefore, { cutoff, limit })).length;
   }
 
   async close(): Promise<void> {
@@ -616,10 +665,106 @@ function buildAlertStatements(db: Kysely<any>, table: string, rowLocks: boolean)
   };
 }
 
+/** What `rotateToken` remembers of a replaced hash, and the statements that read and prune it. */
+function buildRotationStatements(db: Kysely<any>, tables: SqlTableNames) {
+  const table = tables.rotatedTokens;
+  const columns = ['token_hash', 'session_id', 'user_id', 'rotated_at'] as const;
+  // Hashes are random, so one is rotated away once; should one ever come back, its latest rotation wins.
+  const latestWins = (oc: OnConflictBuilder<any, any>) =>
+    oc.column('token_hash').doUpdateSet({
+      session_id: sql.ref('excluded.session_id'),
+      user_id: sql.ref('excluded.user_id'),
+      rotated_at: sql.ref('excluded.rotated_at'),
+    });
+  const swap = db
+    .updateTable(tables.sessions)
+    .set({
+      token_hash: param('nextHash'),
+      last_active_at: sql`case when last_active_at > ${param('now')} then last_active_at else ${param('now')} end`,
+      expires_at: sql`case when expires_at > ${param('idleExpiresAt')} then expires_at else ${param('idleExpiresAt')} end`,
+    })
+    .where('token_hash', '=', param('currentHash'))
+    .where(sql<boolean>`revoked_at is null and expires_at > ${param('now')}`)
+    .returning(SESSION_COLUMNS);
+  return {
+    // Postgres: the swap and the record in one statement. Every data-modifying CTE runs, read or not,
+    // and `recorded` inserts a row only if `rotated` updated one.
+    rotateAndRecord: prepare(
+      db
+        .with('rotated', () => swap)
+        .with('recorded', (qb) =>
+          qb
+            .insertInto(table)
+            .columns(columns)
+            .expression((eb) =>
+              eb
+                .selectFrom('rotated')
+                .select([
+                  sql<string>`cast(${param('currentHash')} as text)`.as('token_hash'),
+                  'id',
+                  'user_id',
+                  sql<number>`cast(${param('now')} as bigint)`.as('rotated_at'),
+                ]),
+            )
+            .onConflict(latestWins),
+        )
+        .selectFrom('rotated')
+        .select(SESSION_COLUMNS),
+      true,
+    ),
+    // SQLite: run after the swap (`q.rotate`) succeeded, in the same transaction.
+    record: prepare(
+      db
+        .insertInto(table)
+        .values({ token_hash: param('currentHash'), session_id: param('sessionId'), user_id: param('userId'), rotated_at: param('now') })
+        .onConflict(latestWins),
+    ),
+    find: prepare(db.selectFrom(table).select(columns.slice(1)).where('token_hash', '=', param('tokenHash')), true),
+    deleteBefore: prepare(
+      db
+        .deleteFrom(table)
+        .where('token_hash', 'in', db.selectFrom(table).select('token_hash').where('rotated_at', '<', param('cutoff')).limit(param('limit')))
+        .returning('token_hash'),
+    ),
+  };
+}
+
+function buildCounterStatements(db: Kysely<any>, table: string) {
+  const hit = db
+    .insertInto(table)
+    .values({ key: param('key'), bucket: param('bucket'), hits: sql.lit(1), expires_at: param('expiresAt') })
+    .onConflict((oc) => oc.columns(['key', 'bucket']).doUpdateSet({ hits: sql`${sql.ref(`${table}.hits`)} + 1` }));
+  const window = (upTo: 'bucket' | 'below') =>
+    db
+      .selectFrom(table)
+      .select(sql<number>`coalesce(sum(hits), 0)`.as('n'))
+      .where('key', '=', param('key'))
+      .where('bucket', '>=', param('oldest'))
+      .where('bucket', upTo === 'bucket' ? '<=' : '<', param('bucket'));
+  return {
+    // Postgres: the subquery reads the snapshot from before the upsert, hence only older buckets.
+    hitAndCount: prepare(
+      db
+        .with('hit', () => hit.returning('hits'))
+        .selectFrom('hit')
+        .select(sql<number>`hits + (${window('below')})`.as('n')),
+      true,
+    ),
+    hit: prepare(hit),
+    count: prepare(window('bucket'), true),
+    deleteBefore: prepare(
+      db
+        .deleteFrom(table)
+        .where(sql<boolean>`(key, bucket) in ${db.selectFrom(table).select(['key', 'bucket']).where('expires_at', '<=', param('cutoff')).limit(param('limit'))}`)
+        .returning('hits'),
+    ),
+  };
+}
+
 function toAlert(row: Row): Alert {
   return {
     id: row[0] as string,
-    userId: row[1] as string,
+    userId: row[1] as string | null,
     sessionId: row[2] as string | null,
     type: row[3] as string,
     severity: row[4] as Alert['severity'],
