@@ -347,8 +347,13 @@ export interface AlertStore {
   /** Alerts matching `query`, newest first (`createdAt` descending, then `id` descending). */
   listAlerts(query: AlertQuery): Promise<Alert[]>;
 
-  /** Sets the status (with `updatedAt = at` and an optional note); `null` if no alert has this id. */
-  setAlertStatus(id: string, status: AlertStatus, at: EpochMs, note?: string): Promise<Alert | null>;
+  /**
+   * Moves an alert to `status` atomically, with `updatedAt = at` and `note` when given: to
+   * `acknowledged` only from `open`, to `resolved` from anything but `resolved`, to `open` never
+   * (reopening is a new occurrence). Otherwise it changes nothing.
+   * @returns the alert as stored after the call; `null` if no alert has this id.
+   */
+  setAlertStatus(id: string, status: 'acknowledged' | 'resolved', at: EpochMs, note?: string): Promise<Alert | null>;
 }
 
 /**

@@ -408,7 +408,8 @@ class DefaultSessionManager implements SessionManager {
       if (this.#wants.tokenRejected) this.#rejected('expired', tokenHash, session, context);
       return absolute ? EXPIRED : IDLE;
     }
-    if (now - session.lastActiveAt >= this.#config.touchMs) {
+    const previousActiveAt = session.lastActiveAt;
+    if (now - previousActiveAt >= this.#config.touchMs) {
       const current = session;
       const touched = await this.#call('validate', () => this.#store.touch(current.id, now, this.#idleDeadline(current, now)));
       // null means it was revoked or deleted between the read and the write.
@@ -421,7 +422,7 @@ class DefaultSessionManager implements SessionManager {
       (session.device !== null || this.#wants.validated) && (context.userAgent != null || context.headers != null)
         ? parseDevice({ userAgent: context.userAgent, headers: context.headers })
         : null;
-    if (this.#wants.validated) this.#alerts.submit({ type: 'validated', at: now, session, ip: eventIp(context.ip), device });
+    if (this.#wants.validated) this.#alerts.submit({ type: 'validated', at: now, session, previousActiveAt, ip: eventIp(context.ip), device });
     if (device === null || session.device === null) return { ok: true, session };
     return { ok: true, session, deviceChanged: device.fingerprint !== session.device.fingerprint };
   }

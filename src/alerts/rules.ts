@@ -181,7 +181,7 @@ function sessionHijack(options: BuiltinRuleOptions & { within?: unknown; checkDe
     if (network === null) return null;
     if (last === undefined) {
       const storedNetwork = networkOf(session.ip);
-      if (storedNetwork !== null) last = { network: storedNetwork, ip: session.ip!, stored: true, at: session.lastActiveAt };
+      if (storedNetwork !== null) last = { network: storedNetwork, ip: session.ip!, stored: true, at: event.previousActiveAt };
     }
     lastSeen.set(session.id, { network, ip: event.ip, stored: false, at: event.at });
     if (last === undefined || last.network === network || event.at - last.at > withinMs) return null;

@@ -31,6 +31,8 @@ export type AlertEvent =
       readonly type: 'validated';
       readonly at: EpochMs;
       readonly session: Session;
+      /** The session's `lastActiveAt` before this request (stored at most once per `touchInterval`). */
+      readonly previousActiveAt: EpochMs;
       readonly ip: string | null;
       readonly device: DeviceInfo | null;
     }

@@ -2018,6 +2018,24 @@ function describeAlertStorage(t: () => Harness): void {
       expect(await h.store.setAlertStatus('alr_missing', 'resolved', START)).toBeNull();
     });
 
+    it('setAlertStatus moves open → acknowledged → resolved and never out of resolved', async () => {
+      const h = t();
+      const userId = h.user();
+      const { alert } = await h.store.raiseAlert(occurrence(userId), HOUR);
+      const acked = await h.store.setAlertStatus(alert.id, 'acknowledged', START + MINUTE, 'on it');
+      expect(acked).toMatchObject({ status: 'acknowledged', updatedAt: START + MINUTE, note: 'on it' });
+      // Acknowledging again changes nothing, not even the time or note.
+      expect(await h.store.setAlertStatus(alert.id, 'acknowledged', START + 2 * MINUTE, 'again')).toEqual(acked);
+      const resolved = await h.store.setAlertStatus(alert.id, 'resolved', START + 3 * MINUTE);
+      // A resolve without a note keeps the earlier one.
+      expect(resolved).toMatchObject({ status: 'resolved', updatedAt: START + 3 * MINUTE, note: 'on it' });
+      expect(await h.store.setAlertStatus(alert.id, 'acknowledged', START + 4 * MINUTE)).toEqual(resolved);
+      expect(await h.store.setAlertStatus(alert.id, 'resolved', START + 5 * MINUTE, 'twice')).toEqual(resolved);
+      // An open alert can be resolved directly.
+      const other = (await h.store.raiseAlert(occurrence(userId, { dedupKey: 'other' }), HOUR)).alert;
+      expect(await h.store.setAlertStatus(other.id, 'resolved', START + 6 * MINUTE)).toMatchObject({ status: 'resolved', updatedAt: START + 6 * MINUTE });
+    });
+
     it('listAlerts filters by user, status, severity and time, newest first, with a keyset position', async () => {
       const h = t();
       const userId = h.user();

@@ -80,8 +80,10 @@ describe('custom rules', () => {
 
   it('a store that cannot save alerts never fails the request; the failure is reported', async () => {
     const store = memoryStore();
-    const broken: SessionStore = Object.create(store, {
-      raiseAlert: { value: async () => Promise.reject(new Error('disk full')) },
+    // The real store, except that alerts cannot be saved (methods bound: the store has private fields).
+    const broken = new Proxy(store, {
+      get: (target, name: keyof SessionStore) =>
+        name === 'raiseAlert' ? async () => Promise.reject(new Error('disk full')) : typeof target[name] === 'function' ? (target[name] as Function).bind(target) : target[name],
     });
     const errors: string[] = [];
     const manager = open({ store: broken, alerts: { custom: [flagUsers(['u1'])], onError: (e) => errors.push((e as Error).message) } });

@@ -348,10 +348,12 @@ class MemorySessionStore implements SessionStore {
       .slice(0, query.limit);
   }
 
-  async setAlertStatus(id: string, status: AlertStatus, at: EpochMs, note?: string): Promise<Alert | null> {
+  async setAlertStatus(id: string, status: 'acknowledged' | 'resolved', at: EpochMs, note?: string): Promise<Alert | null> {
     this.#assertOpen();
     const alert = this.#alerts.get(id);
     if (alert === undefined) return null;
+    // Acknowledge only what is open; resolve anything not yet resolved.
+    if (alert.status === 'resolved' || (status === 'acknowledged' && alert.status !== 'open')) return alert;
     const updated = Object.freeze({ ...alert, status, updatedAt: at, note: note ?? alert.note });
     this.#alerts.set(id, updated);
     return updated;

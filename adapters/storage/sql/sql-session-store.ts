@@ -313,9 +313,12 @@ export class SqlSessionStore implements SessionStore {
     return rows.map(toAlert);
   }
 
-  async setAlertStatus(id: string, status: AlertStatus, at: EpochMs, note?: string): Promise<Alert | null> {
-    const rows = await this.#run('setAlertStatus', this.#al.setStatus, { id, status, at, note: note ?? null });
-    return rows.length === 0 ? null : toAlert(rows[0]!);
+  async setAlertStatus(id: string, status: 'acknowledged' | 'resolved', at: EpochMs, note?: string): Promise<Alert | null> {
+    const updated = await this.#run('setAlertStatus', this.#al.setStatus, { id, status, at, note: note ?? null });
+    if (updated.length > 0) return toAlert(updated[0]!);
+    // Not a transition this status allows (or no such alert): report the alert as it is.
+    const current = await this.#run('setAlertStatus', this.#al.byId, { id });
+    return current.length === 0 ? null : toAlert(current[0]!);
   }
 
   async hitCounter(key: string, at: EpochMs, windowMs: number): Promise<number> {
@@ -659,9 +662,12 @@ function buildAlertStatements(db: Kysely<any>, table: string, rowLocks: boolean)
         .updateTable(table)
         .set({ status: param('status'), updated_at: param('at'), note: sql`coalesce(${param('note')}, note)` })
         .where('id', '=', param('id'))
+        // Acknowledge only what is open; resolve anything not yet resolved.
+        .where(sql<boolean>`status = 'open' or (status = 'acknowledged' and ${param('status')} = 'resolved')`)
         .returning(ALERT_COLUMNS),
       true,
     ),
+    byId: prepare(db.selectFrom(table).select(ALERT_COLUMNS).where('id', '=', param('id')), true),
   };
 }
 
