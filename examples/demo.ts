@@ -99,12 +99,24 @@ for (const row of (await sessions.activity.list({ sessionId: laptop.session.id }
   log(`${row.category.padEnd(5)} ${row.method} ${row.path} -> ${row.status} ${row.resourceType ? `[${row.resourceType} ${row.resourceId}]` : ''} ${row.details ? JSON.stringify(row.details) : ''}`);
 }
 
-console.log('\n10. Statistics');
+console.log('\n10. Security alerts: the rules watched all of the above');
+// A thief replays the laptop's token from before the rotation, and someone guesses tokens.
+await sessions.validate(laptop.token, { ip: '192.0.2.99' });
+for (let i = 0; i < 20; i++) await sessions.validate(`skt_${String(i).padStart(32, 'g')}`, { ip: '192.0.2.99' });
+await sessions.alerts.flush(); // rules run after each request; wait for them here
+const { items: alerts } = await sessions.alerts.list();
+for (const alert of alerts.toReversed()) {
+  log(`${alert.severity.padEnd(6)} ${alert.type.padEnd(18)} x${alert.count} ${alert.userId ?? '(no user)'} ${JSON.stringify(alert.evidence)}`);
+}
+const theft = alerts.find((a) => a.type === 'revokedTokenReuse');
+if (theft) log(`resolved: ${(await sessions.alerts.resolve(theft.id, { note: 'laptop token was leaked; password reset' })).status}`);
+
+console.log('\n11. Statistics');
 const stats = await sessions.stats({ userId: 'alice' });
 log(`total ${stats.total}, active ${stats.active}, expired ${stats.expired}, revoked ${stats.revoked}, peak ${stats.peakConcurrent.count} at once`);
 log(`by device class: ${JSON.stringify(stats.byDeviceClass)}`);
 
-console.log('\n11. Sign out, and clean up ended sessions');
+console.log('\n12. Sign out, and clean up ended sessions');
 await sessions.revoke(laptop.session.id, { reason: 'logout' });
 log(`deleted ${await sessions.cleanup({ olderThan: 0 })} ended sessions`);
 

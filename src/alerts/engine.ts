@@ -59,6 +59,11 @@ const MAX_EVIDENCE_BYTES = 16 * 1024;
 const MAX_TEXT = 255;
 const MAX_DEDUP_KEY = 512;
 const GEO_CACHE_SIZE = 10_000;
+/**
+ * Events evaluated at once. Few, so that rules that query the store (counters, rotated tokens) hold
+ * a few pool connections at most and validation keeps the rest, even under a flood of bad tokens.
+ */
+const EVALUATION_CONCURRENCY = 4;
 
 interface ResolvedRule {
   readonly rule: AlertRule;
@@ -109,7 +114,13 @@ class Engine implements AlertEngine {
   readonly #options: ResolvedOptions;
   readonly #host: AlertEngineHost;
   readonly #rulesByEvent = new Map<AlertEventType, ResolvedRule[]>();
-  readonly #inflight = new Set<Promise<void>>();
+  /** Events waiting for a worker; `#head` is the next one (an array shifted by index, not by copying). */
+  #queue: AlertEvent[] = [];
+  #head = 0;
+  #workers = 0;
+  /** Events taken by a worker and not yet fully evaluated. */
+  #busy = 0;
+  #idleWaiters: Array<() => void> = [];
   readonly #geoCache = new LruCache<GeoLocation | null>(GEO_CACHE_SIZE);
   readonly #stats = { dropped: 0, raised: 0, folded: 0, errors: 0 };
   #closed = false;
@@ -128,7 +139,7 @@ class Engine implements AlertEngine {
 
   submit(event: AlertEvent): void {
     if (this.#closed) return;
-    if (this.#inflight.size >= this.#options.maxPending) {
+    if (this.#pending() >= this.#options.maxPending) {
       const dropped = ++this.#stats.dropped;
       // 1st, 10th, 100th, ...: enough to notice a flood without flooding the log.
       if (Number.isInteger(Math.log10(dropped))) {
@@ -136,8 +147,12 @@ class Engine implements AlertEngine {
       }
       return;
     }
-    const evaluation: Promise<void> = this.#evaluate(event).finally(() => this.#inflight.delete(evaluation));
-    this.#inflight.add(evaluation);
+    this.#queue.push(event);
+    if (this.#workers < EVALUATION_CONCURRENCY) {
+      this.#workers++;
+      // A microtask: rules never run inside the operation that produced the event.
+      queueMicrotask(() => void this.#work());
+    }
   }
 
   async list(options: AlertListOptions = {}): Promise<AlertPage> {
@@ -173,13 +188,83 @@ class Engine implements AlertEngine {
     return this.#setStatus(alertId, 'resolved', options);
   }
 
-  async flush(): Promise<void> {
-    // Evaluations may submit more (an action revokes, which is an event): wait until none are left.
-    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+  flush(): Promise<void> {
+    // Workers drain the queue, including what actions submit (a revocation is an event).
+    if (this.#workers === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
   stats(): AlertEngineStats {
-    return { pending: this.#inflight.size, ...this.#stats };
+    return { pending: this.#pending(), ...this.#stats };
+  }
+
+  #pending(): number {
+    return this.#queue.length - this.#head + this.#busy;
+  }
+
+  /**
+   * One worker: takes events until none are left. A rule that answers synchronously with no finding
+   * (the common case) costs no promise; the worker awaits only rules that are async or fire.
+   */
+  async #work(): Promise<void> {
+    try {
+      while (this.#head < this.#queue.length) {
+        const event = this.#queue[this.#head]!;
+        this.#queue[this.#head++] = undefined!;
+        if (this.#head === this.#queue.length) {
+          this.#queue = [];
+          this.#head = 0;
+        }
+        const evaluation = this.#evaluate(event);
+        if (evaluation === undefined) continue;
+        this.#busy++;
+        try {
+          await evaluation;
+        } finally {
+          this.#busy--;
+        }
+      }
+    } finally {
+      this.#workers--;
+      if (this.#workers === 0) {
+        const waiters = this.#idleWaiters;
+        this.#idleWaiters = [];
+        for (const resolve of waiters) resolve();
+      }
+    }
+  }
+
+  /** Runs the event's rules in order; returns without a promise when every rule answered synchronously with nothing. */
+  #evaluate(event: AlertEvent): Promise<void> | undefined {
+    const rules = this.#rulesByEvent.get(event.type)!;
+    for (let i = 0; i < rules.length; i++) {
+      const resolved = rules[i]!;
+      let result: ReturnType<AlertRule['evaluate']>;
+      try {
+        result = resolved.rule.evaluate(event, new RuleContext(this, resolved.rule.type, event.at));
+      } catch (error) {
+        this.#report(error, `rule '${resolved.rule.type}'`);
+        continue;
+      }
+      if (result == null) continue;
+      // From here on, asynchronous: this rule and the rest.
+      return this.#finish(event, rules, i, result);
+    }
+    return undefined;
+  }
+
+  async #finish(event: AlertEvent, rules: readonly ResolvedRule[], index: number, first: ReturnType<AlertRule['evaluate']>): Promise<void> {
+    for (let i = index; i < rules.length; i++) {
+      const resolved = rules[i]!;
+      let finding: AlertFinding | null | undefined;
+      try {
+        finding = i === index ? await first : await resolved.rule.evaluate(event, new RuleContext(this, resolved.rule.type, event.at));
+      } catch (error) {
+        this.#report(error, `rule '${resolved.rule.type}'`);
+        continue;
+      }
+      if (finding != null) await this.#raise(resolved, finding, event.at);
+    }
   }
 
   async close(): Promise<void> {
@@ -198,21 +283,6 @@ class Engine implements AlertEngine {
     const updated = await this.#storeCall(`alerts.${method}`, () => this.#host.store.setAlertStatus(alertId, status, at, note));
     if (updated === null) throw new SessionError('ALERT_NOT_FOUND', `No alert with id ${alertId}`);
     return updated;
-  }
-
-  async #evaluate(event: AlertEvent): Promise<void> {
-    // Let the operation that produced the event finish first: rules never run inside it.
-    await undefined;
-    for (const resolved of this.#rulesByEvent.get(event.type)!) {
-      let finding: AlertFinding | null | undefined;
-      try {
-        finding = await resolved.rule.evaluate(event, new RuleContext(this, resolved.rule.type, event.at));
-      } catch (error) {
-        this.#report(error, `rule '${resolved.rule.type}'`);
-        continue;
-      }
-      if (finding != null) await this.#raise(resolved, finding, event.at);
-    }
   }
 
   async #raise({ rule, windowMs, action }: ResolvedRule, finding: AlertFinding, at: EpochMs): Promise<void> {

@@ -240,7 +240,9 @@ function tokenBruteForce(options: BuiltinRuleOptions & { threshold?: unknown; wi
     const client = ctx.storedIp(event.ip);
     if (client === null) return null;
     const attempts = await ctx.count(client, withinMs);
-    if (attempts < threshold) return null;
+    // Reported at the threshold and at each further multiple of it: a flood of guesses costs one
+    // alert write per `threshold` guesses, not one per guess.
+    if (attempts < threshold || attempts % threshold !== 0) return null;
     return { userId: null, severity, evidence: { ip: client, attempts, within }, dedupKey: `tokenBruteForce:${client}` };
   });
 }
