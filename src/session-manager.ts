@@ -3,6 +3,7 @@ import type { Clock } from './clock.js';
 import { createAlertEngine, type AlertEngine } from './alerts/engine.js';
 import type { AlertCenter, AlertEvent, AlertOptions } from './alerts/types.js';
 import { MAX_USER_AGENT_LENGTH, parseDevice, type DeviceHeaders, type DeviceInfo } from './device/index.js';
+import { LruCache } from './device/lru-cache.js';
 import { normalizeIp } from './net/ip-address.js';
 import { createIpProtector, type IpPrivacyMode, type IpProtector } from './net/ip-privacy.js';
 import type { EpochMs, Session, SessionLimit, SessionMetadata, SessionStore } from './contracts.js';
@@ -639,8 +640,17 @@ function malformedToken(token: unknown): SessionError {
 
 /** A request's address for the alert rules: normalised, or null when absent or not an address. */
 function eventIp(ip: unknown): string | null {
-  return typeof ip === 'string' && ip.length > 0 ? normalizeIp(ip) : null;
+  if (typeof ip !== 'string' || ip.length === 0) return null;
+  // Clients repeat: a cache hit is one Map lookup where parsing costs about a microsecond.
+  let normalized = normalizedIps.get(ip);
+  if (normalized === undefined) {
+    normalized = normalizeIp(ip) ?? '';
+    normalizedIps.set(ip, normalized);
+  }
+  return normalized === '' ? null : normalized;
 }
+
+const normalizedIps = new LruCache<string>(4096);
 
 function requireId(value: unknown, field: string): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_ID_LENGTH || !isStorableText(value)) {

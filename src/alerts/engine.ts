@@ -214,6 +214,10 @@ class Engine implements AlertEngine {
         if (this.#head === this.#queue.length) {
           this.#queue = [];
           this.#head = 0;
+        } else if (this.#head >= 1024 && this.#head * 2 >= this.#queue.length) {
+          // Under load that never lets the queue empty, drop the consumed front now and then.
+          this.#queue = this.#queue.slice(this.#head);
+          this.#head = 0;
         }
         const evaluation = this.#evaluate(event);
         if (evaluation === undefined) continue;

@@ -1,11 +1,11 @@
-import type { AlertSeverity, SessionDevice } from '../contracts.js';
+import type { AlertSeverity, Session, SessionDevice } from '../contracts.js';
 import type { DeviceInfo } from '../device/index.js';
 import { LruCache } from '../device/lru-cache.js';
 import { parseDuration } from '../duration.js';
 import { SessionError } from '../errors.js';
 import { parseIp } from '../net/ip-address.js';
 import { ALERT_SEVERITIES } from './severity.js';
-import type { AlertEvent, AlertRule, AlertRuleContext, BuiltinRuleOptions, BuiltinRules, GeoLocation } from './types.js';
+import type { AlertEvent, AlertFinding, AlertRule, AlertRuleContext, BuiltinRuleOptions, BuiltinRules, GeoLocation } from './types.js';
 
 /**
  * The built-in rules with their settings applied, in a stable order. `hasGeo` says whether a geo
@@ -161,13 +161,12 @@ function sessionHijack(options: BuiltinRuleOptions & { within?: unknown; checkDe
     }
     if (event.type !== 'validated') return null;
     const { session } = event;
-    const finding = (evidence: Record<string, unknown>) => ({ userId: session.userId, sessionId: session.id, severity, evidence, dedupKey: `sessionHijack:${session.id}` });
 
     if (checkDevice && event.device !== null) {
       const expected = deviceIdentity(session.device);
       const actual = deviceIdentity(event.device);
       if (expected !== null && actual !== null && expected !== actual) {
-        return finding({ signal: 'device', expectedDevice: session.device?.label ?? null, actualDevice: event.device.label, ip: ctx.storedIp(event.ip) });
+        return hijackFinding(session, severity, { signal: 'device', expectedDevice: session.device?.label ?? null, actualDevice: event.device.label, ip: ctx.storedIp(event.ip) });
       }
     }
     if (!checkNetwork || event.ip === null) return null;
@@ -185,13 +184,17 @@ function sessionHijack(options: BuiltinRuleOptions & { within?: unknown; checkDe
     }
     lastSeen.set(session.id, { network, ip: event.ip, stored: false, at: event.at });
     if (last === undefined || last.network === network || event.at - last.at > withinMs) return null;
-    return finding({
+    return hijackFinding(session, severity, {
       signal: 'network',
       previousIp: last.stored ? last.ip : ctx.storedIp(last.ip),
       ip: ctx.storedIp(event.ip),
       secondsSincePrevious: Math.round((event.at - last.at) / 1000),
     });
   });
+}
+
+function hijackFinding(session: Session, severity: AlertSeverity, evidence: Record<string, unknown>): AlertFinding {
+  return { userId: session.userId, sessionId: session.id, severity, evidence, dedupKey: `sessionHijack:${session.id}` };
 }
 
 function revokedTokenReuse(options: BuiltinRuleOptions & { grace?: unknown; reasons?: unknown }): AlertRule {
