@@ -147,32 +147,27 @@ describe('sessionHijack', () => {
     expect(JSON.stringify(alert)).not.toContain('198.51');
   });
 
-  it('in a process that did not create the session, compares with the network of its stored address', async () => {
+  /** A session created by one app server, then used on another over the same store after `pause`. */
+  async function usedOnAnotherServer(pause: string) {
     const store = memoryStore();
     const clock = manualClock(START);
-    const creator = createSessionManager({ store, clock: clock.now });
-    const { token } = await creator.create({ userId: 'u1', ip: '203.0.113.5' });
-    // Another app server over the same store: it never saw this session's first request.
+    const { token } = await createSessionManager({ store, clock: clock.now }).create({ userId: 'u1', ip: '203.0.113.5' });
+    // The other server never saw this session's first request.
     const other = createSessionManager({ store, clock: clock.now });
     opened.push(other);
-    clock.advance('30s');
-    await other.validate(token, { ip: '198.51.100.7' });
+    clock.advance(pause);
+    expect((await other.validate(token, { ip: '198.51.100.7' })).ok).toBe(true);
     await other.alerts.flush();
-    const { items } = await other.alerts.list();
+    return (await other.alerts.list()).items;
+  }
+
+  it('on a server that did not create the session, compares with the network of its stored address', async () => {
+    const items = await usedOnAnotherServer('30s');
     expect(items.map((a) => [a.type, a.evidence.previousIp])).toEqual([['sessionHijack', '203.0.113.0']]);
   });
 
-  it('in such a process, a move after a pause is quiet: the comparison uses when the session was last used', async () => {
-    const store = memoryStore();
-    const clock = manualClock(START);
-    const creator = createSessionManager({ store, clock: clock.now });
-    const { token } = await creator.create({ userId: 'u1', ip: '203.0.113.5' });
-    const other = createSessionManager({ store, clock: clock.now });
-    opened.push(other);
-    clock.advance('20m');
-    expect((await other.validate(token, { ip: '198.51.100.7' })).ok).toBe(true);
-    await other.alerts.flush();
-    expect((await other.alerts.list()).items).toEqual([]);
+  it('on such a server, a move after a pause is quiet: the comparison uses when the session was last used', async () => {
+    expect(await usedOnAnotherServer('20m')).toEqual([]);
   });
 });
 
