@@ -137,6 +137,10 @@ async function alertsCost(name: string, openStore: () => SessionStore, concurren
     await sessions.alerts.flush();
     const { dropped } = sessions.alerts.stats();
     rows.push({ store: name, metric: `validate with ip + user agent, ${label}`, value: fmt(validate) + (dropped ? `, ${dropped} events dropped` : ''), target: '' });
+    let n = 0;
+    const create = await throughput(concurrency, () => sessions.create({ userId: `alerts-creator-${n++ % 5000}`, userAgent: USER_AGENT, ip: '203.0.113.7' }));
+    await sessions.alerts.flush();
+    rows.push({ store: name, metric: `create, ${label}`, value: fmt(create), target: '' });
     if (alerts === undefined) {
       // Guesses from many addresses, so the figure is counting, not one folded alert.
       const guesses = await throughput(concurrency, (i) => sessions.validate(generateToken(), { ip: `198.51.${(i >> 8) & 255}.${i & 255}` }));
