@@ -8,7 +8,7 @@ const shared: Options = {
   // nanoid is ESM-only; bundling it keeps the CommonJS build loadable with a plain require().
   noExternal: ['nanoid'],
   // Drivers stay external and are only loaded by the adapter entry that needs them.
-  external: ['better-sqlite3', 'pg', 'kysely', 'vitest'],
+  external: ['better-sqlite3', 'pg', 'kysely', 'vitest', 'express', 'cookie'],
 };
 
 const entries = {
@@ -16,6 +16,7 @@ const entries = {
   memory: 'adapters/storage/memory/index.ts',
   sqlite: 'adapters/storage/sqlite/index.ts',
   postgres: 'adapters/storage/postgres/index.ts',
+  express: 'adapters/http/express/index.ts',
 };
 
 // One ESM build of every entry, so that they share chunks (one SessionError class for all of them),
