@@ -1,0 +1,39 @@
+import type { SessionManager } from '../../src/index.js';
+import type { SelfServiceOptions, SessionHttpOptions } from '../../src/http/index.js';
+import { express } from './servers/express.js';
+
+/** A running test app on an ephemeral port of 127.0.0.1. */
+export interface TestServer {
+  /** `http://127.0.0.1:<port>`, no trailing slash. */
+  url: string;
+  /** Stops listening and drops open connections (keep-alive ones included). */
+  close(): Promise<void>;
+}
+
+/**
+ * One framework's factory for THE test app. Every factory serves the same routes, so the
+ * end-to-end suite (e2e.test.ts) runs unchanged over each of them:
+ *
+ * | route | behaviour |
+ * | --- | --- |
+ * | `POST /login` JSON `{ "userId": "..." }` | the wrapper's login helper → 200 `{ id, token }` |
+ * | `POST /logout` | the logout helper → 204, no body |
+ * | `POST /rotate` (behind requireSession) | the rotate helper → 200 `{ id, token }` |
+ * | `GET /protected` (behind requireSession) | 200 `{ userId, sessionId }` |
+ * | `GET /public` | 200 `{ sessionId: id \| null }` |
+ * | `/api/v1/me/sessions/...` | the wrapper's self-service routes, with `options.routes` |
+ *
+ * `options.middleware` goes to the wrapper's session middleware as it is. Anything a handler
+ * throws must come out as the core's `errorResponse()` (JSON `{ error: { code, message } }`),
+ * never the framework's HTML error page.
+ */
+export interface Framework {
+  name: 'express' | 'koa' | 'fastify';
+  start(manager: SessionManager, options?: { middleware?: SessionHttpOptions; routes?: SelfServiceOptions }): Promise<TestServer>;
+}
+
+/**
+ * The frameworks the end-to-end suite runs over. The Koa and Fastify wrappers' authors add
+ * test/http/servers/koa.ts and test/http/servers/fastify.ts and append their factory here.
+ */
+export const frameworks: Framework[] = [express];
