@@ -1,0 +1,217 @@
+import type { Context, Middleware } from 'koa';
+import type { Session } from '../../../src/contracts.js';
+import { SessionError } from '../../../src/errors.js';
+import {
+  createSelfService,
+  createSessionHttp,
+  type Authentication,
+  type HttpRequest,
+  type HttpResponse,
+  type LoginExtra,
+  readJsonBody,
+  type SelfServiceOptions,
+  type SessionHttp,
+  type SessionHttpOptions,
+} from '../../../src/http/index.js';
+import type { SessionManager } from '../../../src/session-manager.js';
+
+/** What `ctx.state.sessionkeeper` offers a route handler. */
+export interface SessionkeeperState {
+  /** Starts a session for `userId` with this request's address and device, and sets the cookie. */
+  login(userId: string, extra?: LoginExtra): Promise<{ session: Session; token: string }>;
+  /** Revokes the current session (reason `'logout'`), clears the cookie, sends `Cache-Control: no-store`. */
+  logout(): Promise<void>;
+  /** Replaces the current token (cookie updated). */
+  rotate(): Promise<{ session: Session; token: string }>;
+}
+
+/** Options of {@link sessionRoutes}: the self-service options and where the routes live. */
+export interface KoaSessionRoutesOptions extends SelfServiceOptions {
+  /** The path the routes are served under, such as `'/api/v1/me/sessions'` (Koa has no mounting). */
+  prefix: string;
+}
+
+declare module 'koa' {
+  interface DefaultState {
+    /** The validated session, or `null`. Set by `sessionMiddleware()`. */
+    session: Session | null;
+    sessionkeeper: SessionkeeperState;
+  }
+}
+
+/**
+ * Validates the request's token (cookie or bearer) and sets `ctx.state.session` and
+ * `ctx.state.sessionkeeper`. A storage failure answers 503 `{ error: { code: 'STORE_UNAVAILABLE' } }`:
+ * never "logged out".
+ *
+ * @example
+ * app.use(sessionMiddleware(sessions, { cookie: { name: 'sid' }, trustProxy: 1, track: true }));
+ * router.get('/me', requireSession(), (ctx) => { ctx.body = { userId: ctx.state.session!.userId }; });
+ */
+export function sessionMiddleware(sessions: SessionManager, options: SessionHttpOptions = {}): Middleware {
+  const http = createSessionHttp(sessions, options);
+  return async (ctx, next) => {
+    const started = performance.now();
+    const request = toHttpRequest(ctx);
+    let auth: Authentication;
+    try {
+      auth = await http.authenticate(request);
+    } catch (error) {
+      return send(ctx, http.errorResponse(error));
+    }
+    const state = { auth };
+    authenticated.set(ctx, { http, state });
+    if (auth.clearCookie) appendCookie(ctx, http.clearCookie());
+    ctx.state.session = auth.session;
+    ctx.state.sessionkeeper = helpers(http, request, state, ctx);
+    ctx.res.once('finish', () => {
+      const session = state.auth.session;
+      if (session === null) return;
+      http.track(session, request, {
+        route: matchedRoute(ctx),
+        status: ctx.res.statusCode,
+        durationMs: performance.now() - started,
+        bytesIn: contentLength(ctx.req.headers['content-length']),
+        bytesOut: contentLength(ctx.res.getHeader('content-length')),
+      });
+    });
+    await next();
+  };
+}
+
+/**
+ * Answers 401 `{ error: { code: 'UNAUTHENTICATED' } }` unless the request has a session.
+ *
+ * @example
+ * router.get('/account', requireSession(), (ctx) => { ctx.body = { userId: ctx.state.session!.userId }; });
+ */
+export function requireSession(): Middleware {
+  return async (ctx, next) => {
+    const found = authenticated.get(ctx);
+    if (found === undefined) throw notMounted();
+    if (found.state.auth.session === null) return send(ctx, found.http.unauthenticated());
+    await next();
+  };
+}
+
+/**
+ * The self-service session API (list, current, revoke, revoke-others, extend, statistics, activity,
+ * alerts) for the signed-in user, served under `prefix`. Use it after `sessionMiddleware()`; a JSON
+ * body already parsed by a body parser (`ctx.request.body`) is used, otherwise the body is read here.
+ *
+ * @example
+ * app.use(sessionMiddleware(sessions));
+ * app.use(sessionRoutes(sessions, { prefix: '/api/v1/me/sessions' }));
+ */
+export function sessionRoutes(sessions: SessionManager, options: KoaSessionRoutesOptions): Middleware {
+  if (options === null || typeof options !== 'object') throw new SessionError('INVALID_CONFIG', 'sessionRoutes() needs options with a prefix');
+  const prefix = checkPrefix(options.prefix);
+  const { prefix: _prefix, ...selfService } = options;
+  const routes = createSelfService(selfService);
+  return async (ctx, next) => {
+    const subpath = below(prefix, ctx.path);
+    if (subpath === null) return next();
+    const found = authenticated.get(ctx);
+    if (found === undefined) throw notMounted();
+    if (found.http.manager !== sessions) throw new SessionError('INVALID_CONFIG', 'sessionRoutes() and sessionMiddleware() were given different session managers');
+    let response: HttpResponse | null;
+    try {
+      const parsed = (ctx.request as { body?: unknown }).body;
+      const body = parsed !== undefined ? parsed : await readJsonBody(ctx.req);
+      const request = { ...toHttpRequest(ctx), subpath, query: new URLSearchParams(ctx.querystring), body };
+      response = await routes.handle(found.http, request, found.state.auth);
+    } catch (error) {
+      response = found.http.errorResponse(error);
+    }
+    if (response === null) return next();
+    send(ctx, response);
+  };
+}
+
+// --- internal ---
+
+interface Found {
+  readonly http: SessionHttp;
+  readonly state: { auth: Authentication };
+}
+
+/** The authentication of each request, for the middleware that runs after `sessionMiddleware()`. */
+const authenticated = new WeakMap<Context, Found>();
+
+function helpers(http: SessionHttp, request: HttpRequest, state: { auth: Authentication }, ctx: Context): SessionkeeperState {
+  return {
+    async login(userId, extra) {
+      const result = await http.login(request, state.auth, userId, extra);
+      state.auth = { ...state.auth, session: result.session, token: result.token, via: result.setCookie === null ? 'bearer' : 'cookie', clearCookie: false };
+      ctx.state.session = result.session;
+      appendCookie(ctx, result.setCookie);
+      ctx.set('cache-control', 'no-store');
+      return { session: result.session, token: result.token };
+    },
+    async logout() {
+      const { setCookie } = await http.logout(state.auth);
+      state.auth = { ...state.auth, session: null, token: null, via: null };
+      ctx.state.session = null;
+      appendCookie(ctx, setCookie);
+      ctx.set('cache-control', 'no-store');
+    },
+    async rotate() {
+      const result = await http.rotate(state.auth);
+      state.auth = { ...state.auth, session: result.session, token: result.token };
+      ctx.state.session = result.session;
+      appendCookie(ctx, result.setCookie);
+      ctx.set('cache-control', 'no-store');
+      return { session: result.session, token: result.token };
+    },
+  };
+}
+
+function toHttpRequest(ctx: Context): HttpRequest {
+  return { method: ctx.method, path: ctx.path, headers: ctx.req.headers, remoteAddress: ctx.req.socket.remoteAddress };
+}
+
+function send(ctx: Context, response: HttpResponse): void {
+  if (ctx.headerSent) return;
+  ctx.status = response.status;
+  for (const [name, value] of Object.entries(response.headers)) {
+    if (name.toLowerCase() === 'set-cookie') ctx.append(name, value as string | string[]);
+    else ctx.set(name, value as string | string[]);
+  }
+  // Koa serialises an object body as JSON; null keeps the explicit status with no body.
+  ctx.body = response.body === undefined ? null : response.body;
+}
+
+function appendCookie(ctx: Context, setCookie: string | null): void {
+  if (setCookie !== null) ctx.append('set-cookie', setCookie);
+}
+
+/** The route pattern @koa/router records (`/orders/:id`, with the router's prefix), if any. */
+function matchedRoute(ctx: Context): string | null {
+  const route: unknown = (ctx as { _matchedRoute?: unknown })._matchedRoute;
+  if (typeof route === 'string') return route;
+  return route instanceof RegExp ? String(route) : null;
+}
+
+function contentLength(value: unknown): number | null {
+  const n = typeof value === 'string' ? Number(value) : typeof value === 'number' ? value : Number.NaN;
+  return Number.isSafeInteger(n) && n >= 0 ? n : null;
+}
+
+/** `'/api/sessions/'` and `'/api/sessions'` are the same prefix; `'/'` serves the routes at the root. */
+function checkPrefix(prefix: unknown): string {
+  if (typeof prefix !== 'string' || !prefix.startsWith('/') || /[?#\s]/.test(prefix)) {
+    throw new SessionError('INVALID_CONFIG', "prefix must be a path such as '/api/v1/me/sessions'");
+  }
+  return prefix.replace(/\/+$/, '');
+}
+
+/** The path below `prefix`, or `null` when `path` is not under it (`/api/sessionsX` is not under `/api/sessions`). */
+function below(prefix: string, path: string): string | null {
+  if (path === prefix) return '/';
+  if (!path.startsWith(`${prefix}/`)) return null;
+  return path.slice(prefix.length);
+}
+
+function notMounted(): SessionError {
+  return new SessionError('INVALID_CONFIG', 'sessionMiddleware() must be used before requireSession() and sessionRoutes()');
+}
