@@ -239,7 +239,8 @@ class Core implements SessionHttp {
   }
 
   #originOk(origin: string, headers: RequestHeaders): boolean {
-    if (this.#allowedOrigins !== null) return this.#allowedOrigins.has(origin);
+    // The request's own origin always passes (a cross-site page cannot send it); the list adds others.
+    if (this.#allowedOrigins?.has(origin)) return true;
     const host = headerValue(headers, 'host');
     if (host === undefined) return false;
     try {

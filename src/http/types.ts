@@ -53,8 +53,8 @@ export interface SessionHttpOptions {
   /** Record each request of a session in `sessions.activity` once the response is sent. Default `false`. */
   track?: boolean;
   /**
-   * Origins (`https://app.example.com`) allowed to make state-changing requests authenticated by the
-   * cookie. Default: only the request's own origin (from its `Host` header).
+   * Origins (`https://app.example.com`) allowed, besides the request's own origin (from its `Host`
+   * header), to make state-changing requests authenticated by the cookie. Default: none.
    */
   allowedOrigins?: readonly string[];
 }
