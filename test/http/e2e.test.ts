@@ -471,6 +471,15 @@ describe.each(frameworks)('HTTP end to end over $name', (framework) => {
       expect(reply.body).toEqual({ revoked: 1 });
     });
 
+    it("with allowedOrigins the server's own origin still passes (own origin, or one of allowedOrigins)", async () => {
+      const { app, server } = await setup({ middleware: { allowedOrigins: ['https://app.example'] } });
+      const a = await app.login('alice', CHROME_WINDOWS);
+      await app.login('alice', SAFARI_IPHONE);
+      const reply = await app.post(`${SELF}/revoke-others`, { cookie: a.cookie, origin: server.url });
+      expect(reply.status).toBe(200);
+      expect(reply.body).toEqual({ revoked: 1 });
+    });
+
     it('a bearer-authenticated request is exempt: a foreign Origin passes', async () => {
       const { app } = await setup();
       const a = await app.login('alice', CHROME_WINDOWS);
