@@ -1,0 +1,175 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { sessionMiddleware, sessionRoutes } from '../../adapters/http/express/index.js';
+import { memoryStore } from '../../adapters/storage/memory/index.js';
+import { createSessionManager, SessionError, type SessionManager } from '../../src/index.js';
+import { createSessionHttp, HttpError, type SelfServiceOptions, type SessionHttpOptions } from '../../src/http/index.js';
+
+// Options are checked once, when the middleware is built: a mistake fails at startup, naming the field.
+
+const managers: SessionManager[] = [];
+afterEach(async () => {
+  for (const manager of managers.splice(0)) await manager.close();
+});
+
+function manager(): SessionManager {
+  const created = createSessionManager({ store: memoryStore(), alerts: false });
+  managers.push(created);
+  return created;
+}
+
+/** What `sessionMiddleware()` throws for these options, or null. */
+function middlewareError(options: unknown): SessionError | null {
+  try {
+    sessionMiddleware(manager(), options as SessionHttpOptions);
+    return null;
+  } catch (error) {
+    if (error instanceof SessionError) return error;
+    throw error;
+  }
+}
+
+function routesError(options: unknown): SessionError | null {
+  try {
+    sessionRoutes(manager(), options as SelfServiceOptions);
+    return null;
+  } catch (error) {
+    if (error instanceof SessionError) return error;
+    throw error;
+  }
+}
+
+describe('sessionMiddleware() options: INVALID_CONFIG naming the field', () => {
+  it.each([
+    ['a __Host- cookie without secure', { cookie: { name: '__Host-sid', secure: false } }, /^cookie\.name .*__Host-/],
+    ['a __Host- cookie with a domain', { cookie: { name: '__Host-sid', domain: 'example.com' } }, /^cookie\.name .*__Host-/],
+    ['a __Host- cookie on a path other than /', { cookie: { name: '__Host-sid', path: '/app' } }, /^cookie\.name .*__Host-/],
+    ['a __Secure- cookie without secure', { cookie: { name: '__Secure-sid', secure: false } }, /^cookie\.name .*__Secure-/],
+    ["sameSite 'none' without secure", { cookie: { sameSite: 'none', secure: false } }, /^cookie\.sameSite .*secure/],
+    ['an unknown sameSite', { cookie: { sameSite: 'None' } }, /^cookie\.sameSite /],
+    ['cookie and bearer both off', { cookie: false, bearer: false }, /^cookie and bearer cannot both be off/],
+    ['an allowedOrigins entry with a path', { allowedOrigins: ['https://a.example/path'] }, /^allowedOrigins .*https:\/\/a\.example\/path.*https:\/\/a\.example /],
+    ['an allowedOrigins entry with a trailing slash', { allowedOrigins: ['https://a.example/'] }, /^allowedOrigins /],
+    ['an allowedOrigins entry without a scheme', { allowedOrigins: ['a.example'] }, /^allowedOrigins /],
+    ['an allowedOrigins entry that is not a string', { allowedOrigins: [42] }, /^allowedOrigins /],
+    ['a cookie name with a space', { cookie: { name: 's id' } }, /^cookie\.name /],
+    ['an empty cookie name', { cookie: { name: '' } }, /^cookie\.name /],
+    ['a cookie path without a leading slash', { cookie: { path: 'app' } }, /^cookie\.path /],
+    ['a cookie path with a semicolon', { cookie: { path: '/a;b' } }, /^cookie\.path /],
+    ['a cookie domain that is not a host name', { cookie: { domain: 'exa mple.com' } }, /^cookie\.domain /],
+    ['secure that is not a boolean', { cookie: { secure: 'yes' } }, /^cookie\.secure /],
+    ['persistent that is not a boolean', { cookie: { persistent: 1 } }, /^cookie\.persistent /],
+    ['cookie that is not an object', { cookie: 'sid' }, /^cookie /],
+    ['bearer that is not a boolean', { bearer: 'yes' }, /^bearer /],
+    ['track that is not a boolean', { track: 1 }, /^track /],
+    ['a trustProxy hop count out of range', { trustProxy: 99 }, /trustProxy/],
+    ['options that are not an object', null, /options must be an object/],
+  ])('%s', (_, options, message) => {
+    const error = middlewareError(options);
+    expect(error?.code).toBe('INVALID_CONFIG');
+    expect(error?.message).toMatch(message);
+  });
+
+  it('a first argument that is not a session manager', () => {
+    expect(() => sessionMiddleware({} as SessionManager)).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringMatching(/session manager/) }));
+  });
+
+  it.each([
+    ['the defaults', {}],
+    ['a __Host- cookie with the defaults', { cookie: { name: '__Host-sid' } }],
+    ["sameSite 'none' with secure", { cookie: { sameSite: 'none' } }],
+    ['bearer only', { cookie: false }],
+    ['cookie only', { bearer: false }],
+    ['development over http', { cookie: { secure: false, sameSite: 'strict', path: '/app', domain: '.example.com', persistent: false } }],
+    ['bare origins, with ports and IPv6', { allowedOrigins: ['https://app.example', 'http://localhost:3000', 'http://[::1]:8080'] }],
+    ['trustProxy and track', { trustProxy: 1, track: true }],
+  ])('accepts %s', (_, options) => {
+    expect(middlewareError(options)).toBeNull();
+  });
+});
+
+describe('sessionRoutes() options', () => {
+  it.each([
+    ['maxExtend that is not a duration', { maxExtend: 'soon' }],
+    ['a negative maxExtend', { maxExtend: -1 }],
+    ['options that are not an object', null],
+  ])('%s is INVALID_CONFIG', (_, options) => {
+    const error = routesError(options);
+    expect(error?.code).toBe('INVALID_CONFIG');
+    if (options !== null) expect(error?.message).toMatch(/maxExtend/);
+  });
+
+  it.each([['2h'], [90 * 60_000], [undefined]])('accepts maxExtend %s', (maxExtend) => {
+    expect(routesError(maxExtend === undefined ? {} : { maxExtend })).toBeNull();
+  });
+});
+
+describe('errorResponse(): a JSON error, never internals', () => {
+  const http = () => createSessionHttp(manager());
+
+  it('maps a storage failure to 503 STORE_UNAVAILABLE without the driver message', () => {
+    const cause = new Error('SQLITE_CANTOPEN at /var/lib/app/sessions.db');
+    const response = http().errorResponse(new SessionError('STORE_UNAVAILABLE', `The sqlite store failed during validate: ${cause.message}`, { cause }));
+    expect(response).toEqual({
+      status: 503,
+      headers: { 'cache-control': 'no-store' },
+      body: { error: { code: 'STORE_UNAVAILABLE', message: 'Session storage is unavailable; try again shortly' } },
+    });
+    expect(JSON.stringify(response)).not.toMatch(/SQLITE|\/var\//);
+  });
+
+  it.each([
+    ['STORE_NOT_MIGRATED', 503, 'STORE_UNAVAILABLE'],
+    ['CLOSED', 503, 'STORE_UNAVAILABLE'],
+    ['INVALID_ARGUMENT', 400, 'INVALID_ARGUMENT'],
+    ['INVALID_TOKEN', 400, 'INVALID_TOKEN'],
+    ['SESSION_NOT_FOUND', 404, 'SESSION_NOT_FOUND'],
+    ['SESSION_INACTIVE', 409, 'SESSION_INACTIVE'],
+    ['SESSION_LIMIT', 429, 'SESSION_LIMIT'],
+    ['INVALID_CONFIG', 500, 'INTERNAL'],
+  ] as const)('SessionError %s is %i %s', (code, status, answered) => {
+    const response = http().errorResponse(new SessionError(code, 'detail'));
+    expect(response.status).toBe(status);
+    expect(response.body).toEqual({ error: { code: answered, message: expect.any(String) } });
+    expect(response.headers).toEqual({ 'cache-control': 'no-store' });
+  });
+
+  it('an HttpError keeps its status and code; anything else is 500 INTERNAL with a fixed message', () => {
+    expect(http().errorResponse(new HttpError(413, 'INVALID_BODY', 'too large'))).toMatchObject({ status: 413, body: { error: { code: 'INVALID_BODY', message: 'too large' } } });
+    for (const thrown of [new TypeError("Cannot read properties of undefined (reading 'x') at /app/src/x.ts:3:4"), 'a string', null]) {
+      expect(http().errorResponse(thrown)).toEqual({
+        status: 500,
+        headers: { 'cache-control': 'no-store' },
+        body: { error: { code: 'INTERNAL', message: 'Internal error' } },
+      });
+    }
+  });
+});
+
+describe('originAllowed()', () => {
+  const cookieAuth = { session: null, token: 'skt_x', via: 'cookie', clearCookie: false, ip: null } as const;
+  const request = (method: string, headers: Record<string, string>) => ({ method, path: '/', headers: { host: 'app.example', ...headers }, remoteAddress: '127.0.0.1' });
+
+  it.each([
+    ['GET from anywhere', 'GET', { origin: 'https://evil.example' }, true],
+    ['HEAD from anywhere', 'HEAD', { 'sec-fetch-site': 'cross-site' }, true],
+    ['POST from the own origin', 'POST', { origin: 'https://app.example' }, true],
+    ['POST from another port of the host', 'POST', { origin: 'https://app.example:8443' }, false],
+    ['PUT from a foreign origin', 'PUT', { origin: 'https://evil.example' }, false],
+    ['PATCH with a malformed Origin', 'PATCH', { origin: 'not a url' }, false],
+    ['DELETE with Origin: null and no Sec-Fetch-Site', 'DELETE', { origin: 'null' }, false],
+    ['POST with Origin: null but Sec-Fetch-Site: same-origin', 'POST', { origin: 'null', 'sec-fetch-site': 'same-origin' }, true],
+    ['POST with Sec-Fetch-Site: none (typed into the address bar)', 'POST', { 'sec-fetch-site': 'none' }, true],
+    ['POST with Sec-Fetch-Site: same-site', 'POST', { 'sec-fetch-site': 'same-site' }, false],
+    ['POST with neither header', 'POST', {}, true],
+  ])('%s: %s', (_, method, headers, allowed) => {
+    expect(createSessionHttp(manager()).originAllowed(request(method, headers), cookieAuth)).toBe(allowed);
+  });
+
+  it('allowedOrigins adds origins; the own origin still passes; bearer requests are exempt', () => {
+    const http = createSessionHttp(manager(), { allowedOrigins: ['https://admin.example'] });
+    expect(http.originAllowed(request('POST', { origin: 'https://admin.example' }), cookieAuth)).toBe(true);
+    expect(http.originAllowed(request('POST', { origin: 'https://app.example' }), cookieAuth)).toBe(true);
+    expect(http.originAllowed(request('POST', { origin: 'https://evil.example' }), cookieAuth)).toBe(false);
+    expect(http.originAllowed(request('POST', { origin: 'https://evil.example' }), { ...cookieAuth, via: 'bearer' })).toBe(true);
+  });
+});
