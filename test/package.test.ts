@@ -51,6 +51,22 @@ describe('built package', () => {
     expect(out.trim()).toBe('function function memoryStore | sqliteStore | postgresStore');
   });
 
+  it('loads sessionkeeper/koa in both module systems, sharing the core\'s SessionError, without loading koa itself', () => {
+    const script = (load: string) =>
+      `${load}
+       let shared = null;
+       try { koa.sessionRoutes({}, { prefix: 'no-slash' }) } catch (e) { shared = e instanceof core.SessionError && e.code }
+       const loaded = Object.keys(require.cache).filter((f) => /node_modules[\\\\/]koa[\\\\/]/.test(f));
+       console.log(Object.keys(koa).sort().join(','), shared, JSON.stringify(loaded));`;
+    const esm = node([
+      '--input-type=module',
+      '-e',
+      script(`import * as core from 'sessionkeeper'; import * as koa from 'sessionkeeper/koa'; import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);`),
+    ]);
+    const cjs = node(['-e', script(`const core = require('sessionkeeper'); const koa = require('sessionkeeper/koa');`)]);
+    for (const out of [esm, cjs]) expect(out.trim()).toBe('requireSession,sessionMiddleware,sessionRoutes INVALID_CONFIG []');
+  });
+
   it('ships the conformance suite as ESM (vitest is ESM-only)', async () => {
     const out = node(['--input-type=module', '-e', `const t = await import('sessionkeeper/testing'); console.log(Object.keys(t).sort().join(','))`]);
     expect(out.trim()).toBe('manualClock,runSessionStoreConformance');
@@ -60,7 +76,7 @@ describe('built package', () => {
     const out = node([
       '-e',
       `require('sessionkeeper');
-       const loaded = Object.keys(require.cache).filter((f) => /node_modules[\\\\/](better-sqlite3|pg|kysely)[\\\\/]/.test(f));
+       const loaded = Object.keys(require.cache).filter((f) => /node_modules[\\\\/](better-sqlite3|pg|kysely|express|koa)[\\\\/]/.test(f));
        console.log(JSON.stringify(loaded));`,
     ]);
     expect(JSON.parse(out)).toEqual([]);
@@ -89,5 +105,6 @@ describe('built package', () => {
     expect(pkg.engines.node).toBe('>=20');
     expect(pkg.peerDependenciesMeta['better-sqlite3'].optional).toBe(true);
     expect(pkg.peerDependenciesMeta.pg.optional).toBe(true);
+    expect(pkg.peerDependenciesMeta.koa.optional).toBe(true);
   });
 });
