@@ -150,6 +150,37 @@ describe.each(frameworks)('HTTP end to end over $name', (framework) => {
       expect(wrongBearer.cookies).toEqual([]);
     });
 
+    it('the session cookie is found among other cookies; the bearer scheme is case-insensitive; a huge or non-bearer Authorization is no session', async () => {
+      const { app } = await setup();
+      const a = await app.login('alice', CHROME_WINDOWS);
+      expect((await app.get('/protected', { cookie: `theme=dark; ${a.cookie}; lang=en` })).body).toEqual({ userId: 'alice', sessionId: a.id });
+      expect((await app.get('/protected', { headers: { authorization: `bearer ${a.token}` } })).status).toBe(200);
+      expectError(await app.get('/protected', { bearer: `skt_${'x'.repeat(5000)}` }), 401, 'UNAUTHENTICATED');
+      expectError(await app.get('/protected', { headers: { authorization: `Basic ${Buffer.from('alice:pw').toString('base64')}` } }), 401, 'UNAUTHENTICATED');
+    });
+
+    it('cookie: false is bearer only: login sets no cookie, a cookie is not read', async () => {
+      const { app } = await setup({ middleware: { cookie: false } });
+      const reply = await app.post('/login', { ua: CHROME_WINDOWS, body: { userId: 'alice' } });
+      expect(reply.status).toBe(200);
+      expect(reply.cookies).toEqual([]);
+      const { id, token } = reply.body as { id: string; token: string };
+      expect((await app.get('/protected', { bearer: token })).body).toEqual({ userId: 'alice', sessionId: id });
+      const viaCookie = await app.get('/protected', { cookie: `sid=${token}` });
+      expectError(viaCookie, 401, 'UNAUTHENTICATED');
+      expect(viaCookie.cookies).toEqual([]);
+      expect((await app.post('/logout', { bearer: token })).cookies).toEqual([]);
+      expectError(await app.get('/protected', { bearer: token }), 401, 'UNAUTHENTICATED');
+    });
+
+    it('bearer: false ignores Authorization and reads the cookie', async () => {
+      const { app } = await setup({ middleware: { bearer: false } });
+      const alice = await app.login('alice', CHROME_WINDOWS);
+      const bob = await app.login('bob', SAFARI_IPHONE);
+      expectError(await app.get('/protected', { bearer: alice.token }), 401, 'UNAUTHENTICATED');
+      expect((await app.get('/protected', { bearer: alice.token, cookie: bob.cookie })).body).toEqual({ userId: 'bob', sessionId: bob.id });
+    });
+
     it('a login over an existing session replaces it (no session fixation)', async () => {
       const { app, manager } = await setup();
       const first = await app.login('alice', CHROME_WINDOWS);
