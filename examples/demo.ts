@@ -1,5 +1,5 @@
 /**
- * The sessionkeeper tour: one user, three devices, on a SQLite file. Run it with `npm run demo`.
+ * The sessionkeeper tour: one user, three devices, on a SQLite file. Run it with `npm run tour`.
  * Copy from it: every call here is the public API, imported the way your app would import it.
  */
 import { tmpdir } from 'node:os';
