@@ -520,6 +520,12 @@ describe.each(frameworks)('HTTP end to end over $name', (framework) => {
       expect(reply.body).toEqual({ revoked: 1 });
     });
 
+    // The README says state-changing requests authenticated by the cookie must come from an allowed
+    // origin; today only the self-service routes check it. No wrapper checks the app's own routes
+    // (POST /logout, POST /rotate here, or any route behind requireSession()): a design decision
+    // for the lead, recorded here rather than asserted either way.
+    it.todo("a cookie-authenticated POST to the app's own routes from a foreign Origin is refused (README's CSRF paragraph)");
+
     it('a client that sends neither Origin nor Sec-Fetch-Site (curl, a server) passes', async () => {
       const { app } = await setup();
       const a = await app.login('alice', CHROME_WINDOWS);
