@@ -190,10 +190,11 @@ describe.each(frameworks)('HTTP end to end over $name', (framework) => {
       expectError(await app.get('/protected', { cookie: first.cookie }), 401, 'UNAUTHENTICATED');
     });
 
-    it('an error thrown in a handler is the JSON error shape (login without a userId is 400)', async () => {
+    it('an error thrown in a handler is the JSON error shape (login without a userId or with malformed JSON is 400)', async () => {
       const { app } = await setup();
       expectError(await app.post('/login', { ua: CHROME_WINDOWS, body: {} }), 400, 'INVALID_ARGUMENT');
       expectError(await app.post('/rotate'), 401, 'UNAUTHENTICATED');
+      expectError(await app.post('/login', { ua: CHROME_WINDOWS, rawBody: '{"userId":' }), 400, 'INVALID_BODY');
     });
   });
 

@@ -17,7 +17,7 @@ export interface TestServer {
  *
  * | route | behaviour |
  * | --- | --- |
- * | `POST /login` JSON `{ "userId": "..." }` | the wrapper's login helper → 200 `{ id, token }` |
+ * | `POST /login` JSON `{ "userId": "..." }` | the wrapper's login helper → 200 `{ id, token }`; malformed JSON → 400 `INVALID_BODY` |
  * | `POST /logout` | the logout helper → 204, no body |
  * | `POST /rotate` (behind requireSession) | the rotate helper → 200 `{ id, token }` |
  * | `GET /protected` (behind requireSession) | 200 `{ userId, sessionId }` |
