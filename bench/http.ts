@@ -1,0 +1,333 @@
+/**
+ * `npm run bench:http`: sessionkeeper's HTTP middleware against the session libraries users would
+ * pick instead, under the same load.
+ *
+ * Every server runs in a child process of its own (bench/http/server.ts), started fresh on
+ * 127.0.0.1 and an ephemeral port, and killed after its run. This process logs in once
+ * (`POST /login`), then drives `POST /hit` with autocannon: 10 connections, a warm-up, then the
+ * measured run, every request carrying that one session cookie and a browser's User-Agent. The
+ * route reads the session and writes one value back (sessionkeeper: `sessions.update(id, { metadata })`;
+ * express-session: `req.session.n = ...`; @fastify/session: `request.session.set(...)`).
+ *
+ * Per server: requests per second and p99 latency (both depend on the load generator sharing the
+ * machine), and the steadier figure, the server process's CPU time per request
+ * (`process.cpuUsage()` over the measured run / requests served). Session cost = CPU per request
+ * minus that of the same framework with no session at all.
+ *
+ * A run in which any response is not a 200 (the cookie stopped working, the store failed) fails.
+ *
+ * Environment: BENCH_SECONDS (default 10), BENCH_WARMUP (default 2), BENCH_CONNECTIONS (default 10),
+ * BENCH_ONLY (comma-separated substrings of case names), SESSIONKEEPER_PG_URL (default
+ * postgres://postgres@127.0.0.1:5432/test), BENCH_PROFILE=<dir>: write a CPU profile of each
+ * server's measured run there (the figures are then not comparable: the profiler costs CPU).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import type { CaseId } from './http/apps.js';
+import type { ChildMessage, ParentMessage } from './http/server.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const ONLY = process.env.BENCH_ONLY?.split(',').filter(Boolean);
+const POSTGRES_URL = process.env.SESSIONKEEPER_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const PROFILE_DIR = process.env.BENCH_PROFILE ? resolve(process.env.BENCH_PROFILE) : undefined;
+const USER_AGENT = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+const ROOT = resolve(HERE, '..');
+
+type Framework = 'express' | 'koa' | 'fastify';
+
+interface Case {
+  readonly id: CaseId;
+  readonly framework: Framework;
+  readonly label: string;
+  /** Target session cost in CPU µs per request. */
+  readonly target?: number;
+  /** Session cost measured for the peer in an earlier run (issue figures), for comparison. */
+  readonly earlier?: number;
+  readonly store?: 'sqlite' | 'postgres';
+  /** Why the case cannot run in this checkout, or undefined. */
+  readonly missing?: () => string | undefined;
+}
+
+const require = createRequire(import.meta.url);
+const needsModule = (name: string) => () => {
+  try {
+    require.resolve(name, { paths: [ROOT] });
+    return undefined;
+  } catch {
+    return `${name} is not installed`;
+  }
+};
+const needsFile = (path: string, alsoModule: string) => () =>
+  existsSync(join(ROOT, path)) ? needsModule(alsoModule)() : `${path} is not in the repository yet`;
+
+/** Baselines first: every session cost is taken against its framework's figure. */
+const CASES: readonly Case[] = [
+  { id: 'express', framework: 'express', label: 'Express, no session', earlier: 153 },
+  { id: 'koa', framework: 'koa', label: 'Koa, no session', missing: needsModule('koa') },
+  { id: 'fastify', framework: 'fastify', label: 'Fastify, no session', earlier: 27, missing: needsModule('fastify') },
+  { id: 'express+sessionkeeper/memory', framework: 'express', label: 'Express + sessionkeeper, memory', target: 40 },
+  { id: 'express+sessionkeeper/memory,alerts:false', framework: 'express', label: 'Express + sessionkeeper, memory, alerts: false' },
+  { id: 'express+sessionkeeper/sqlite', framework: 'express', label: 'Express + sessionkeeper, SQLite (file, WAL)', target: 80, store: 'sqlite' },
+  { id: 'express+sessionkeeper/postgres', framework: 'express', label: 'Express + sessionkeeper, Postgres', target: 150, store: 'postgres' },
+  { id: 'fastify+sessionkeeper/memory', framework: 'fastify', label: 'Fastify + sessionkeeper, memory', target: 40, missing: needsFile('adapters/http/fastify/index.ts', 'fastify') },
+  { id: 'koa+sessionkeeper/memory', framework: 'koa', label: 'Koa + sessionkeeper, memory', missing: needsFile('adapters/http/koa/index.ts', 'koa') },
+  { id: 'express-session/memory', framework: 'express', label: 'Express + express-session, MemoryStore', earlier: 142 },
+  { id: 'express-session/sqlite', framework: 'express', label: 'Express + express-session, better-sqlite3-session-store (WAL)', earlier: 275, store: 'sqlite' },
+  { id: 'express-session/postgres', framework: 'express', label: 'Express + express-session, connect-pg-simple', earlier: 515, store: 'postgres' },
+  { id: '@fastify/session/memory', framework: 'fastify', label: 'Fastify + @fastify/session, memory store', earlier: 68, missing: needsModule('fastify') },
+];
+
+interface Measured {
+  readonly reqPerSec: number;
+  readonly p99: number;
+  readonly cpuPerRequest: number;
+  readonly handled: number;
+  readonly responses: number;
+  readonly elu: number;
+}
+
+interface Row {
+  server: string;
+  'req/s': string;
+  'p99 ms': string;
+  'CPU µs/req': string;
+  'session µs/req': string;
+  target: string;
+  'earlier run': string;
+  verdict: string;
+}
+
+async function main(): Promise<void> {
+  const cases = CASES.filter((c) => ONLY === undefined || ONLY.some((o) => c.id.includes(o)) || (!c.id.includes('/') && ONLY.some((o) => o === 'baselines')));
+  const [l1] = loadavg();
+  console.log(
+    `node ${process.version}, ${availableParallelism()} cores, load average ${l1!.toFixed(2)}; ` +
+      `per server: ${WARMUP} s warm-up, then ${SECONDS} s with ${CONNECTIONS} connections, one session cookie` +
+      (PROFILE_DIR ? `; profiling into ${PROFILE_DIR} (figures inflated by the profiler)` : ''),
+  );
+  if (PROFILE_DIR) mkdirSync(PROFILE_DIR, { recursive: true });
+  const dir = mkdtempSync(join(tmpdir(), 'sessionkeeper-bench-http-'));
+  const admin = await postgresAdmin();
+  const results = new Map<CaseId, Measured>();
+  const skipped = new Map<CaseId, string>();
+  const failures: string[] = [];
+  try {
+    for (const [index, c] of cases.entries()) {
+      const why = c.missing?.() ?? (c.store === 'postgres' && admin === null ? `Postgres unreachable at ${redact(POSTGRES_URL)}` : undefined);
+      if (why !== undefined) {
+        skipped.set(c.id, why);
+        console.log(`- ${c.id}: skipped (${why})`);
+        continue;
+      }
+      const schema = `sk_bench_http_${process.pid}_${index}`;
+      if (c.store === 'postgres') await admin!.query(`create schema ${schema}`);
+      try {
+        const measured = await runCase(c, { BENCH_SQLITE_FILE: join(dir, `${index}.db`), BENCH_PG_URL: POSTGRES_URL, BENCH_PG_SCHEMA: schema });
+        results.set(c.id, measured);
+        console.log(
+          `- ${c.id}: ${Math.round(measured.reqPerSec)} req/s, p99 ${measured.p99} ms, ${measured.cpuPerRequest.toFixed(1)} CPU µs/req ` +
+            `(${measured.handled} requests served, ${measured.responses} responses, event loop ${(measured.elu * 100).toFixed(0)}% busy)`,
+        );
+      } catch (error) {
+        failures.push(`${c.id}: ${(error as Error).message}`);
+        console.log(`- ${c.id}: FAILED: ${(error as Error).message}`);
+      } finally {
+        if (c.store === 'postgres') await admin!.query(`drop schema if exists ${schema} cascade`);
+      }
+    }
+  } finally {
+    await admin?.end();
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const rows: Row[] = [];
+  for (const c of cases) {
+    const m = results.get(c.id);
+    const base = results.get(c.framework as CaseId);
+    const cost = m !== undefined && base !== undefined && c.id !== c.framework ? m.cpuPerRequest - base.cpuPerRequest : undefined;
+    const why = skipped.get(c.id);
+    rows.push({
+      server: c.label,
+      'req/s': m ? Math.round(m.reqPerSec).toLocaleString('en-US') : '',
+      'p99 ms': m ? String(m.p99) : '',
+      'CPU µs/req': m ? m.cpuPerRequest.toFixed(0) : '',
+      'session µs/req': cost !== undefined ? cost.toFixed(0) : c.id === c.framework && m ? '(baseline)' : '',
+      target: c.target !== undefined ? `<= ${c.target}` : '',
+      'earlier run': c.earlier !== undefined ? String(c.earlier) : '',
+      verdict: why !== undefined ? `skipped: ${why}` : m === undefined ? 'FAILED' : c.target === undefined || cost === undefined ? '' : cost <= c.target ? 'met' : 'MISSED',
+    });
+  }
+  console.log('');
+  console.log(markdownTable(rows));
+  const withAlerts = results.get('express+sessionkeeper/memory');
+  const withoutAlerts = results.get('express+sessionkeeper/memory,alerts:false');
+  if (withAlerts && withoutAlerts) {
+    console.log(`\nAlert rules (default) on the request path, Express + memory: ${(withAlerts.cpuPerRequest - withoutAlerts.cpuPerRequest).toFixed(1)} CPU µs/request.`);
+  }
+  console.log(`\nCPU µs/req: server process user+system CPU over the ${SECONDS} s run / requests served. "earlier run": session cost (baselines: CPU µs/req) measured before.`);
+  if (failures.length > 0) {
+    console.error(`\n${failures.length} server(s) failed:\n${failures.map((f) => `  ${f}`).join('\n')}`);
+    process.exitCode = 1;
+  }
+}
+
+async function runCase(c: Case, env: Record<string, string>): Promise<Measured> {
+  const child = fork(join(HERE, 'http', 'server.ts'), [c.id], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, ...env, ...(PROFILE_DIR ? { BENCH_PROFILE_DIR: PROFILE_DIR } : {}) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const channel = new Channel(child);
+  try {
+    const ready = await channel.next('ready', 60_000);
+    const base = `http://127.0.0.1:${ready.port}`;
+    const cookie = await login(base, c.id === c.framework);
+    const headers = { cookie, 'user-agent': USER_AGENT };
+    // The session works before the run: two hits, the second seeing the first's write.
+    const first = await hit(base, headers);
+    const second = await hit(base, headers);
+    if (c.id !== c.framework && second !== first + 1) throw new Error(`the session did not keep n: ${first} then ${second}`);
+
+    await load(base, headers, WARMUP);
+    channel.send({ type: 'start' });
+    await channel.next('started', 10_000);
+    const result = await load(base, headers, SECONDS);
+    channel.send({ type: 'stop' });
+    const stopped = await channel.next('stopped', 30_000);
+
+    const responses = result['1xx'] + result['2xx'] + result['3xx'] + result['4xx'] + result['5xx'];
+    if (result.non2xx !== 0 || result.errors !== 0 || result.timeouts !== 0 || result['2xx'] === 0) {
+      throw new Error(`not every response was a 200: ${JSON.stringify(result.statusCodeStats)}, ${result.errors} errors, ${result.timeouts} timeouts`);
+    }
+    // And it still works after the run: the cookie stayed valid and the writes landed.
+    const after = await hit(base, headers);
+    if (c.id !== c.framework && after <= second) throw new Error(`n did not grow during the run: ${second} before, ${after} after`);
+    if (stopped.handled === 0) throw new Error('the server counted no request');
+    return {
+      reqPerSec: result.requests.average,
+      p99: result.latency.p99,
+      cpuPerRequest: stopped.cpuMicros / stopped.handled,
+      handled: stopped.handled,
+      responses,
+      elu: stopped.elu,
+    };
+  } finally {
+    channel.send({ type: 'close' });
+    await channel.exit(10_000);
+  }
+}
+
+/** Logs in and returns the Cookie header; baselines set no cookie and get a token-sized dummy. */
+async function login(base: string, baseline: boolean): Promise<string> {
+  const response = await fetch(`${base}/login`, { method: 'POST', headers: { 'user-agent': USER_AGENT } });
+  if (response.status !== 200) throw new Error(`POST /login answered ${response.status}: ${await response.text()}`);
+  const setCookie = response.headers.getSetCookie();
+  if (baseline) return 'sid=0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL';
+  const first = setCookie[0]?.split(';')[0];
+  if (first === undefined || setCookie.length !== 1) throw new Error(`POST /login set ${setCookie.length} cookies`);
+  return first;
+}
+
+async function hit(base: string, headers: Record<string, string>): Promise<number> {
+  const response = await fetch(`${base}/hit`, { method: 'POST', headers });
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`POST /hit answered ${response.status}: ${text}`);
+  const n = (JSON.parse(text) as { n?: unknown }).n;
+  if (typeof n !== 'number') throw new Error(`POST /hit answered ${text}`);
+  return n;
+}
+
+function load(base: string, headers: Record<string, string>, seconds: number): Promise<autocannon.Result> {
+  return autocannon({ url: `${base}/hit`, method: 'POST', headers, connections: CONNECTIONS, duration: seconds });
+}
+
+/** The child's IPC messages, awaited one at a time by type. */
+class Channel {
+  readonly #child: ChildProcess;
+  readonly #queue: ChildMessage[] = [];
+  #wake: (() => void) | null = null;
+  #exited = false;
+  readonly #exit: Promise<void>;
+
+  constructor(child: ChildProcess) {
+    this.#child = child;
+    child.on('message', (message: ChildMessage) => {
+      this.#queue.push(message);
+      this.#wake?.();
+    });
+    this.#exit = new Promise((resolve) =>
+      child.once('exit', () => {
+        this.#exited = true;
+        this.#wake?.();
+        resolve();
+      }),
+    );
+  }
+
+  send(message: ParentMessage): void {
+    if (!this.#exited && this.#child.connected) this.#child.send(message);
+  }
+
+  async next<T extends ChildMessage['type']>(type: T, timeoutMs: number): Promise<Extract<ChildMessage, { type: T }>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const message = this.#queue.shift();
+      if (message?.type === 'failed') throw new Error(`the server failed: ${message.error}`);
+      if (message?.type === type) return message as Extract<ChildMessage, { type: T }>;
+      if (message !== undefined) continue;
+      if (this.#exited) throw new Error(`the server exited (code ${this.#child.exitCode}) before '${type}'`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no '${type}' from the server within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#wake = null;
+    }
+  }
+
+  /** Waits for the child to exit, killing it if it does not within `timeoutMs`. */
+  async exit(timeoutMs: number): Promise<void> {
+    if (this.#exited) return;
+    const timer = setTimeout(() => this.#child.kill('SIGKILL'), timeoutMs);
+    await this.#exit;
+    clearTimeout(timer);
+  }
+}
+
+async function postgresAdmin(): Promise<pg.Client | null> {
+  if (!CASES.some((c) => c.store === 'postgres')) return null;
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  try {
+    await client.connect();
+    return client;
+  } catch {
+    return null;
+  }
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}
+
+function markdownTable(rows: Row[]): string {
+  const columns = Object.keys(rows[0]!) as (keyof Row)[];
+  const numeric = new Set<keyof Row>(['req/s', 'p99 ms', 'CPU µs/req', 'session µs/req', 'target', 'earlier run']);
+  const lines = [`| ${columns.join(' | ')} |`, `| ${columns.map((c) => (numeric.has(c) ? '---:' : '---')).join(' | ')} |`];
+  for (const row of rows) lines.push(`| ${columns.map((c) => row[c]).join(' | ')} |`);
+  return lines.join('\n');
+}
+
+await main();
