@@ -1,0 +1,292 @@
+import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Session } from '../../../src/contracts.js';
+import { SessionError } from '../../../src/errors.js';
+import {
+  createSelfService,
+  createSessionHttp,
+  HttpError,
+  json,
+  MAX_BODY_BYTES,
+  parseJsonBody,
+  type Authentication,
+  type HttpRequest,
+  type HttpResponse,
+  type LoginExtra,
+  type SelfService,
+  type SelfServiceOptions,
+  type SessionHttp,
+  type SessionHttpOptions,
+} from '../../../src/http/index.js';
+import type { SessionManager } from '../../../src/session-manager.js';
+
+/** What `request.sessionkeeper` offers a route handler. */
+export interface SessionkeeperRequest {
+  /** Starts a session for `userId` with this request's address and device, and sets the cookie. */
+  login(userId: string, extra?: LoginExtra): Promise<{ session: Session; token: string }>;
+  /** Revokes the current session (reason `'logout'`), clears the cookie, sends `Cache-Control: no-store`. */
+  logout(): Promise<void>;
+  /** Replaces the current token (cookie updated). */
+  rotate(): Promise<{ session: Session; token: string }>;
+}
+
+/** Options of the {@link sessionkeeper} plugin: the manager, the middleware options and the routes. */
+export interface SessionkeeperPluginOptions extends SessionHttpOptions {
+  /** The session manager from `createSessionManager()`. */
+  manager: SessionManager;
+  /**
+   * Where to serve the self-service routes (`'/api/v1/me/sessions'`). Default: not served.
+   */
+  routesPrefix?: string;
+  /** Options of the self-service routes (`maxExtend`). */
+  routes?: SelfServiceOptions;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The validated session, or `null`. Set by the `sessionkeeper` plugin. */
+    session: Session | null;
+    sessionkeeper: SessionkeeperRequest;
+  }
+}
+
+/**
+ * Validates each request's token (cookie or bearer) in an `onRequest` hook and sets
+ * `request.session` and `request.sessionkeeper`, for the whole app (the plugin is not encapsulated).
+ * A storage failure answers 503 `{ error: { code: 'STORE_UNAVAILABLE' } }`: never "logged out".
+ * With `routesPrefix`, also serves the self-service routes there; their errors (a malformed or
+ * oversized body included) are JSON `{ error: { code, message } }`.
+ *
+ * @example
+ * await app.register(sessionkeeper, { manager: sessions, routesPrefix: '/api/v1/me/sessions', trustProxy: 1 });
+ * app.post('/login', async (request) => {
+ *   const user = await checkPassword(request.body);
+ *   const { token } = await request.sessionkeeper.login(user.id);
+ *   return { token };
+ * });
+ */
+export const sessionkeeper = fp(plugin, { fastify: '5.x', name: 'sessionkeeper' });
+
+/**
+ * A `preHandler` that answers 401 `{ error: { code: 'UNAUTHENTICATED' } }` unless the request has a
+ * session.
+ *
+ * @example
+ * app.get('/api/me', { preHandler: requireSession }, async (request) => ({ userId: request.session!.userId }));
+ */
+export async function requireSession(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+  const found = authenticated.get(request);
+  if (found === undefined) throw notMounted();
+  // An async hook that has answered returns the reply, so that Fastify stops there.
+  if (found.state.auth.session === null) return send(reply, found.http.unauthenticated());
+  return undefined;
+}
+
+// --- internal ---
+
+interface Found {
+  readonly http: SessionHttp;
+  readonly request: HttpRequest;
+  readonly state: { auth: Authentication };
+}
+
+/** The authentication of each request, for `requireSession` and the routes. */
+const authenticated = new WeakMap<FastifyRequest, Found>();
+
+/** Fastify's own error codes for a request body it cannot take; all are `INVALID_BODY` here. */
+const BODY_ERRORS = new Set([
+  'FST_ERR_CTP_BODY_TOO_LARGE',
+  'FST_ERR_CTP_EMPTY_JSON_BODY',
+  'FST_ERR_CTP_INVALID_CONTENT_LENGTH',
+  'FST_ERR_CTP_INVALID_JSON_BODY',
+  'FST_ERR_CTP_INVALID_MEDIA_TYPE',
+  'FST_ERR_CTP_EMPTY_TYPE',
+  'FST_ERR_CTP_INVALID_TYPE',
+]);
+
+async function plugin(app: FastifyInstance, options: SessionkeeperPluginOptions): Promise<void> {
+  if (options === null || typeof options !== 'object') throw new SessionError('INVALID_CONFIG', 'the sessionkeeper plugin needs options with a manager');
+  const { manager, routesPrefix, routes: routeOptions, ...httpOptions } = options;
+  const http = createSessionHttp(manager, httpOptions);
+  const routes = routesPrefix === undefined ? null : { prefix: checkPrefix(routesPrefix), service: createSelfService(routeOptions) };
+  if (routes === null && routeOptions !== undefined) throw new SessionError('INVALID_CONFIG', 'routes options were given without routesPrefix: no routes would be served');
+
+  // Fastify 5 refuses a shared object as a request decoration's initial value: both start as null
+  // and each request gets its own in onRequest, before any handler can read them.
+  app.decorateRequest('session', null);
+  app.decorateRequest('sessionkeeper', null as unknown as SessionkeeperRequest);
+
+  app.addHook('onRequest', async (request, reply) => {
+    const httpRequest = toHttpRequest(request);
+    let auth: Authentication;
+    try {
+      auth = await http.authenticate(httpRequest);
+    } catch (error) {
+      const response = http.errorResponse(error);
+      if (response.status >= 500) request.log.error({ err: error }, 'sessionkeeper: authentication failed');
+      return send(reply, response);
+    }
+    const state = { auth };
+    authenticated.set(request, { http, request: httpRequest, state });
+    if (auth.clearCookie) appendCookie(reply, http.clearCookie());
+    request.session = auth.session;
+    request.sessionkeeper = helpers(http, httpRequest, state, request, reply);
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const found = authenticated.get(request);
+    const session = found?.state.auth.session ?? null;
+    if (found === undefined || session === null) return;
+    http.track(session, found.request, {
+      route: request.routeOptions.url ?? null,
+      status: reply.statusCode,
+      durationMs: reply.elapsedTime,
+      bytesIn: contentLength(request.headers['content-length']),
+      bytesOut: contentLength(reply.getHeader('content-length')),
+    });
+  });
+
+  if (routes !== null) await app.register(selfServiceRoutes(http, routes.service), { prefix: routes.prefix });
+}
+
+/** The self-service routes in their own encapsulated context, so their error handling stays theirs. */
+function selfServiceRoutes(http: SessionHttp, service: SelfService): FastifyPluginAsync {
+  return async (app) => {
+    // Behind the session as in the other frameworks: 401 before the body is even read.
+    app.addHook('onRequest', async (request, reply) => {
+      if (authenticated.get(request)?.state.auth.session == null) return send(reply, http.unauthenticated());
+    });
+
+    // The core's JSON parsing and size limit, so that a bad body reads the same on every framework;
+    // an empty body is no body (a bodiless POST with a JSON content type is not an error).
+    app.removeContentTypeParser('application/json');
+    app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: MAX_BODY_BYTES }, (_request, text, done) => {
+      try {
+        done(null, text === '' ? undefined : parseJsonBody(text as string));
+      } catch (error) {
+        done(error as Error, undefined);
+      }
+    });
+
+    app.setErrorHandler((error, request, reply) => {
+      const response = fastifyErrorResponse(http, error);
+      if (response.status >= 500) request.log.error({ err: error }, 'sessionkeeper: self-service route failed');
+      return send(reply, response);
+    });
+    app.setNotFoundHandler((_request, reply) => send(reply, json(404, 'NOT_FOUND', 'No such session route')));
+
+    const handler = (subpath: (params: Record<string, string>) => string) => async (request: FastifyRequest, reply: FastifyReply) => {
+      const found = authenticated.get(request);
+      if (found === undefined) throw notMounted();
+      const response = await service.handle(
+        http,
+        { ...found.request, subpath: subpath(request.params as Record<string, string>), query: toSearchParams(request.query), body: request.body },
+        found.state.auth,
+      );
+      return send(reply, response ?? json(404, 'NOT_FOUND', 'No such session route'));
+    };
+    const fixed = (path: string) => handler(() => path);
+    const withId = (suffix: string) => handler((params) => `/${params.id ?? ''}${suffix}`);
+
+    app.get('/', fixed('/'));
+    app.get('/current', fixed('/current'));
+    app.get('/statistics', fixed('/statistics'));
+    app.get('/activity', fixed('/activity'));
+    app.get('/alerts', fixed('/alerts'));
+    app.post('/revoke-others', fixed('/revoke-others'));
+    app.delete('/:id', withId(''));
+    app.post('/:id/extend', withId('/extend'));
+  };
+}
+
+function helpers(http: SessionHttp, request: HttpRequest, state: { auth: Authentication }, req: FastifyRequest, reply: FastifyReply): SessionkeeperRequest {
+  return {
+    async login(userId, extra) {
+      const result = await http.login(request, state.auth, userId, extra);
+      state.auth = { ...state.auth, session: result.session, token: result.token, via: result.setCookie === null ? 'bearer' : 'cookie', clearCookie: false };
+      req.session = result.session;
+      appendCookie(reply, result.setCookie);
+      reply.header('cache-control', 'no-store');
+      return { session: result.session, token: result.token };
+    },
+    async logout() {
+      const { setCookie } = await http.logout(state.auth);
+      state.auth = { ...state.auth, session: null, token: null, via: null };
+      req.session = null;
+      appendCookie(reply, setCookie);
+      reply.header('cache-control', 'no-store');
+    },
+    async rotate() {
+      const result = await http.rotate(state.auth);
+      state.auth = { ...state.auth, session: result.session, token: result.token };
+      req.session = result.session;
+      appendCookie(reply, result.setCookie);
+      reply.header('cache-control', 'no-store');
+      return { session: result.session, token: result.token };
+    },
+  };
+}
+
+/** Fastify's errors (body parsing, limits) in the core's shape; everything else through the core. */
+function fastifyErrorResponse(http: SessionHttp, error: unknown): HttpResponse {
+  if (error instanceof HttpError || error instanceof SessionError) return http.errorResponse(error);
+  const { code, statusCode } = error as Partial<FastifyError>;
+  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
+    if (code !== undefined && BODY_ERRORS.has(code)) return json(statusCode, 'INVALID_BODY', bodyMessage(code, statusCode));
+    if (error instanceof SyntaxError) return json(400, 'INVALID_BODY', 'The request body is not valid JSON');
+    return json(statusCode, 'INVALID_ARGUMENT', 'The request was refused');
+  }
+  return http.errorResponse(error);
+}
+
+function bodyMessage(code: string, status: number): string {
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return `The request body is larger than ${MAX_BODY_BYTES} bytes`;
+  if (status === 415) return 'The request body must be JSON (Content-Type: application/json)';
+  return 'The request body is not valid JSON';
+}
+
+function toHttpRequest(request: FastifyRequest): HttpRequest {
+  const url = request.url;
+  const query = url.indexOf('?');
+  return { method: request.method, path: query === -1 ? url : url.slice(0, query), headers: request.headers, remoteAddress: request.socket.remoteAddress };
+}
+
+/** Fastify's parsed query (`{ a: '1', b: ['2', '3'] }`) as the core reads it. */
+function toSearchParams(query: unknown): URLSearchParams {
+  const params = new URLSearchParams();
+  if (query === null || typeof query !== 'object') return params;
+  for (const [name, value] of Object.entries(query as Record<string, unknown>)) {
+    for (const one of Array.isArray(value) ? value : [value]) if (one !== undefined) params.append(name, String(one));
+  }
+  return params;
+}
+
+function send(reply: FastifyReply, response: HttpResponse): FastifyReply {
+  if (reply.sent) return reply;
+  reply.code(response.status);
+  // reply.header() adds to an existing set-cookie instead of replacing it: a cleared cookie stays.
+  for (const [name, value] of Object.entries(response.headers)) reply.header(name, value);
+  return response.body === undefined ? reply.send() : reply.send(response.body);
+}
+
+/** Fastify accumulates repeated `set-cookie` headers into a list instead of replacing them. */
+function appendCookie(reply: FastifyReply, setCookie: string | null): void {
+  if (setCookie !== null) reply.header('set-cookie', setCookie);
+}
+
+function contentLength(value: unknown): number | null {
+  const n = typeof value === 'string' ? Number(value) : typeof value === 'number' ? value : Number.NaN;
+  return Number.isSafeInteger(n) && n >= 0 ? n : null;
+}
+
+/** `'/api/sessions/'` and `'/api/sessions'` are the same prefix. */
+function checkPrefix(prefix: unknown): string {
+  if (typeof prefix !== 'string' || !prefix.startsWith('/') || /[\s?#]/.test(prefix)) {
+    throw new SessionError('INVALID_CONFIG', "routesPrefix must be a path starting with '/', such as '/api/v1/me/sessions'");
+  }
+  return prefix.length > 1 && prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
+}
+
+function notMounted(): SessionError {
+  return new SessionError('INVALID_CONFIG', 'the sessionkeeper plugin must be registered (with fastify-plugin semantics) before requireSession and the routes');
+}
