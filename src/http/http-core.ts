@@ -12,7 +12,11 @@ import type { Authentication, HttpErrorCode, HttpRequest, HttpResponse, RequestH
  */
 export interface SessionHttp {
   readonly manager: SessionManager;
-  /** Finds and validates the request's token. Throws `STORE_UNAVAILABLE` when storage fails: never "logged out". */
+  /**
+   * Finds and validates the request's token. Throws `STORE_UNAVAILABLE` when storage fails (never
+   * "logged out"), and an `HttpError` 403 `FORBIDDEN_ORIGIN` for a cross-site state-changing request
+   * that the cookie authenticated (unless `csrf: false`).
+   */
   authenticate(request: HttpRequest): Promise<Authentication>;
   /** Creates a session for `userId` with the request's address and device; `setCookie` is null without cookies. */
   login(request: HttpRequest, auth: Authentication, userId: string, extra?: LoginExtra): Promise<LoginResult>;
@@ -125,6 +129,7 @@ class Core implements SessionHttp {
   readonly #track: boolean;
   readonly #clientIp: ClientIpResolver;
   readonly #allowedOrigins: ReadonlySet<string> | null;
+  readonly #csrf: boolean;
 
   constructor(manager: SessionManager, options: SessionHttpOptions) {
     this.manager = manager;
@@ -136,6 +141,8 @@ class Core implements SessionHttp {
     if (typeof this.#track !== 'boolean') invalidConfig('track', 'must be a boolean');
     this.#clientIp = createClientIpResolver({ trustProxy: options.trustProxy, proxyHeader: options.proxyHeader });
     this.#allowedOrigins = options.allowedOrigins === undefined ? null : new Set(options.allowedOrigins.map(checkOrigin));
+    this.#csrf = options.csrf ?? true;
+    if (typeof this.#csrf !== 'boolean') invalidConfig('csrf', 'must be a boolean');
   }
 
   async authenticate(request: HttpRequest): Promise<Authentication> {
@@ -151,7 +158,11 @@ class Core implements SessionHttp {
         userAgent: headerValue(request.headers, 'user-agent') ?? null,
         headers: request.headers as Record<string, string | undefined>,
       });
-      if (result.ok) return { session: result.session, token, via, clearCookie: false, ip };
+      if (result.ok) {
+        const auth: Authentication = { session: result.session, token, via, clearCookie: false, ip };
+        if (this.#csrf && !this.originAllowed(request, auth)) throw new HttpError(403, 'FORBIDDEN_ORIGIN', 'Cross-site request refused');
+        return auth;
+      }
     } catch (error) {
       // Garbage in the cookie or header is "no session"; a storage failure is not, and propagates.
       if (!isSessionError(error, 'INVALID_TOKEN')) throw error;

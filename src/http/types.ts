@@ -57,6 +57,12 @@ export interface SessionHttpOptions {
    * header), to make state-changing requests authenticated by the cookie. Default: none.
    */
   allowedOrigins?: readonly string[];
+  /**
+   * Refuse (403 `FORBIDDEN_ORIGIN`) every state-changing request (POST, PUT, PATCH, DELETE)
+   * authenticated by the cookie that comes from another origin. Default `true`. With `false` only the
+   * self-service routes check; protect your own routes another way.
+   */
+  csrf?: boolean;
 }
 
 /** How the request authenticated, as the middleware found it. */
