@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import pg from 'pg';
 
 /** The Postgres the suites use; .ci/run points it at a fresh database per run. */
@@ -27,4 +28,17 @@ export async function probePostgres(url = POSTGRES_URL): Promise<string | null> 
   } finally {
     await client.end().catch(() => {});
   }
+}
+
+/** The browser the browser tests drive: Debian's Chromium package (`apt-get install chromium`). */
+export const CHROMIUM_PATH = process.env.SESSIONKEEPER_CHROMIUM ?? '/usr/bin/chromium';
+
+/** Runs `chromium --version` once; resolves to null when it answers, else to the reason it did not. */
+export function probeChromium(path = CHROMIUM_PATH): Promise<string | null> {
+  return new Promise((resolve) => {
+    execFile(path, ['--version'], { timeout: 10_000 }, (error, stdout) => {
+      if (error) resolve(`${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not installed (apt-get install chromium)' : error.message}`);
+      else resolve(/chrom/i.test(stdout) ? null : `${path} --version printed ${JSON.stringify(stdout.trim())}`);
+    });
+  });
 }
