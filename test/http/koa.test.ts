@@ -5,6 +5,7 @@
  */
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import Router from '@koa/router';
 import Database from 'better-sqlite3';
 import Koa, { type DefaultState, type Middleware } from 'koa';
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
@@ -242,21 +243,24 @@ describe('sessionkeeper/koa', () => {
     expect(failedLogin.status).toBe(503);
   });
 
-  it("tracks each request after the response: @koa/router's route pattern, else the path; status and sizes", async () => {
+  it("tracks each request after the response: @koa/router's route pattern (with its prefix), else the path; status and sizes", async () => {
     const sessions = await manager();
     const app = new Koa();
     app.use(sessionMiddleware(sessions, { track: true }));
-    app.use(async (ctx) => {
-      // What @koa/router sets on a match (with the router's prefix included).
-      if (ctx.path.startsWith('/orders/')) (ctx as { _matchedRoute?: string })._matchedRoute = '/orders/:id';
-      ctx.status = ctx.path === '/missing' ? 404 : 200;
-      ctx.body = { ok: true };
+    const orders = new Router({ prefix: '/api/orders' });
+    orders.post('/:id', (ctx) => {
+      ctx.body = { ok: ctx.params.id };
+    });
+    app.use(orders.routes());
+    app.use((ctx) => {
+      ctx.status = 404;
+      ctx.body = { ok: false };
     });
     const url = await listen(app);
     const { session, token } = await sessions.create({ userId: 'alice' });
     const auth = { authorization: `Bearer ${token}` };
 
-    await (await fetch(`${url}/orders/123?secret=1`, { method: 'POST', headers: auth, body: 'hello' })).text();
+    await (await fetch(`${url}/api/orders/123?secret=1`, { method: 'POST', headers: auth, body: 'hello' })).text();
     await (await fetch(`${url}/missing`, { headers: auth })).text();
     await (await fetch(`${url}/anonymous`)).text();
 
@@ -265,9 +269,10 @@ describe('sessionkeeper/koa', () => {
       const { items } = await sessions.activity.list({ userId: 'alice', limit: 10 });
       const requests = items.filter((row) => row.type === 'request');
       expect(requests.map((row) => [row.method, row.path, row.status, row.bytesIn, row.bytesOut, row.sessionId]).reverse()).toEqual([
-        ['POST', '/orders/:id', 200, 5, 11, session.id],
-        ['GET', '/missing', 404, null, 11, session.id],
+        ['POST', '/api/orders/:id', 200, 5, 12, session.id],
+        ['GET', '/missing', 404, null, 12, session.id],
       ]);
+      expect(requests.every((row) => typeof row.durationMs === 'number' && row.durationMs >= 0)).toBe(true);
     });
   });
 

@@ -1,16 +1,14 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import Koa, { type Context, type Middleware } from 'koa';
+import Router from '@koa/router';
+import Koa from 'koa';
 import { requireSession, sessionMiddleware, sessionRoutes } from '../../../adapters/http/koa/index.js';
 import { createSessionHttp, readJsonBody } from '../../../src/http/index.js';
 import type { Framework } from '../servers.js';
 
 const SELF_SERVICE = '/api/v1/me/sessions';
 
-/**
- * The test app on Koa 3: see `Framework` in ../servers.ts for the routes. Koa has no router of its
- * own, so a few lines below dispatch `METHOD /path` to a chain of middleware, as @koa/router would.
- */
+/** The test app on Koa 3 with @koa/router: see `Framework` in ../servers.ts for the routes. */
 export const koa: Framework = {
   name: 'koa',
   async start(manager, options = {}) {
@@ -30,41 +28,33 @@ export const koa: Framework = {
     });
     app.use(sessionMiddleware(manager, options.middleware));
 
-    const routes = new Map<string, Middleware[]>();
-    const route = (method: string, path: string, ...chain: Middleware[]) => routes.set(`${method} ${path}`, chain);
-
-    route('POST', '/login', async (ctx) => {
+    const router = new Router();
+    router.post('/login', async (ctx) => {
       const body = (await readJsonBody(ctx.req)) as { userId?: unknown } | undefined;
       const { session, token } = await ctx.state.sessionkeeper.login(body?.userId as string);
       ctx.body = { id: session.id, token };
     });
-    route('POST', '/logout', async (ctx) => {
+    router.post('/logout', async (ctx) => {
       await ctx.state.sessionkeeper.logout();
       ctx.status = 204;
     });
-    route('POST', '/rotate', requireSession(), async (ctx) => {
+    router.post('/rotate', requireSession(), async (ctx) => {
       const { session, token } = await ctx.state.sessionkeeper.rotate();
       ctx.body = { id: session.id, token };
     });
-    route('GET', '/protected', requireSession(), (ctx) => {
+    router.get('/protected', requireSession(), (ctx) => {
       ctx.body = { userId: ctx.state.session!.userId, sessionId: ctx.state.session!.id };
     });
-    route('GET', '/public', (ctx) => {
+    router.get('/public', (ctx) => {
       ctx.body = { sessionId: ctx.state.session?.id ?? null };
     });
+    app.use(router.routes());
 
-    app.use(async (ctx, next) => {
-      const chain = routes.get(`${ctx.method} ${ctx.path}`);
-      if (chain === undefined) return next();
-      await run(chain, ctx, next);
-    });
-
-    // Like Express's app.use(prefix, requireSession(), sessionRoutes()): everything under the prefix.
-    const selfService = [requireSession(), sessionRoutes(manager, { ...options.routes, prefix: SELF_SERVICE })];
-    app.use(async (ctx, next) => {
-      if (ctx.path !== SELF_SERVICE && !ctx.path.startsWith(`${SELF_SERVICE}/`)) return next();
-      await run(selfService, ctx, next);
-    });
+    // Like Express's app.use(prefix, requireSession(), sessionRoutes()): everything under the prefix
+    // needs a session; sessionRoutes() matches its prefix itself.
+    const guard = requireSession();
+    app.use((ctx, next) => (ctx.path === SELF_SERVICE || ctx.path.startsWith(`${SELF_SERVICE}/`) ? guard(ctx, next) : next()));
+    app.use(sessionRoutes(manager, { ...options.routes, prefix: SELF_SERVICE }));
 
     const server = app.listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -79,9 +69,3 @@ export const koa: Framework = {
     };
   },
 };
-
-/** Runs `chain` in order, each step's `next` calling the following one and the last calling `done`. */
-function run(chain: readonly Middleware[], ctx: Context, done: () => Promise<unknown>): Promise<unknown> {
-  const step = async (i: number): Promise<unknown> => (i === chain.length ? done() : chain[i]!(ctx, () => step(i + 1)));
-  return step(0);
-}
