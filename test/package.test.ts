@@ -67,6 +67,28 @@ describe('built package', () => {
     for (const out of [esm, cjs]) expect(out.trim()).toBe('requireSession,sessionMiddleware,sessionRoutes INVALID_CONFIG []');
   });
 
+  it('loads sessionkeeper/fastify in both module systems, sharing the core\'s SessionError, without loading fastify itself', () => {
+    const script = (load: string) =>
+      `${load}
+       const app = { decorateRequest() {}, addHook() {}, register() {} };
+       Promise.resolve(fastify.sessionkeeper(app, { manager: {} })).then(
+         () => 'no error',
+         (e) => e instanceof core.SessionError && e.code,
+       ).then((shared) => {
+         const loaded = Object.keys(require.cache).filter((f) => /node_modules[\\\\/]fastify[\\\\/]/.test(f));
+         // fastify-plugin's mark: the plugin's decorations and hooks reach the whole app.
+         const appWide = fastify.sessionkeeper[Symbol.for('skip-override')] === true;
+         console.log(Object.keys(fastify).sort().join(','), shared, appWide, JSON.stringify(loaded));
+       });`;
+    const esm = node([
+      '--input-type=module',
+      '-e',
+      script(`import * as core from 'sessionkeeper'; import * as fastify from 'sessionkeeper/fastify'; import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);`),
+    ]);
+    const cjs = node(['-e', script(`const core = require('sessionkeeper'); const fastify = require('sessionkeeper/fastify');`)]);
+    for (const out of [esm, cjs]) expect(out.trim()).toBe('requireSession,sessionkeeper INVALID_CONFIG true []');
+  });
+
   it('ships the conformance suite as ESM (vitest is ESM-only)', async () => {
     const out = node(['--input-type=module', '-e', `const t = await import('sessionkeeper/testing'); console.log(Object.keys(t).sort().join(','))`]);
     expect(out.trim()).toBe('manualClock,runSessionStoreConformance');
@@ -76,7 +98,7 @@ describe('built package', () => {
     const out = node([
       '-e',
       `require('sessionkeeper');
-       const loaded = Object.keys(require.cache).filter((f) => /node_modules[\\\\/](better-sqlite3|pg|kysely|express|koa)[\\\\/]/.test(f));
+       const loaded = Object.keys(require.cache).filter((f) => /node_modules[\\\\/](better-sqlite3|pg|kysely|express|koa|fastify|fastify-plugin)[\\\\/]/.test(f));
        console.log(JSON.stringify(loaded));`,
     ]);
     expect(JSON.parse(out)).toEqual([]);
@@ -106,5 +128,6 @@ describe('built package', () => {
     expect(pkg.peerDependenciesMeta['better-sqlite3'].optional).toBe(true);
     expect(pkg.peerDependenciesMeta.pg.optional).toBe(true);
     expect(pkg.peerDependenciesMeta.koa.optional).toBe(true);
+    expect(pkg.peerDependenciesMeta.fastify.optional).toBe(true);
   });
 });
