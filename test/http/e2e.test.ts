@@ -521,11 +521,33 @@ describe.each(frameworks)('HTTP end to end over $name', (framework) => {
       expect(reply.body).toEqual({ revoked: 1 });
     });
 
-    // The README says state-changing requests authenticated by the cookie must come from an allowed
-    // origin; today only the self-service routes check it. No wrapper checks the app's own routes
-    // (POST /logout, POST /rotate here, or any route behind requireSession()): a design decision
-    // for the lead, recorded here rather than asserted either way.
-    it.todo("a cookie-authenticated POST to the app's own routes from a foreign Origin is refused (README's CSRF paragraph)");
+    it("the app's own state-changing routes are checked too: a foreign Origin on a cookie POST is 403 and changes nothing", async () => {
+      const { app, manager } = await setup();
+      const a = await app.login('alice', CHROME_WINDOWS);
+
+      const logout = await app.post('/logout', { cookie: a.cookie, origin: EVIL });
+      expectError(logout, 403, 'FORBIDDEN_ORIGIN');
+      expect(logout.cookies).toEqual([]);
+      expectError(await app.post('/rotate', { cookie: a.cookie, headers: { 'sec-fetch-site': 'cross-site' } }), 403, 'FORBIDDEN_ORIGIN');
+      // A login over the cookie's session would revoke it: refused as well.
+      expectError(await app.post('/login', { cookie: a.cookie, origin: EVIL, body: { userId: 'mallory' } }), 403, 'FORBIDDEN_ORIGIN');
+      expect(await manager.get(a.id)).toMatchObject({ status: 'active' });
+      expect((await app.get('/protected', { cookie: a.cookie })).body).toEqual({ userId: 'alice', sessionId: a.id });
+
+      // Reading is not a state change; a bearer token is exempt; so is a request the cookie did not authenticate.
+      expect((await app.get('/protected', { cookie: a.cookie, origin: EVIL })).status).toBe(200);
+      expect((await app.post('/rotate', { bearer: a.token, origin: EVIL })).status).toBe(200);
+      const garbage = await app.post('/logout', { cookie: 'sid=garbage', origin: EVIL });
+      expect(garbage.status).toBe(204);
+      expectCleared(garbage, 'sid');
+    });
+
+    it('csrf: false leaves the app\'s own routes to the app; the self-service routes still check', async () => {
+      const { app } = await setup({ middleware: { csrf: false } });
+      const a = await app.login('alice', CHROME_WINDOWS);
+      expectError(await app.post(`${SELF}/revoke-others`, { cookie: a.cookie, origin: EVIL }), 403, 'FORBIDDEN_ORIGIN');
+      expect((await app.post('/rotate', { cookie: a.cookie, origin: EVIL })).status).toBe(200);
+    });
 
     it('a client that sends neither Origin nor Sec-Fetch-Site (curl, a server) passes', async () => {
       const { app } = await setup();
