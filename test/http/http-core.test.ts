@@ -61,6 +61,7 @@ describe('sessionMiddleware() options: INVALID_CONFIG naming the field', () => {
     ['cookie that is not an object', { cookie: 'sid' }, /^cookie /],
     ['bearer that is not a boolean', { bearer: 'yes' }, /^bearer /],
     ['track that is not a boolean', { track: 1 }, /^track /],
+    ['csrf that is not a boolean', { csrf: 'yes' }, /^csrf /],
     ['a trustProxy hop count out of range', { trustProxy: 99 }, /trustProxy/],
     ['options that are not an object', null, /options must be an object/],
   ])('%s', (_, options, message) => {
@@ -82,6 +83,7 @@ describe('sessionMiddleware() options: INVALID_CONFIG naming the field', () => {
     ['development over http', { cookie: { secure: false, sameSite: 'strict', path: '/app', domain: '.example.com', persistent: false } }],
     ['bare origins, with ports and IPv6', { allowedOrigins: ['https://app.example', 'http://localhost:3000', 'http://[::1]:8080'] }],
     ['trustProxy and track', { trustProxy: 1, track: true }],
+    ['csrf off', { csrf: false }],
   ])('accepts %s', (_, options) => {
     expect(middlewareError(options)).toBeNull();
   });
