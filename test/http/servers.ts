@@ -1,6 +1,7 @@
 import type { SessionManager } from '../../src/index.js';
 import type { SelfServiceOptions, SessionHttpOptions } from '../../src/http/index.js';
 import { express } from './servers/express.js';
+import { fastify } from './servers/fastify.js';
 import { koa } from './servers/koa.js';
 
 /** A running test app on an ephemeral port of 127.0.0.1. */
@@ -37,4 +38,4 @@ export interface Framework {
  * The frameworks the end-to-end suite runs over. The Koa and Fastify wrappers' authors add
  * test/http/servers/koa.ts and test/http/servers/fastify.ts and append their factory here.
  */
-export const frameworks: Framework[] = [express, koa];
+export const frameworks: Framework[] = [express, koa, fastify];
