@@ -231,6 +231,11 @@ class Core implements SessionHttp {
 
   errorResponse(error: unknown): HttpResponse {
     if (error instanceof HttpError) return json(error.status, error.code, error.message);
+    // A body parser's refusal (http-errors convention, e.g. express.json()): the client's mistake.
+    const status = (error as { status?: unknown } | null)?.status;
+    if ((error as { expose?: unknown } | null)?.expose === true && (status === 400 || status === 413 || status === 415)) {
+      return json(status, 'INVALID_BODY', status === 413 ? 'The request body is too large' : 'The request body is not valid JSON');
+    }
     if (error instanceof SessionError) {
       const status = STATUS_BY_CODE[error.code] ?? 500;
       if (status === 503) return json(503, 'STORE_UNAVAILABLE', 'Session storage is unavailable; try again shortly');
