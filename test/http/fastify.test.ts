@@ -215,7 +215,7 @@ describe('sessionkeeper Fastify plugin', () => {
     const cases = [
       { body: '{"by": ', type: 'application/json', status: 400 },
       { body: JSON.stringify({ by: 'x'.repeat(20_000) }), type: 'application/json', status: 413 },
-      { body: '<by>10m</by>', type: 'application/xml', status: 415 },
+      { body: '<by>10m</by>', type: 'application/xml', status: 400 },
     ];
     for (const { body, type, status } of cases) {
       const response = await fetch(extend, { method: 'POST', headers: { cookie, 'content-type': type }, body });
@@ -228,6 +228,18 @@ describe('sessionkeeper Fastify plugin', () => {
     // A JSON content type with no body is no body, as on the other frameworks.
     const empty = await fetch(`${url}/api/v1/me/sessions/revoke-others`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' } });
     expect(empty.status).toBe(200);
+  });
+
+  it('reads any body as JSON, as the other frameworks do: fetch() without a Content-Type sends text/plain', async () => {
+    const sessions = await manager();
+    const url = await start(sessions);
+    const { cookie, id } = await login(url);
+    const before = (await sessions.get(id))!.expiresAt;
+    for (const headers of [{ cookie }, { cookie, 'content-type': 'text/plain;charset=UTF-8' }]) {
+      const response = await fetch(`${url}/api/v1/me/sessions/${id}/extend`, { method: 'POST', headers, body: JSON.stringify({ by: '10m' }) });
+      expect(response.status).toBe(200);
+    }
+    expect((await sessions.get(id))!.expiresAt).toBeGreaterThan(before);
   });
 
   it('an unknown route under the prefix is a JSON 404; the app keeps its own error handling elsewhere', async () => {

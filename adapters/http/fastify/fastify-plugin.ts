@@ -157,10 +157,12 @@ function selfServiceRoutes(http: SessionHttp, service: SelfService): FastifyPlug
       if (authenticated.get(request)?.state.auth.session == null) return send(reply, http.unauthenticated());
     });
 
-    // The core's JSON parsing and size limit, so that a bad body reads the same on every framework;
-    // an empty body is no body (a bodiless POST with a JSON content type is not an error).
-    app.removeContentTypeParser('application/json');
-    app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: MAX_BODY_BYTES }, (_request, text, done) => {
+    // Bodies as the core reads them on every framework: any content type as JSON (a fetch() without
+    // a Content-Type sends text/plain), at most MAX_BODY_BYTES, and an empty body is no body. Fastify
+    // would refuse an empty JSON body and hand text/plain over as a string. Cross-site requests are
+    // refused before this, by the origin check in onRequest.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: MAX_BODY_BYTES }, (_request, text, done) => {
       try {
         done(null, text === '' ? undefined : parseJsonBody(text as string));
       } catch (error) {
