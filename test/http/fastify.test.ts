@@ -235,7 +235,7 @@ describe('sessionkeeper Fastify plugin', () => {
     const url = await start(sessions);
     const { cookie, id } = await login(url);
     const before = (await sessions.get(id))!.expiresAt;
-    for (const headers of [{ cookie }, { cookie, 'content-type': 'text/plain;charset=UTF-8' }]) {
+    for (const headers of [{ cookie }, { cookie, 'content-type': 'text/plain;charset=UTF-8' }] as Record<string, string>[]) {
       const response = await fetch(`${url}/api/v1/me/sessions/${id}/extend`, { method: 'POST', headers, body: JSON.stringify({ by: '10m' }) });
       expect(response.status).toBe(200);
     }
