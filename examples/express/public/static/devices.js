@@ -3,7 +3,18 @@
 // the server goes in with textContent, never innerHTML: device labels come from user agents.
 
 const API = '/api/v1/me/sessions';
-const ICONS = { desktop: '💻', mobile: '📱', tablet: '📱', tv: '📺', console: '🎮', wearable: '⌚', embedded: '📟', bot: '🤖', unknown: '❔' };
+const SVG = 'http://www.w3.org/2000/svg';
+// Outline icons drawn in a 24×24 box: emoji depend on the fonts a system happens to have.
+const SCREEN = [['rect', { x: 2, y: 4, width: 20, height: 13, rx: 1.5 }], ['path', { d: 'M8 21h8M12 17v4' }]];
+const HANDHELD = (width) => [['rect', { x: 12 - width / 2, y: 2, width, height: 20, rx: 2 }], ['path', { d: 'M11 18h2' }]];
+const ICONS = {
+  desktop: SCREEN,
+  tv: SCREEN,
+  mobile: HANDHELD(10),
+  tablet: HANDHELD(16),
+  wearable: [['rect', { x: 6, y: 6, width: 12, height: 12, rx: 3 }], ['path', { d: 'M9 6V2h6v4M9 18v4h6v-4' }]],
+  unknown: [['rect', { x: 4, y: 4, width: 16, height: 16, rx: 3 }], ['path', { d: 'M10 10a2 2 0 1 1 2 2v1.5M12 16.5v.01' }]],
+};
 const CLASS_NAMES = {
   desktop: 'Computer',
   mobile: 'Phone',
@@ -74,7 +85,7 @@ function item(session) {
   li.dataset.sessionId = session.id;
   if (session.current) li.dataset.current = 'true';
 
-  li.append(el('span', { className: 'icon', textContent: ICONS[device?.class] ?? ICONS.unknown, ariaHidden: 'true' }));
+  li.append(icon(device?.class));
 
   const details = el('div', { className: 'details' });
   const title = el('h3', { textContent: label });
@@ -161,11 +172,20 @@ function fail(error) {
   status.textContent = error instanceof Error ? error.message : String(error);
 }
 
+/** The device's class as an icon; decorative, the text says the same. */
+function icon(deviceClass) {
+  const svg = document.createElementNS(SVG, 'svg');
+  for (const [name, value] of Object.entries({ class: 'icon', viewBox: '0 0 24 24', 'aria-hidden': 'true', focusable: 'false' })) svg.setAttribute(name, value);
+  for (const [tag, attributes] of ICONS[deviceClass] ?? ICONS.unknown) {
+    const shape = document.createElementNS(SVG, tag);
+    for (const [name, value] of Object.entries(attributes)) shape.setAttribute(name, String(value));
+    svg.append(shape);
+  }
+  return svg;
+}
+
 function el(tag, props = {}) {
   const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key === 'ariaHidden') node.setAttribute('aria-hidden', value);
-    else node[key] = value;
-  }
+  Object.assign(node, props);
   return node;
 }
