@@ -65,7 +65,7 @@ declare module 'fastify' {
  *   return { token };
  * });
  */
-export const sessionkeeper = fp(plugin, { fastify: '5.x', name: 'sessionkeeper' });
+export const sessionkeeper: FastifyPluginAsync<SessionkeeperPluginOptions> = fp(plugin, { fastify: '5.x', name: 'sessionkeeper' });
 
 /**
  * A `preHandler` that answers 401 `{ error: { code: 'UNAUTHENTICATED' } }` unless the request has a
