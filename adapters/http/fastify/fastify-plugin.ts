@@ -93,15 +93,13 @@ interface Found {
 /** The authentication of each request, for `requireSession` and the routes. */
 const authenticated = new WeakMap<FastifyRequest, Found>();
 
-/** Fastify's own error codes for a request body it cannot take; all are `INVALID_BODY` here. */
-const BODY_ERRORS = new Set([
-  'FST_ERR_CTP_BODY_TOO_LARGE',
-  'FST_ERR_CTP_EMPTY_JSON_BODY',
-  'FST_ERR_CTP_INVALID_CONTENT_LENGTH',
-  'FST_ERR_CTP_INVALID_JSON_BODY',
-  'FST_ERR_CTP_INVALID_MEDIA_TYPE',
-  'FST_ERR_CTP_EMPTY_TYPE',
-  'FST_ERR_CTP_INVALID_TYPE',
+/** Fastify's own errors for a request body it cannot take, with the message they get here (`INVALID_BODY`). */
+const BODY_ERRORS = new Map([
+  ['FST_ERR_CTP_BODY_TOO_LARGE', `The request body is larger than ${MAX_BODY_BYTES} bytes`],
+  ['FST_ERR_CTP_INVALID_CONTENT_LENGTH', 'The request body does not match its Content-Length'],
+  ['FST_ERR_CTP_INVALID_MEDIA_TYPE', 'The request body must be JSON'],
+  ['FST_ERR_CTP_EMPTY_JSON_BODY', 'The request body is not valid JSON'],
+  ['FST_ERR_CTP_INVALID_JSON_BODY', 'The request body is not valid JSON'],
 ]);
 
 async function plugin(app: FastifyInstance, options: SessionkeeperPluginOptions): Promise<void> {
@@ -232,19 +230,14 @@ function helpers(http: SessionHttp, request: HttpRequest, state: { auth: Authent
 /** Fastify's errors (body parsing, limits) in the core's shape; everything else through the core. */
 function fastifyErrorResponse(http: SessionHttp, error: unknown): HttpResponse {
   if (error instanceof HttpError || error instanceof SessionError) return http.errorResponse(error);
-  const { code, statusCode } = error as Partial<FastifyError>;
+  const { code, statusCode } = (error ?? {}) as Partial<FastifyError>;
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
-    if (code !== undefined && BODY_ERRORS.has(code)) return json(statusCode, 'INVALID_BODY', bodyMessage(code, statusCode));
+    const bodyError = code === undefined ? undefined : BODY_ERRORS.get(code);
+    if (bodyError !== undefined) return json(statusCode, 'INVALID_BODY', bodyError);
     if (error instanceof SyntaxError) return json(400, 'INVALID_BODY', 'The request body is not valid JSON');
     return json(statusCode, 'INVALID_ARGUMENT', 'The request was refused');
   }
   return http.errorResponse(error);
-}
-
-function bodyMessage(code: string, status: number): string {
-  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return `The request body is larger than ${MAX_BODY_BYTES} bytes`;
-  if (status === 415) return 'The request body must be JSON (Content-Type: application/json)';
-  return 'The request body is not valid JSON';
 }
 
 function toHttpRequest(request: FastifyRequest): HttpRequest {
