@@ -168,30 +168,19 @@ async function fastifyBaseline(): Promise<BenchApp> {
   return fastifyServed(app, () => handled, undefined);
 }
 
-/**
- * The Fastify plugin is imported by a computed path, typed by the members used here, so that this
- * file type-checks in a checkout that does not have adapters/http/fastify yet.
- */
-const FASTIFY_PLUGIN = '../../adapters/http/fastify/index.js';
-interface SessionkeeperFastifyRequest {
-  session: import('../../src/contracts.js').Session | null;
-  sessionkeeper: { login(userId: string): Promise<unknown> };
-}
-
 async function fastifySessionkeeper(sessions: Manager): Promise<BenchApp> {
   const { default: Fastify } = await import('fastify');
-  const { sessionkeeper: plugin } = (await import(FASTIFY_PLUGIN)) as { sessionkeeper: import('fastify').FastifyPluginCallback<{ manager: Manager }> };
+  const { sessionkeeper: plugin } = await import('../../adapters/http/fastify/index.js');
   const app = Fastify();
   let handled = 0;
   await app.register(plugin, { manager: sessions });
-  const sk = (request: unknown) => request as SessionkeeperFastifyRequest;
   app.post('/login', async (request) => {
-    await sk(request).sessionkeeper.login(USER);
+    await request.sessionkeeper.login(USER);
     return { ok: true };
   });
   app.post('/hit', async (request, reply) => {
     handled++;
-    const session = sk(request).session;
+    const session = request.session;
     if (session === null) return reply.code(401).send({ error: 'no session' });
     const n = nextN(session.metadata.n);
     await sessions.update(session.id, { metadata: { n } });
