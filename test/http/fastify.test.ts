@@ -274,6 +274,18 @@ describe('sessionkeeper Fastify plugin', () => {
     }
   });
 
+  it("routes served at '/' leave the app its own 404 handler and its public routes", async () => {
+    const sessions = await manager();
+    const url = await start(sessions, { routesPrefix: '/' }, (app) => {
+      app.setNotFoundHandler((_request, reply) => reply.code(404).send({ appNotFound: true }));
+    });
+    expect(await (await fetch(`${url}/no/such/page`)).json()).toEqual({ appNotFound: true });
+    expect(await (await fetch(`${url}/public`)).json()).toEqual({ sessionId: null });
+    expect((await fetch(`${url}/current`)).status).toBe(401);
+    const { token } = await login(url);
+    expect((await fetch(`${url}/current`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+  });
+
   it('with track, records each request of a session with the route pattern and status', async () => {
     const sessions = await manager();
     const url = await start(sessions, { track: true });

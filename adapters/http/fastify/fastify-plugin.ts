@@ -144,11 +144,11 @@ async function plugin(app: FastifyInstance, options: SessionkeeperPluginOptions)
     });
   });
 
-  if (routes !== null) await app.register(selfServiceRoutes(http, routes.service), { prefix: routes.prefix });
+  if (routes !== null) await app.register(selfServiceRoutes(http, routes.service, routes.prefix), { prefix: routes.prefix });
 }
 
 /** The self-service routes in their own encapsulated context, so their error handling stays theirs. */
-function selfServiceRoutes(http: SessionHttp, service: SelfService): FastifyPluginAsync {
+function selfServiceRoutes(http: SessionHttp, service: SelfService, prefix: string): FastifyPluginAsync {
   return async (app) => {
     // Behind the session as in the other frameworks: 401 before the body is even read.
     app.addHook('onRequest', async (request, reply) => {
@@ -173,7 +173,8 @@ function selfServiceRoutes(http: SessionHttp, service: SelfService): FastifyPlug
       if (response.status >= 500) request.log.error({ err: error }, 'sessionkeeper: self-service route failed');
       return send(reply, response);
     });
-    app.setNotFoundHandler((_request, reply) => send(reply, json(404, 'NOT_FOUND', 'No such session route')));
+    // Unknown paths below the prefix are ours too; routes served at '/' leave the app its 404s.
+    if (prefix !== '/') app.setNotFoundHandler((_request, reply) => send(reply, json(404, 'NOT_FOUND', 'No such session route')));
 
     const handler = (subpath: (params: Record<string, string>) => string) => async (request: FastifyRequest, reply: FastifyReply) => {
       const found = authenticated.get(request);
