@@ -26,6 +26,8 @@ export interface SessionHttp {
   rotate(auth: Authentication): Promise<LoginResult>;
   /** The `Set-Cookie` value that deletes the session cookie; `null` without cookies. */
   clearCookie(): string | null;
+  /** Whether `track()` records anything (the `track` option): wrappers skip their per-request bookkeeping otherwise. */
+  readonly tracking: boolean;
   /** Records a finished request of `session` in the activity log (when `track` is on). */
   track(session: Session, request: HttpRequest, outcome: RequestOutcome): void;
   /** Whether a state-changing request may proceed: bearer requests always, cookie requests from an allowed origin. */
@@ -143,6 +145,10 @@ class Core implements SessionHttp {
     this.#allowedOrigins = options.allowedOrigins === undefined ? null : new Set(options.allowedOrigins.map(checkOrigin));
     this.#csrf = options.csrf ?? true;
     if (typeof this.#csrf !== 'boolean') invalidConfig('csrf', 'must be a boolean');
+  }
+
+  get tracking(): boolean {
+    return this.#track;
   }
 
   async authenticate(request: HttpRequest): Promise<Authentication> {

@@ -43,7 +43,7 @@ declare module 'express-serve-static-core' {
 export function sessionMiddleware(sessions: SessionManager, options: SessionHttpOptions = {}): RequestHandler {
   const http = createSessionHttp(sessions, options);
   const middleware: RequestHandler = (req, res, next) => {
-    const started = performance.now();
+    const started = http.tracking ? performance.now() : 0;
     const request = toHttpRequest(req);
     http.authenticate(request).then(
       (auth) => {
@@ -52,17 +52,20 @@ export function sessionMiddleware(sessions: SessionManager, options: SessionHttp
         if (auth.clearCookie) appendCookie(res, http.clearCookie());
         req.session = auth.session;
         req.sessionkeeper = helpers(http, request, state, req, res);
-        res.on('finish', () => {
-          const session = state.auth.session;
-          if (session === null) return;
-          http.track(session, request, {
-            route: req.route?.path === undefined ? null : `${req.baseUrl}${String(req.route.path)}`,
-            status: res.statusCode,
-            durationMs: performance.now() - started,
-            bytesIn: contentLength(req.headers['content-length']),
-            bytesOut: contentLength(res.getHeader('content-length')),
+        // Without tracking there is nothing to do once the response is sent: no listener per request.
+        if (http.tracking) {
+          res.on('finish', () => {
+            const session = state.auth.session;
+            if (session === null) return;
+            http.track(session, request, {
+              route: req.route?.path === undefined ? null : `${req.baseUrl}${String(req.route.path)}`,
+              status: res.statusCode,
+              durationMs: performance.now() - started,
+              bytesIn: contentLength(req.headers['content-length']),
+              bytesOut: contentLength(res.getHeader('content-length')),
+            });
           });
-        });
+        }
         next();
       },
       (error: unknown) => send(res, http.errorResponse(error)),
