@@ -236,19 +236,9 @@ class Core implements SessionHttp {
   }
 
   errorResponse(error: unknown): HttpResponse {
-    if (error instanceof HttpError) return json(error.status, error.code, error.message);
-    // A body parser's refusal (http-errors convention, e.g. express.json()): the client's mistake.
-    const status = (error as { status?: unknown } | null)?.status;
-    if ((error as { expose?: unknown } | null)?.expose === true && (status === 400 || status === 413 || status === 415)) {
-      return json(status, 'INVALID_BODY', status === 413 ? 'The request body is too large' : 'The request body is not valid JSON');
-    }
-    if (error instanceof SessionError) {
-      const status = STATUS_BY_CODE[error.code] ?? 500;
-      if (status === 503) return json(503, 'STORE_UNAVAILABLE', 'Session storage is unavailable; try again shortly');
-      if (status < 500) return json(status, error.code, error.message);
-    }
-    return json(500, 'INTERNAL', 'Internal error');
+    return errorResponse(error);
   }
+
 
   unauthenticated(): HttpResponse {
     return json(401, 'UNAUTHENTICATED', 'Sign in first');
@@ -271,6 +261,33 @@ class Core implements SessionHttp {
       return false;
     }
   }
+}
+
+/**
+ * The JSON response for an error sessionkeeper knows: its own (`SessionError`, `HttpError`) and a
+ * framework's refusal of a request body (express.json()'s http-errors, Fastify's `FST_ERR_CTP_*`).
+ * `null` for anything else, which is the application's to handle.
+ */
+export function knownErrorResponse(error: unknown): HttpResponse | null {
+  if (error instanceof HttpError) return json(error.status, error.code, error.message);
+  if (error instanceof SessionError) {
+    const status = STATUS_BY_CODE[error.code];
+    if (status === undefined) return null;
+    if (status === 503) return json(503, 'STORE_UNAVAILABLE', 'Session storage is unavailable; try again shortly');
+    return json(status, error.code, error.message);
+  }
+  const { status, statusCode, expose, code } = (error ?? {}) as { status?: unknown; statusCode?: unknown; expose?: unknown; code?: unknown };
+  const clientStatus = typeof status === 'number' ? status : statusCode;
+  const fromParser = expose === true || (typeof code === 'string' && code.startsWith('FST_ERR_CTP_'));
+  if (!fromParser || typeof clientStatus !== 'number' || clientStatus < 400 || clientStatus > 499) return null;
+  if (clientStatus === 413) return json(413, 'INVALID_BODY', 'The request body is too large');
+  if (clientStatus === 415) return json(415, 'INVALID_BODY', 'The request body must be JSON');
+  return json(clientStatus, clientStatus === 400 ? 'INVALID_BODY' : 'INVALID_ARGUMENT', clientStatus === 400 ? 'The request body is not valid JSON' : 'The request was refused');
+}
+
+/** Like {@link knownErrorResponse}, with 500 `INTERNAL` (and no detail) for anything else. */
+export function errorResponse(error: unknown): HttpResponse {
+  return knownErrorResponse(error) ?? json(500, 'INTERNAL', 'Internal error');
 }
 
 /** An error response in the one shape every route uses. */

@@ -5,7 +5,7 @@ import { sqliteStore } from '../../adapters/storage/sqlite/index.js';
 import { createSessionManager, type SessionManagerOptions, type SessionManager, type SessionStore } from '../../src/index.js';
 import type { SelfServiceOptions, SessionHttpOptions } from '../../src/http/index.js';
 import { manualClock, type ManualClock } from '../../src/testing/index.js';
-import { frameworks, type Framework, type TestServer } from './servers.js';
+import { frameworks, type TestServer } from './servers.js';
 
 // The same app on every framework in ./servers.ts, over real HTTP on 127.0.0.1, with Node's fetch.
 // fetch keeps no cookies: each "browser" is a variable holding its Cookie header.

@@ -5,8 +5,9 @@ import { SessionError } from '../../../src/errors.js';
 import {
   createSelfService,
   createSessionHttp,
-  HttpError,
+  errorResponse,
   json,
+  knownErrorResponse,
   MAX_BODY_BYTES,
   parseJsonBody,
   type Authentication,
@@ -82,6 +83,21 @@ export async function requireSession(request: FastifyRequest, reply: FastifyRepl
   return undefined;
 }
 
+/**
+ * An error handler for your own routes: what sessionkeeper throws (storage unavailable → 503,
+ * `SESSION_NOT_FOUND` → 404, ...) and Fastify's body errors become `{ error: { code, message } }`
+ * without a stack trace; anything else is rethrown to Fastify's default handling.
+ * @example
+ * app.setErrorHandler(sessionErrorHandler());
+ */
+export function sessionErrorHandler(): (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => FastifyReply {
+  return (error, _request, reply) => {
+    const response = knownErrorResponse(error);
+    if (response === null) throw error;
+    return send(reply, response);
+  };
+}
+
 // --- internal ---
 
 interface Found {
@@ -94,13 +110,7 @@ interface Found {
 const authenticated = new WeakMap<FastifyRequest, Found>();
 
 /** Fastify's own errors for a request body it cannot take, with the message they get here (`INVALID_BODY`). */
-const BODY_ERRORS = new Map([
-  ['FST_ERR_CTP_BODY_TOO_LARGE', `The request body is larger than ${MAX_BODY_BYTES} bytes`],
-  ['FST_ERR_CTP_INVALID_CONTENT_LENGTH', 'The request body does not match its Content-Length'],
-  ['FST_ERR_CTP_INVALID_MEDIA_TYPE', 'The request body must be JSON'],
-  ['FST_ERR_CTP_EMPTY_JSON_BODY', 'The request body is not valid JSON'],
-  ['FST_ERR_CTP_INVALID_JSON_BODY', 'The request body is not valid JSON'],
-]);
+
 
 async function plugin(app: FastifyInstance, options: SessionkeeperPluginOptions): Promise<void> {
   if (options === null || typeof options !== 'object') throw new SessionError('INVALID_CONFIG', 'the sessionkeeper plugin needs options with a manager');
@@ -169,7 +179,7 @@ function selfServiceRoutes(http: SessionHttp, service: SelfService, prefix: stri
     });
 
     app.setErrorHandler((error, request, reply) => {
-      const response = fastifyErrorResponse(http, error);
+      const response = fastifyErrorResponse(error);
       if (response.status >= 500) request.log.error({ err: error }, 'sessionkeeper: self-service route failed');
       return send(reply, response);
     });
@@ -229,16 +239,10 @@ function helpers(http: SessionHttp, request: HttpRequest, state: { auth: Authent
 }
 
 /** Fastify's errors (body parsing, limits) in the core's shape; everything else through the core. */
-function fastifyErrorResponse(http: SessionHttp, error: unknown): HttpResponse {
-  if (error instanceof HttpError || error instanceof SessionError) return http.errorResponse(error);
-  const { code, statusCode } = (error ?? {}) as Partial<FastifyError>;
-  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
-    const bodyError = code === undefined ? undefined : BODY_ERRORS.get(code);
-    if (bodyError !== undefined) return json(statusCode, 'INVALID_BODY', bodyError);
-    if (error instanceof SyntaxError) return json(400, 'INVALID_BODY', 'The request body is not valid JSON');
-    return json(statusCode, 'INVALID_ARGUMENT', 'The request was refused');
-  }
-  return http.errorResponse(error);
+function fastifyErrorResponse(error: unknown): HttpResponse {
+  // What the routes' own JSON parser throws.
+  if (error instanceof SyntaxError) return json(400, 'INVALID_BODY', 'The request body is not valid JSON');
+  return errorResponse(error);
 }
 
 function toHttpRequest(request: FastifyRequest): HttpRequest {

@@ -4,6 +4,7 @@ import { SessionError } from '../../../src/errors.js';
 import {
   createSelfService,
   createSessionHttp,
+  knownErrorResponse,
   type Authentication,
   type HttpRequest,
   type HttpResponse,
@@ -76,6 +77,25 @@ export function sessionMiddleware(sessions: SessionManager, options: SessionHttp
       });
     });
     await next();
+  };
+}
+
+/**
+ * Mount it first: what sessionkeeper throws in later middleware and routes (storage unavailable →
+ * 503, `SESSION_NOT_FOUND` → 404, ...) and body parsers' refusals become `{ error: { code, message } }`
+ * without a stack trace; anything else is rethrown to your error handling.
+ * @example
+ * app.use(sessionErrorHandler());
+ */
+export function sessionErrorHandler(): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (error) {
+      const response = knownErrorResponse(error);
+      if (response === null) throw error;
+      send(ctx, response);
+    }
   };
 }
 

@@ -1,8 +1,7 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import createApp, { json, type ErrorRequestHandler } from 'express';
-import { requireSession, sessionMiddleware, sessionRoutes } from '../../../adapters/http/express/index.js';
-import { createSessionHttp, HttpError } from '../../../src/http/index.js';
+import createApp, { json } from 'express';
+import { requireSession, sessionErrorHandler, sessionMiddleware, sessionRoutes } from '../../../adapters/http/express/index.js';
 import type { Framework } from '../servers.js';
 
 /** The test app on Express 5: see `Framework` in ../servers.ts for the routes. */
@@ -33,18 +32,8 @@ export const express: Framework = {
     });
     app.use('/api/v1/me/sessions', requireSession(), sessionRoutes(manager, options.routes));
 
-    // Only errorResponse() is used: the options of this core do not matter.
-    const errors = createSessionHttp(manager);
-    const onError: ErrorRequestHandler = (error, _req, res, next) => {
-      if (res.headersSent) return next(error);
-      // express.json() throws http-errors (status 400/413/415, expose: true) that the core does not
-      // know; the core would answer 500 INTERNAL. An app translates them, as here.
-      const response = errors.errorResponse(isBodyParserError(error) ? new HttpError(error.status, 'INVALID_BODY', 'The request body is not valid JSON') : error);
-      res.status(response.status).set(response.headers);
-      if (response.body === undefined) res.end();
-      else res.json(response.body);
-    };
-    app.use(onError);
+    // What sessionkeeper and express.json() throw in the routes above, as JSON.
+    app.use(sessionErrorHandler());
 
     const server = app.listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -59,10 +48,3 @@ export const express: Framework = {
     };
   },
 };
-
-// --- internal ---
-
-function isBodyParserError(error: unknown): error is { status: number; type: string } {
-  const e = error as { status?: unknown; type?: unknown; expose?: unknown } | null;
-  return typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.expose === true && typeof e.type === 'string' && e.type.startsWith('entity.');
-}

@@ -1,6 +1,5 @@
 import Fastify from 'fastify';
-import { requireSession, sessionkeeper } from '../../../adapters/http/fastify/index.js';
-import { createSessionHttp, HttpError } from '../../../src/http/index.js';
+import { requireSession, sessionErrorHandler, sessionkeeper } from '../../../adapters/http/fastify/index.js';
 import type { Framework } from '../servers.js';
 
 /** The test app on Fastify 5: see `Framework` in ../servers.ts for the routes. */
@@ -9,15 +8,8 @@ export const fastify: Framework = {
   async start(manager, options = {}) {
     const app = Fastify();
 
-    // The app's own routes: what a handler throws comes out through errorResponse(), whose core
-    // options do not matter. The plugin's routes have their own handler in their own context.
-    const errors = createSessionHttp(manager);
-    app.setErrorHandler((error, _request, reply) => {
-      // Fastify's body errors (FST_ERR_CTP_*, 400/413/415) are unknown to the core, which would answer
-      // 500 INTERNAL; an app translates them, as here (the plugin's routes do it themselves).
-      const response = errors.errorResponse(isBodyError(error) ? new HttpError(error.statusCode, 'INVALID_BODY', 'The request body is not valid JSON') : error);
-      return reply.code(response.status).headers(response.headers as Record<string, string>).send(response.body);
-    });
+    // The app's own routes; the plugin's routes have their own handler in their own context.
+    app.setErrorHandler(sessionErrorHandler());
 
     await app.register(sessionkeeper, { ...options.middleware, manager, routesPrefix: '/api/v1/me/sessions', ...(options.routes ? { routes: options.routes } : {}) });
 
@@ -49,10 +41,3 @@ export const fastify: Framework = {
     };
   },
 };
-
-// --- internal ---
-
-function isBodyError(error: unknown): error is { statusCode: number; code: string } {
-  const e = error as { statusCode?: unknown; code?: unknown } | null;
-  return typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 && typeof e.code === 'string' && e.code.startsWith('FST_ERR_CTP_');
-}

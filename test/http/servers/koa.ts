@@ -2,8 +2,8 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import Router from '@koa/router';
 import Koa from 'koa';
-import { requireSession, sessionMiddleware, sessionRoutes } from '../../../adapters/http/koa/index.js';
-import { createSessionHttp, readJsonBody } from '../../../src/http/index.js';
+import { requireSession, sessionErrorHandler, sessionMiddleware, sessionRoutes } from '../../../adapters/http/koa/index.js';
+import { readJsonBody } from '../../../src/http/index.js';
 import type { Framework } from '../servers.js';
 
 const SELF_SERVICE = '/api/v1/me/sessions';
@@ -14,18 +14,7 @@ export const koa: Framework = {
   async start(manager, options = {}) {
     const app = new Koa();
 
-    // Only errorResponse() is used: the options of this core do not matter.
-    const errors = createSessionHttp(manager);
-    app.use(async (ctx, next) => {
-      try {
-        await next();
-      } catch (error) {
-        const response = errors.errorResponse(error);
-        ctx.status = response.status;
-        ctx.set(response.headers as Record<string, string>);
-        ctx.body = response.body === undefined ? null : response.body;
-      }
-    });
+    app.use(sessionErrorHandler());
     app.use(sessionMiddleware(manager, options.middleware));
 
     const router = new Router();

@@ -1,0 +1,190 @@
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
+import type { Session } from '../../../src/contracts.js';
+import { SessionError } from '../../../src/errors.js';
+import {
+  createSelfService,
+  createSessionHttp,
+  knownErrorResponse,
+  type Authentication,
+  type HttpRequest,
+  type HttpResponse,
+  readJsonBody,
+  type LoginExtra,
+  type SelfServiceOptions,
+  type SessionHttp,
+  type SessionHttpOptions,
+} from '../../../src/http/index.js';
+import type { SessionManager } from '../../../src/session-manager.js';
+
+/** What `req.sessionkeeper` offers a route handler. */
+export interface SessionkeeperRequest {
+  /** Starts a session for `userId` with this request's address and device, and sets the cookie. */
+  login(userId: string, extra?: LoginExtra): Promise<{ session: Session; token: string }>;
+  /** Revokes the current session (reason `'logout'`), clears the cookie, sends `Cache-Control: no-store`. */
+  logout(): Promise<void>;
+  /** Replaces the current token (cookie updated). */
+  rotate(): Promise<{ session: Session; token: string }>;
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** The validated session, or `null`. Set by `sessionMiddleware()`. */
+    session: Session | null;
+    sessionkeeper: SessionkeeperRequest;
+  }
+}
+
+/**
+ * Validates the request's token (cookie or bearer) and sets `req.session` and `req.sessionkeeper`.
+ * A storage failure answers 503 `{ error: { code: 'STORE_UNAVAILABLE' } }`: never "logged out".
+ *
+ * @example
+ * app.use(sessionMiddleware(sessions, { cookie: { name: 'sid' }, trustProxy: 1, track: true }));
+ */
+export function sessionMiddleware(sessions: SessionManager, options: SessionHttpOptions = {}): RequestHandler {
+  const http = createSessionHttp(sessions, options);
+  const middleware: RequestHandler = (req, res, next) => {
+    const started = http.tracking ? performance.now() : 0;
+    const request = toHttpRequest(req);
+    http.authenticate(request).then(
+      (auth) => {
+        const state = { auth };
+        authenticated.set(req, { http, state });
+        if (auth.clearCookie) appendCookie(res, http.clearCookie());
+        req.session = auth.session;
+        req.sessionkeeper = helpers(http, request, state, req, res);
+        // Without tracking there is nothing to do once the response is sent: no listener per request.
+        if (http.tracking) {
+          res.on('finish', () => {
+            const session = state.auth.session;
+            if (session === null) return;
+            http.track(session, request, {
+              route: req.route?.path === undefined ? null : `${req.baseUrl}${String(req.route.path)}`,
+              status: res.statusCode,
+              durationMs: performance.now() - started,
+              bytesIn: contentLength(req.headers['content-length']),
+              bytesOut: contentLength(res.getHeader('content-length')),
+            });
+          });
+        }
+        next();
+      },
+      (error: unknown) => send(res, http.errorResponse(error)),
+    );
+  };
+  return middleware;
+}
+
+/** Answers 401 `{ error: { code: 'UNAUTHENTICATED' } }` unless the request has a session. */
+export function requireSession(): RequestHandler {
+  return (req, res, next) => {
+    const found = authenticated.get(req);
+    if (found === undefined) return next(notMounted());
+    if (found.state.auth.session === null) return send(res, found.http.unauthenticated());
+    next();
+  };
+}
+
+/**
+ * The self-service session API (list, current, revoke, revoke-others, extend, statistics, activity,
+ * alerts) for the signed-in user. Mount it behind `sessionMiddleware()`.
+ *
+ * @example
+ * app.use('/api/v1/me/sessions', requireSession(), sessionRoutes(sessions));
+ */
+export function sessionRoutes(sessions: SessionManager, options: SelfServiceOptions = {}): RequestHandler {
+  const routes = createSelfService(options);
+  return (req, res, next) => {
+    const found = authenticated.get(req);
+    if (found === undefined) return next(notMounted());
+    if (found.http.manager !== sessions) return next(new SessionError('INVALID_CONFIG', 'sessionRoutes() and sessionMiddleware() were given different session managers'));
+    const run = async () => {
+      const body = req.body !== undefined ? req.body : await readJsonBody(req);
+      // req.url is relative to where the routes are mounted.
+      const url = new URL(req.url, 'http://localhost');
+      return routes.handle(found.http, { ...toHttpRequest(req), subpath: url.pathname, query: url.searchParams, body }, found.state.auth);
+    };
+    run().then(
+      (response) => (response === null ? next() : send(res, response)),
+      (error: unknown) => send(res, found.http.errorResponse(error)),
+    );
+  };
+}
+
+/**
+ * Mount it after your routes: what sessionkeeper throws in them (storage unavailable → 503,
+ * `SESSION_NOT_FOUND` → 404, ...) and `express.json()`'s refusals become `{ error: { code, message } }`
+ * without a stack trace; anything else goes on to your error handling.
+ * @example
+ * app.use(sessionErrorHandler());
+ */
+export function sessionErrorHandler(): ErrorRequestHandler {
+  return (error, _req, res, next) => {
+    const response = knownErrorResponse(error);
+    if (response === null || res.headersSent) return next(error);
+    send(res, response);
+  };
+}
+
+// --- internal ---
+
+interface Found {
+  readonly http: SessionHttp;
+  readonly state: { auth: Authentication };
+}
+
+/** The authentication of each request, for the routes mounted after the middleware. */
+const authenticated = new WeakMap<Request, Found>();
+
+function helpers(http: SessionHttp, request: HttpRequest, state: { auth: Authentication }, req: Request, res: Response): SessionkeeperRequest {
+  return {
+    async login(userId, extra) {
+      const result = await http.login(request, state.auth, userId, extra);
+      state.auth = { ...state.auth, session: result.session, token: result.token, via: result.setCookie === null ? 'bearer' : 'cookie', clearCookie: false };
+      req.session = result.session;
+      appendCookie(res, result.setCookie);
+      res.setHeader('cache-control', 'no-store');
+      return { session: result.session, token: result.token };
+    },
+    async logout() {
+      const { setCookie } = await http.logout(state.auth);
+      state.auth = { ...state.auth, session: null, token: null, via: null };
+      req.session = null;
+      appendCookie(res, setCookie);
+      res.setHeader('cache-control', 'no-store');
+    },
+    async rotate() {
+      const result = await http.rotate(state.auth);
+      state.auth = { ...state.auth, session: result.session, token: result.token };
+      req.session = result.session;
+      appendCookie(res, result.setCookie);
+      res.setHeader('cache-control', 'no-store');
+      return { session: result.session, token: result.token };
+    },
+  };
+}
+
+function toHttpRequest(req: Request): HttpRequest {
+  return { method: req.method, path: req.path, headers: req.headers, remoteAddress: req.socket.remoteAddress };
+}
+
+function send(res: Response, response: HttpResponse): void {
+  if (res.headersSent) return;
+  res.status(response.status);
+  for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value as string | string[]);
+  if (response.body === undefined) res.end();
+  else res.json(response.body);
+}
+
+function appendCookie(res: Response, setCookie: string | null): void {
+  if (setCookie !== null) res.append('set-cookie', setCookie);
+}
+
+function contentLength(value: unknown): number | null {
+  const n = typeof value === 'string' ? Number(value) : typeof value === 'number' ? value : Number.NaN;
+  return Number.isSafeInteger(n) && n >= 0 ? n : null;
+}
+
+function notMounted(): SessionError {
+  return new SessionError('INVALID_CONFIG', 'sessionMiddleware() must be mounted before requireSession() and sessionRoutes()');
+}
