@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express, { type ErrorRequestHandler, type Express, type Request } from 'express';
 import { createSessionManager, type SessionManager, type SessionStore } from 'sessionkeeper';
-import { requireSession, sessionMiddleware, sessionRoutes } from 'sessionkeeper/express';
+import { requireSession, sessionErrorHandler, sessionMiddleware, sessionRoutes } from 'sessionkeeper/express';
 import { sqliteStore } from 'sessionkeeper/sqlite';
 
 export interface ExampleOptions {
@@ -91,6 +91,9 @@ export async function createApp(options: ExampleOptions = {}): Promise<ExampleAp
   });
   app.use('/api/v1/me/sessions', requireSession(), sessionRoutes(sessions));
 
+  // What sessionkeeper throws in the routes above (e.g. 503 when the store is down), as JSON;
+  // anything else reaches the last handler.
+  app.use(sessionErrorHandler());
   const onError: ErrorRequestHandler = (error, _req, res, next) => {
     if (res.headersSent) return next(error);
     console.error(error);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { createSessionManager, type SessionManager, type SessionStore } from 'sessionkeeper';
-import { requireSession, sessionkeeper } from 'sessionkeeper/fastify';
+import { requireSession, sessionErrorHandler, sessionkeeper } from 'sessionkeeper/fastify';
 import { sqliteStore } from 'sessionkeeper/sqlite';
 
 export interface ExampleOptions {
@@ -54,6 +54,8 @@ export async function createApp(options: ExampleOptions = {}): Promise<ExampleAp
     // the default (secure: true), which browsers never send over plain http.
     cookie: { secure: false },
   });
+  // What sessionkeeper throws in the routes (e.g. 503 when the store is down), as JSON.
+  app.setErrorHandler(sessionErrorHandler());
   // The sign-in form's body; Fastify parses only JSON itself.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 2048 }, (_request, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import Router from '@koa/router';
 import Koa, { type Context } from 'koa';
 import { createSessionManager, type SessionManager, type SessionStore } from 'sessionkeeper';
-import { requireSession, sessionMiddleware, sessionRoutes } from 'sessionkeeper/koa';
+import { requireSession, sessionErrorHandler, sessionMiddleware, sessionRoutes } from 'sessionkeeper/koa';
 import { sqliteStore } from 'sessionkeeper/sqlite';
 
 export interface ExampleOptions {
@@ -58,6 +58,8 @@ export async function createApp(options: ExampleOptions = {}): Promise<ExampleAp
       ctx.body = { error: code === undefined ? { code: 'INTERNAL', message: 'Internal error' } : { code, message: (error as Error).message } };
     }
   });
+  // What sessionkeeper throws below (e.g. 503 when the store is down), as JSON.
+  app.use(sessionErrorHandler());
   app.use(
     sessionMiddleware(sessions, {
       // secure: false ONLY because this example runs on plain http://127.0.0.1. In production keep
