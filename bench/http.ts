@@ -20,6 +20,9 @@
  * BENCH_ONLY (comma-separated substrings of case names, or =name for exactly one), SESSIONKEEPER_PG_URL (default
  * postgres://postgres@127.0.0.1:5432/test), BENCH_PROFILE=<dir>: write a CPU profile of each
  * server's measured run there (the figures are then not comparable: the profiler costs CPU).
+ * BENCH_SERVER=<file>: run that build of bench/http/server.ts instead, e.g. an esbuild bundle
+ * (`npx esbuild bench/http/server.ts --bundle --platform=node --format=esm --packages=external
+ * --outfile=.scratch/server.mjs`), whose profiles have line numbers (tsx puts each file on one line).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -41,6 +44,7 @@ const PROFILE_DIR = process.env.BENCH_PROFILE ? resolve(process.env.BENCH_PROFIL
 const USER_AGENT = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const ROOT = resolve(HERE, '..');
+const SERVER = process.env.BENCH_SERVER ? resolve(process.env.BENCH_SERVER) : join(HERE, 'http', 'server.ts');
 
 type Framework = 'express' | 'koa' | 'fastify';
 
@@ -191,7 +195,7 @@ async function main(): Promise<void> {
 }
 
 async function runCase(c: Case, env: Record<string, string>): Promise<Measured> {
-  const child = fork(join(HERE, 'http', 'server.ts'), [c.id], {
+  const child = fork(SERVER, [c.id], {
     execArgv: ['--import', 'tsx'],
     env: { ...process.env, ...env, ...(PROFILE_DIR ? { BENCH_PROFILE_DIR: PROFILE_DIR } : {}) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -56,7 +56,7 @@ function area(frame: CallFrame): string {
 }
 
 function name(frame: CallFrame): string {
-  const where = frame.url.replace(/^.*\/(node_modules\/|src\/|adapters\/|bench\/)/, '$1').replace(/^file:\/\//, '');
+  const where = frame.url.replace(/^.*\/(node_modules\/|src\/|adapters\/|bench\/|\.scratch\/)/, '$1').replace(/^file:\/\//, '');
   return `${frame.functionName || '(anonymous)'} ${where}:${frame.lineNumber + 1}`;
 }
 
