@@ -23,6 +23,7 @@
  * BENCH_SERVER=<file>: run that build of bench/http/server.ts instead, e.g. an esbuild bundle
  * (`npx esbuild bench/http/server.ts --bundle --platform=node --format=esm --packages=external
  * --outfile=.scratch/server.mjs`), whose profiles have line numbers (tsx puts each file on one line).
+ * BENCH_NODE_FLAGS: more node flags for the servers (e.g. --trace-deopt, which NODE_OPTIONS refuses).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -44,6 +45,7 @@ const PROFILE_DIR = process.env.BENCH_PROFILE ? resolve(process.env.BENCH_PROFIL
 const USER_AGENT = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const ROOT = resolve(HERE, '..');
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 const SERVER = process.env.BENCH_SERVER ? resolve(process.env.BENCH_SERVER) : join(HERE, 'http', 'server.ts');
 
 type Framework = 'express' | 'koa' | 'fastify';
@@ -57,6 +59,8 @@ interface Case {
   /** Session cost measured for the peer in an earlier run (issue figures), for comparison. */
   readonly earlier?: number;
   readonly store?: 'sqlite' | 'postgres';
+  /** A server without sessions besides the baseline: no cookie to check. */
+  readonly sessionless?: true;
   /** Why the case cannot run in this checkout, or undefined. */
   readonly missing?: () => string | undefined;
 }
@@ -73,6 +77,7 @@ const needsModule = (name: string) => () => {
 /** Baselines first: every session cost is taken against its framework's figure. */
 const CASES: readonly Case[] = [
   { id: 'express', framework: 'express', label: 'Express, no session', earlier: 153 },
+  { id: 'express+async-floor', framework: 'express', label: 'Express + empty async middleware and async route (floor, no session)', sessionless: true },
   { id: 'koa', framework: 'koa', label: 'Koa, no session', missing: needsModule('koa') },
   { id: 'fastify', framework: 'fastify', label: 'Fastify, no session', earlier: 27, missing: needsModule('fastify') },
   { id: 'express+sessionkeeper/memory', framework: 'express', label: 'Express + sessionkeeper, memory', target: 40 },
@@ -196,7 +201,7 @@ async function main(): Promise<void> {
 
 async function runCase(c: Case, env: Record<string, string>): Promise<Measured> {
   const child = fork(SERVER, [c.id], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...NODE_FLAGS],
     env: { ...process.env, ...env, ...(PROFILE_DIR ? { BENCH_PROFILE_DIR: PROFILE_DIR } : {}) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -204,12 +209,13 @@ async function runCase(c: Case, env: Record<string, string>): Promise<Measured> 
   try {
     const ready = await channel.next('ready', 60_000);
     const base = `http://127.0.0.1:${ready.port}`;
-    const cookie = await login(base, c.id === c.framework);
+    const sessionless = c.id === c.framework || c.sessionless === true;
+    const cookie = await login(base, sessionless);
     const headers = { cookie, 'user-agent': USER_AGENT };
     // The session works before the run: two hits, the second seeing the first's write.
     const first = await hit(base, headers);
     const second = await hit(base, headers);
-    if (c.id !== c.framework && second !== first + 1) throw new Error(`the session did not keep n: ${first} then ${second}`);
+    if (!sessionless && second !== first + 1) throw new Error(`the session did not keep n: ${first} then ${second}`);
 
     await load(base, headers, WARMUP);
     channel.send({ type: 'start' });
@@ -224,7 +230,7 @@ async function runCase(c: Case, env: Record<string, string>): Promise<Measured> 
     }
     // And it still works after the run: the cookie stayed valid and the writes landed.
     const after = await hit(base, headers);
-    if (c.id !== c.framework && after <= second) throw new Error(`n did not grow during the run: ${second} before, ${after} after`);
+    if (!sessionless && after <= second) throw new Error(`n did not grow during the run: ${second} before, ${after} after`);
     if (stopped.handled === 0) throw new Error('the server counted no request');
     return {
       reqPerSec: result.requests.average,

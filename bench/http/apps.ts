@@ -30,6 +30,7 @@ export interface BenchApp {
 
 export type CaseId =
   | 'express'
+  | 'express+async-floor'
   | 'koa'
   | 'fastify'
   | 'express+sessionkeeper/memory'
@@ -45,6 +46,7 @@ export type CaseId =
 
 export const BUILDERS: Record<CaseId, (env: BenchEnv) => Promise<BenchApp>> = {
   express: () => expressApp(null),
+  'express+async-floor': () => expressFloor(),
   koa: () => koaApp(null),
   fastify: () => fastifyBaseline(),
   'express+sessionkeeper/memory': async () => expressApp(await sessionkeeper('memory')),
@@ -117,6 +119,35 @@ async function expressApp(sessions: Manager | null): Promise<BenchApp> {
   }
   const server = app.listen(0, '127.0.0.1');
   return served(server, () => handled, () => sessions?.close());
+}
+
+/**
+ * The plumbing every async session middleware pays on Express, with no session work: a middleware
+ * that continues after a resolved promise and sets two request properties, and an async route that
+ * awaits once before answering. Session cost minus this floor is the session library's own work.
+ */
+async function expressFloor(): Promise<BenchApp> {
+  const { default: express } = await import('express');
+  const app = express();
+  let handled = 0;
+  let n = 0;
+  const done = Promise.resolve();
+  app.use((req, _res, next) => {
+    void done.then(() => {
+      const floor = req as unknown as { session: null; floor: object };
+      floor.session = null;
+      floor.floor = {};
+      next();
+    });
+  });
+  app.post('/login', (_req, res) => void res.json({ ok: true }));
+  app.post('/hit', async (_req, res) => {
+    handled++;
+    await done;
+    res.json({ n: ++n });
+  });
+  const server = app.listen(0, '127.0.0.1');
+  return served(server, () => handled, () => undefined);
 }
 
 async function koaApp(sessions: Manager | null): Promise<BenchApp> {
