@@ -4,7 +4,8 @@
  * an ephemeral port and answers the parent's messages:
  *
  * - `{ type: 'start' }`: from now on, count CPU time and requests (and profile, with BENCH_PROFILE_DIR);
- * - `{ type: 'stop' }`: report `{ cpuMicros, handled, elu }` for the window since `start`;
+ * - `{ type: 'mark' }`: close one window of the run and open the next (CPU time and requests per window);
+ * - `{ type: 'stop' }`: report `{ cpuMicros, handled, elu, windows }` for the run since `start`;
  * - `{ type: 'close' }`: close the app (server, manager, store) and exit.
  *
  * Nothing is measured between start and stop but the requests: the IPC messages come only at the edges.
@@ -15,11 +16,16 @@ import { join } from 'node:path';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { BUILDERS, type BenchEnv, type CaseId } from './apps.js';
 
-export type ParentMessage = { type: 'start' } | { type: 'stop' } | { type: 'close' };
+export type ParentMessage = { type: 'start' } | { type: 'mark' } | { type: 'stop' } | { type: 'close' };
+/** One window of the measured run: CPU time (user + system, µs) and requests served in it. */
+export interface Window {
+  cpuMicros: number;
+  handled: number;
+}
 export type ChildMessage =
   | { type: 'ready'; port: number }
   | { type: 'started' }
-  | { type: 'stopped'; cpuMicros: number; userMicros: number; handled: number; elu: number; profile: string | null }
+  | { type: 'stopped'; cpuMicros: number; userMicros: number; handled: number; elu: number; windows: Window[]; profile: string | null }
   | { type: 'failed'; error: string };
 
 const id = process.argv[2] as CaseId;
@@ -39,6 +45,8 @@ async function main(): Promise<void> {
   let elu: EventLoopUtilization | undefined;
   let handled = 0;
   let inspector: Session | undefined;
+  let marks: { cpu: NodeJS.CpuUsage; handled: number }[] = [];
+  const mark = () => marks.push({ cpu: process.cpuUsage(), handled: app.handled() });
   process.on('message', (message: ParentMessage) => {
     void (async () => {
       if (message.type === 'start') {
@@ -52,11 +60,18 @@ async function main(): Promise<void> {
         handled = app.handled();
         elu = performance.eventLoopUtilization();
         cpu = process.cpuUsage();
+        marks = [{ cpu, handled }];
         send({ type: 'started' });
+      } else if (message.type === 'mark') {
+        mark();
       } else if (message.type === 'stop') {
         const used = process.cpuUsage(cpu);
         const count = app.handled() - handled;
         const loop = performance.eventLoopUtilization(elu);
+        mark();
+        // Snapshots are totals since the process started; a window is the difference of two.
+        const total = (c: NodeJS.CpuUsage) => c.user + c.system;
+        const windows = marks.slice(1).map((m, i) => ({ cpuMicros: total(m.cpu) - total(marks[i]!.cpu), handled: m.handled - marks[i]!.handled }));
         let profile: string | null = null;
         if (inspector !== undefined) {
           const { profile: data } = await inspector.post('Profiler.stop');
@@ -64,7 +79,7 @@ async function main(): Promise<void> {
           writeFileSync(profile, JSON.stringify(data));
           inspector.disconnect();
         }
-        send({ type: 'stopped', cpuMicros: used.user + used.system, userMicros: used.user, handled: count, elu: loop.utilization, profile });
+        send({ type: 'stopped', cpuMicros: used.user + used.system, userMicros: used.user, handled: count, elu: loop.utilization, windows, profile });
       } else if (message.type === 'close') {
         await app.close();
         process.exit(0);
