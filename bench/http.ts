@@ -185,7 +185,7 @@ async function main(): Promise<void> {
       verdict: why !== undefined ? `skipped: ${why}` : m === undefined ? 'FAILED' : c.target === undefined || cost === undefined ? '' : cost <= c.target ? 'met' : 'MISSED',
     });
   }
-  console.log('');
+  console.log(`\nload average at the end: ${loadavg()[0]!.toFixed(2)} (above ~1 the machine was shared during the run: figures inflated)\n`);
   console.log(markdownTable(rows));
   const withAlerts = results.get('express+sessionkeeper/memory');
   const withoutAlerts = results.get('express+sessionkeeper/memory,alerts:false');
