@@ -185,7 +185,7 @@ async function main(): Promise<void> {
       verdict: why !== undefined ? `skipped: ${why}` : m === undefined ? 'FAILED' : c.target === undefined || cost === undefined ? '' : cost <= c.target ? 'met' : 'MISSED',
     });
   }
-  console.log(`\nload average at the end: ${loadavg()[0]!.toFixed(2)} (above ~1 the machine was shared during the run: figures inflated)\n`);
+  console.log(`\nload average at the end: ${loadavg()[0]!.toFixed(2)} (the run itself keeps both cores busy: server and load generator)\n`);
   console.log(markdownTable(rows));
   const withAlerts = results.get('express+sessionkeeper/memory');
   const withoutAlerts = results.get('express+sessionkeeper/memory,alerts:false');
