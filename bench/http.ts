@@ -12,7 +12,8 @@
  * Per server: requests per second and p99 latency (both depend on the load generator sharing the
  * machine), and the steadier figure, the server process's CPU time per request
  * (`process.cpuUsage()` over the measured run / requests served). Session cost = CPU per request
- * minus that of the same framework with no session at all.
+ * minus that of the same framework with no session at all; the baselines run first and again last,
+ * and the lower of their two figures counts.
  *
  * A run in which any response is not a 200 (the cookie stopped working, the store failed) fails.
  *
@@ -133,10 +134,17 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sessionkeeper-bench-http-'));
   const admin = await postgresAdmin();
   const results = new Map<CaseId, Measured>();
+  const runsOf = new Map<CaseId, string>();
   const skipped = new Map<CaseId, string>();
   const failures: string[] = [];
+  // Baselines run first and again last: every session cost rests on them, so each takes the lower
+  // (less disturbed) of its two runs.
+  const baselines = cases.filter((c) => c.id === c.framework);
+  const order = [...cases.map((c, index) => ({ c, index, repeat: false })), ...baselines.map((c, i) => ({ c, index: cases.length + i, repeat: true }))];
+  const repeats = new Map<CaseId, Measured>();
   try {
-    for (const [index, c] of cases.entries()) {
+    for (const { c, index, repeat } of order) {
+      if (repeat && !results.has(c.id)) continue;
       const why = c.missing?.() ?? (c.store === 'postgres' && admin === null ? `Postgres unreachable at ${redact(POSTGRES_URL)}` : undefined);
       if (why !== undefined) {
         skipped.set(c.id, why);
@@ -147,12 +155,13 @@ async function main(): Promise<void> {
       if (c.store === 'postgres') await admin!.query(`create schema ${schema}`);
       try {
         const measured = await runCase(c, { BENCH_SQLITE_FILE: join(dir, `${index}.db`), BENCH_PG_URL: POSTGRES_URL, BENCH_PG_SCHEMA: schema });
-        results.set(c.id, measured);
+        (repeat ? repeats : results).set(c.id, measured);
         console.log(
-          `- ${c.id}: ${Math.round(measured.reqPerSec)} req/s, p99 ${measured.p99} ms, ${measured.cpuPerRequest.toFixed(1)} CPU µs/req (user ${measured.userPerRequest.toFixed(1)}, best window ${measured.bestWindowPerRequest.toFixed(1)}) ` +
+          `- ${c.id}${repeat ? ' (again)' : ''}: ${Math.round(measured.reqPerSec)} req/s, p99 ${measured.p99} ms, ${measured.cpuPerRequest.toFixed(1)} CPU µs/req (user ${measured.userPerRequest.toFixed(1)}, best window ${measured.bestWindowPerRequest.toFixed(1)}) ` +
             `(${measured.handled} requests served, ${measured.responses} responses, event loop ${(measured.elu * 100).toFixed(0)}% busy)`,
         );
       } catch (error) {
+        if (repeat) results.delete(c.id);
         failures.push(`${c.id}: ${(error as Error).message}`);
         console.log(`- ${c.id}: FAILED: ${(error as Error).message}`);
       } finally {
@@ -162,6 +171,15 @@ async function main(): Promise<void> {
   } finally {
     await admin?.end();
     rmSync(dir, { recursive: true, force: true });
+  }
+
+  for (const [id, again] of repeats) {
+    const first = results.get(id)!;
+    runsOf.set(id, `runs: ${first.cpuPerRequest.toFixed(0)} then ${again.cpuPerRequest.toFixed(0)}`);
+    results.set(id, {
+      ...(again.cpuPerRequest < first.cpuPerRequest ? again : first),
+      bestWindowPerRequest: Math.min(first.bestWindowPerRequest, again.bestWindowPerRequest),
+    });
   }
 
   const rows: Row[] = [];
@@ -182,7 +200,7 @@ async function main(): Promise<void> {
       'session, best window': bestCost !== undefined ? bestCost.toFixed(0) : '',
       target: c.target !== undefined ? `<= ${c.target}` : '',
       'earlier run': c.earlier !== undefined ? String(c.earlier) : '',
-      verdict: why !== undefined ? `skipped: ${why}` : m === undefined ? 'FAILED' : c.target === undefined || cost === undefined ? '' : cost <= c.target ? 'met' : 'MISSED',
+      verdict: why !== undefined ? `skipped: ${why}` : m === undefined ? 'FAILED' : runsOf.has(c.id) ? runsOf.get(c.id)! : c.target === undefined || cost === undefined ? '' : cost <= c.target ? 'met' : 'MISSED',
     });
   }
   console.log(`\nload average at the end: ${loadavg()[0]!.toFixed(2)} (the run itself keeps both cores busy: server and load generator)\n`);
