@@ -18,6 +18,8 @@ export interface SqliteDatabase {
   readonly inTransaction: boolean;
 }
 
+const NO_PARAMETERS: readonly unknown[] = [];
+
 export interface SqliteStatement {
   readonly reader: boolean;
   raw(toggle?: boolean): SqliteStatement;
@@ -91,6 +93,7 @@ class SqliteDriver implements SqlDriver {
   readonly schema = undefined;
   readonly db: Kysely<any>;
   readonly #database: SqliteDatabase;
+  #control: { begin: SqliteStatement; commit: SqliteStatement; rollback: SqliteStatement } | null = null;
   readonly #owned: boolean;
   readonly #statements = new Map<string, SqliteStatement>();
 
@@ -107,15 +110,21 @@ class SqliteDriver implements SqlDriver {
   async transaction<T>(_lockKey: string | null, body: () => TransactionBody<T>): Promise<T> {
     // IMMEDIATE takes the write lock up front, so a limit check and its insert see one state even
     // when other processes share the file.
-    this.#database.exec('BEGIN IMMEDIATE');
+    // Prepared once: exec() would parse the SQL text again on every transaction.
+    const control = (this.#control ??= {
+      begin: this.#database.prepare('BEGIN IMMEDIATE'),
+      commit: this.#database.prepare('COMMIT'),
+      rollback: this.#database.prepare('ROLLBACK'),
+    });
+    control.begin.run(NO_PARAMETERS);
     try {
       const steps = body();
       let step = steps.next();
       while (!step.done) step = steps.next(this.#execute(step.value.statement, step.value.parameters));
-      this.#database.exec('COMMIT');
+      control.commit.run(NO_PARAMETERS);
       return step.value;
     } catch (err) {
-      if (this.#database.inTransaction) this.#database.exec('ROLLBACK');
+      if (this.#database.inTransaction) control.rollback.run(NO_PARAMETERS);
       throw err;
     }
   }
