@@ -161,19 +161,22 @@ export class SqlSessionStore implements SessionStore {
   }
 
   async mergeMetadata(id: string, patch: SessionMetadata, now: EpochMs, serializedLimit: number): Promise<Session | null> {
-    // Compare-and-swap: read, merge, and write only if the metadata is still what was read. Two
-    // statements and no transaction (Postgres: two round trips instead of five); a concurrent merge
-    // makes the swap miss and the loop merge again onto its result, so no key is lost.
-    for (let attempt = 0; attempt < MERGE_ATTEMPTS; attempt++) {
-      const current = await this.#run('mergeMetadata', this.#q.activeById, { id, now });
-      if (current.length === 0) return null;
-      const old = current[0]![METADATA] as string;
-      const json = JSON.stringify({ ...parseJson(old), ...patch });
-      assertWithinLimit(json, serializedLimit);
-      const swapped = await this.#run('mergeMetadata', this.#q.swapMetadata, { id, now, old, metadata: json });
-      if (swapped.length > 0) return toSession(swapped[0]!);
+    if (this.#driver.dialect === 'sqlite') {
+      // SQLite runs statements synchronously: read, merge and compare-and-swap back to back, two
+      // statements and no transaction. Only another process can write in between; the swap then
+      // misses and the loop merges again onto its result, so no key is lost.
+      for (let attempt = 0; attempt < MERGE_ATTEMPTS; attempt++) {
+        const current = this.#run('mergeMetadata', this.#q.activeById, { id, now }) as Row[];
+        if (current.length === 0) return null;
+        const old = current[0]![METADATA] as string;
+        const json = JSON.stringify({ ...parseJson(old), ...patch });
+        assertWithinLimit(json, serializedLimit);
+        const swapped = this.#run('mergeMetadata', this.#q.swapMetadata, { id, now, old, metadata: json }) as Row[];
+        if (swapped.length > 0) return toSession(swapped[0]!);
+      }
     }
-    // Many writers on one session: merge under a row lock (Postgres FOR UPDATE; SQLite's write lock).
+    // Postgres, and SQLite under contention from other processes: read-merge-write under a row lock
+    // (Postgres FOR UPDATE; SQLite's write lock).
     const q = this.#q;
     return this.#transaction('mergeMetadata', null, function* () {
       const current = yield bound(q.lockActive, { id, now });
@@ -441,7 +444,7 @@ interface LookupWaiter {
   reject(error: unknown): void;
 }
 
-/** Compare-and-swap rounds of a metadata merge before it takes a row lock instead. */
+/** Compare-and-swap rounds of a SQLite metadata merge before it takes the write lock instead. */
 const MERGE_ATTEMPTS = 4;
 
 /** Hashes per batched lookup; larger batches only lengthen the slowest caller's wait. */
