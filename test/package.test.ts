@@ -51,6 +51,22 @@ describe('built package', () => {
     expect(out.trim()).toBe('function function memoryStore | sqliteStore | postgresStore');
   });
 
+  it('loads sessionkeeper/express in both module systems, sharing the core\'s SessionError, without loading express itself', () => {
+    const script = (load: string) =>
+      `${load}
+       let shared = null;
+       try { express.sessionMiddleware({}) } catch (e) { shared = e instanceof core.SessionError && e.code }
+       const loaded = Object.keys(require.cache).filter((f) => /node_modules[\\\\/]express[\\\\/]/.test(f));
+       console.log(Object.keys(express).sort().join(','), shared, JSON.stringify(loaded));`;
+    const esm = node([
+      '--input-type=module',
+      '-e',
+      script(`import * as core from 'sessionkeeper'; import * as express from 'sessionkeeper/express'; import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);`),
+    ]);
+    const cjs = node(['-e', script(`const core = require('sessionkeeper'); const express = require('sessionkeeper/express');`)]);
+    for (const out of [esm, cjs]) expect(out.trim()).toBe('requireSession,sessionErrorHandler,sessionMiddleware,sessionRoutes INVALID_CONFIG []');
+  });
+
   it('loads sessionkeeper/koa in both module systems, sharing the core\'s SessionError, without loading koa itself', () => {
     const script = (load: string) =>
       `${load}
@@ -64,7 +80,7 @@ describe('built package', () => {
       script(`import * as core from 'sessionkeeper'; import * as koa from 'sessionkeeper/koa'; import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);`),
     ]);
     const cjs = node(['-e', script(`const core = require('sessionkeeper'); const koa = require('sessionkeeper/koa');`)]);
-    for (const out of [esm, cjs]) expect(out.trim()).toBe('requireSession,sessionMiddleware,sessionRoutes INVALID_CONFIG []');
+    for (const out of [esm, cjs]) expect(out.trim()).toBe('requireSession,sessionErrorHandler,sessionMiddleware,sessionRoutes INVALID_CONFIG []');
   });
 
   it('loads sessionkeeper/fastify in both module systems, sharing the core\'s SessionError, without loading fastify itself', () => {
@@ -86,7 +102,7 @@ describe('built package', () => {
       script(`import * as core from 'sessionkeeper'; import * as fastify from 'sessionkeeper/fastify'; import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);`),
     ]);
     const cjs = node(['-e', script(`const core = require('sessionkeeper'); const fastify = require('sessionkeeper/fastify');`)]);
-    for (const out of [esm, cjs]) expect(out.trim()).toBe('requireSession,sessionkeeper INVALID_CONFIG true []');
+    for (const out of [esm, cjs]) expect(out.trim()).toBe('requireSession,sessionErrorHandler,sessionkeeper INVALID_CONFIG true []');
   });
 
   it('ships the conformance suite as ESM (vitest is ESM-only)', async () => {

@@ -4,3 +4,5 @@ export type { LoginExtra, LoginResult, RequestOutcome, SessionHttp } from './htt
 export { createSelfService, sessionView } from './self-service.js';
 export type { SelfService, SelfServiceOptions, SelfServiceRequest, SessionView } from './self-service.js';
 export type { Authentication, HttpErrorCode, HttpRequest, HttpResponse, RequestHeaders, SessionCookieOptions, SessionHttpOptions } from './types.js';
+export { requestHelpers } from './request-helpers.js';
+export type { HelperTarget, SessionHelpers } from './request-helpers.js';

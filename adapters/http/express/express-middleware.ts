@@ -4,27 +4,21 @@ import { SessionError } from '../../../src/errors.js';
 import {
   createSelfService,
   createSessionHttp,
+  requestHelpers,
   knownErrorResponse,
   type Authentication,
   type HttpRequest,
   type HttpResponse,
   readJsonBody,
-  type LoginExtra,
   type SelfServiceOptions,
   type SessionHttp,
+  type SessionHelpers,
   type SessionHttpOptions,
 } from '../../../src/http/index.js';
 import type { SessionManager } from '../../../src/session-manager.js';
 
 /** What `req.sessionkeeper` offers a route handler. */
-export interface SessionkeeperRequest {
-  /** Starts a session for `userId` with this request's address and device, and sets the cookie. */
-  login(userId: string, extra?: LoginExtra): Promise<{ session: Session; token: string }>;
-  /** Revokes the current session (reason `'logout'`), clears the cookie, sends `Cache-Control: no-store`. */
-  logout(): Promise<void>;
-  /** Replaces the current token (cookie updated). */
-  rotate(): Promise<{ session: Session; token: string }>;
-}
+export type SessionkeeperRequest = SessionHelpers;
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -52,7 +46,11 @@ export function sessionMiddleware(sessions: SessionManager, options: SessionHttp
         authenticated.set(req, { http, state });
         if (auth.clearCookie) appendCookie(res, http.clearCookie());
         req.session = auth.session;
-        req.sessionkeeper = helpers(http, request, state, req, res);
+        req.sessionkeeper = requestHelpers(http, request, state, {
+          setSession: (session) => void (req.session = session),
+          appendCookie: (setCookie) => void res.append('set-cookie', setCookie),
+          noStore: () => void res.setHeader('cache-control', 'no-store'),
+        });
         // Without tracking there is nothing to do once the response is sent: no listener per request.
         if (http.tracking) {
           res.on('finish', () => {
@@ -136,33 +134,6 @@ interface Found {
 /** The authentication of each request, for the routes mounted after the middleware. */
 const authenticated = new WeakMap<Request, Found>();
 
-function helpers(http: SessionHttp, request: HttpRequest, state: { auth: Authentication }, req: Request, res: Response): SessionkeeperRequest {
-  return {
-    async login(userId, extra) {
-      const result = await http.login(request, state.auth, userId, extra);
-      state.auth = { ...state.auth, session: result.session, token: result.token, via: result.setCookie === null ? 'bearer' : 'cookie', clearCookie: false };
-      req.session = result.session;
-      appendCookie(res, result.setCookie);
-      res.setHeader('cache-control', 'no-store');
-      return { session: result.session, token: result.token };
-    },
-    async logout() {
-      const { setCookie } = await http.logout(state.auth);
-      state.auth = { ...state.auth, session: null, token: null, via: null };
-      req.session = null;
-      appendCookie(res, setCookie);
-      res.setHeader('cache-control', 'no-store');
-    },
-    async rotate() {
-      const result = await http.rotate(state.auth);
-      state.auth = { ...state.auth, session: result.session, token: result.token };
-      req.session = result.session;
-      appendCookie(res, result.setCookie);
-      res.setHeader('cache-control', 'no-store');
-      return { session: result.session, token: result.token };
-    },
-  };
-}
 
 function toHttpRequest(req: Request): HttpRequest {
   return { method: req.method, path: req.path, headers: req.headers, remoteAddress: req.socket.remoteAddress };

@@ -5,6 +5,7 @@ import { SessionError } from '../../../src/errors.js';
 import {
   createSelfService,
   createSessionHttp,
+  requestHelpers,
   errorResponse,
   json,
   knownErrorResponse,
@@ -13,23 +14,17 @@ import {
   type Authentication,
   type HttpRequest,
   type HttpResponse,
-  type LoginExtra,
   type SelfService,
   type SelfServiceOptions,
   type SessionHttp,
+  type SessionHelpers,
   type SessionHttpOptions,
 } from '../../../src/http/index.js';
 import type { SessionManager } from '../../../src/session-manager.js';
 
 /** What `request.sessionkeeper` offers a route handler. */
-export interface SessionkeeperRequest {
-  /** Starts a session for `userId` with this request's address and device, and sets the cookie. */
-  login(userId: string, extra?: LoginExtra): Promise<{ session: Session; token: string }>;
-  /** Revokes the current session (reason `'logout'`), clears the cookie, sends `Cache-Control: no-store`. */
-  logout(): Promise<void>;
-  /** Replaces the current token (cookie updated). */
-  rotate(): Promise<{ session: Session; token: string }>;
-}
+/** What `req.sessionkeeper` offers a route handler. */
+export type SessionkeeperRequest = SessionHelpers;
 
 /** Options of the {@link sessionkeeper} plugin: the manager, the middleware options and the routes. */
 export interface SessionkeeperPluginOptions extends SessionHttpOptions {
@@ -138,7 +133,11 @@ async function plugin(app: FastifyInstance, options: SessionkeeperPluginOptions)
     authenticated.set(request, { http, request: httpRequest, state });
     if (auth.clearCookie) appendCookie(reply, http.clearCookie());
     request.session = auth.session;
-    request.sessionkeeper = helpers(http, httpRequest, state, request, reply);
+    request.sessionkeeper = requestHelpers(http, httpRequest, state, {
+      setSession: (session) => void (request.session = session),
+      appendCookie: (setCookie) => void reply.header('set-cookie', setCookie),
+      noStore: () => void reply.header('cache-control', 'no-store'),
+    });
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -210,33 +209,6 @@ function selfServiceRoutes(http: SessionHttp, service: SelfService, prefix: stri
   };
 }
 
-function helpers(http: SessionHttp, request: HttpRequest, state: { auth: Authentication }, req: FastifyRequest, reply: FastifyReply): SessionkeeperRequest {
-  return {
-    async login(userId, extra) {
-      const result = await http.login(request, state.auth, userId, extra);
-      state.auth = { ...state.auth, session: result.session, token: result.token, via: result.setCookie === null ? 'bearer' : 'cookie', clearCookie: false };
-      req.session = result.session;
-      appendCookie(reply, result.setCookie);
-      reply.header('cache-control', 'no-store');
-      return { session: result.session, token: result.token };
-    },
-    async logout() {
-      const { setCookie } = await http.logout(state.auth);
-      state.auth = { ...state.auth, session: null, token: null, via: null };
-      req.session = null;
-      appendCookie(reply, setCookie);
-      reply.header('cache-control', 'no-store');
-    },
-    async rotate() {
-      const result = await http.rotate(state.auth);
-      state.auth = { ...state.auth, session: result.session, token: result.token };
-      req.session = result.session;
-      appendCookie(reply, result.setCookie);
-      reply.header('cache-control', 'no-store');
-      return { session: result.session, token: result.token };
-    },
-  };
-}
 
 /** Fastify's errors (body parsing, limits) in the core's shape; everything else through the core. */
 function fastifyErrorResponse(error: unknown): HttpResponse {

@@ -4,27 +4,22 @@ import { SessionError } from '../../../src/errors.js';
 import {
   createSelfService,
   createSessionHttp,
+  requestHelpers,
   knownErrorResponse,
   type Authentication,
   type HttpRequest,
   type HttpResponse,
-  type LoginExtra,
   readJsonBody,
   type SelfServiceOptions,
   type SessionHttp,
+  type SessionHelpers,
   type SessionHttpOptions,
 } from '../../../src/http/index.js';
 import type { SessionManager } from '../../../src/session-manager.js';
 
 /** What `ctx.state.sessionkeeper` offers a route handler. */
-export interface SessionkeeperState {
-  /** Starts a session for `userId` with this request's address and device, and sets the cookie. */
-  login(userId: string, extra?: LoginExtra): Promise<{ session: Session; token: string }>;
-  /** Revokes the current session (reason `'logout'`), clears the cookie, sends `Cache-Control: no-store`. */
-  logout(): Promise<void>;
-  /** Replaces the current token (cookie updated). */
-  rotate(): Promise<{ session: Session; token: string }>;
-}
+/** What `ctx.state.sessionkeeper` offers a route handler. */
+export type SessionkeeperState = SessionHelpers;
 
 /** Options of {@link sessionRoutes}: the self-service options and where the routes live. */
 export interface KoaSessionRoutesOptions extends SelfServiceOptions {
@@ -64,7 +59,11 @@ export function sessionMiddleware(sessions: SessionManager, options: SessionHttp
     authenticated.set(ctx, { http, state });
     if (auth.clearCookie) appendCookie(ctx, http.clearCookie());
     ctx.state.session = auth.session;
-    ctx.state.sessionkeeper = helpers(http, request, state, ctx);
+    ctx.state.sessionkeeper = requestHelpers(http, request, state, {
+      setSession: (session) => void (ctx.state.session = session),
+      appendCookie: (setCookie) => ctx.append('set-cookie', setCookie),
+      noStore: () => ctx.set('cache-control', 'no-store'),
+    });
     ctx.res.once('finish', () => {
       const session = state.auth.session;
       if (session === null) return;
@@ -158,33 +157,6 @@ interface Found {
 /** The authentication of each request, for the middleware that runs after `sessionMiddleware()`. */
 const authenticated = new WeakMap<Context, Found>();
 
-function helpers(http: SessionHttp, request: HttpRequest, state: { auth: Authentication }, ctx: Context): SessionkeeperState {
-  return {
-    async login(userId, extra) {
-      const result = await http.login(request, state.auth, userId, extra);
-      state.auth = { ...state.auth, session: result.session, token: result.token, via: result.setCookie === null ? 'bearer' : 'cookie', clearCookie: false };
-      ctx.state.session = result.session;
-      appendCookie(ctx, result.setCookie);
-      ctx.set('cache-control', 'no-store');
-      return { session: result.session, token: result.token };
-    },
-    async logout() {
-      const { setCookie } = await http.logout(state.auth);
-      state.auth = { ...state.auth, session: null, token: null, via: null };
-      ctx.state.session = null;
-      appendCookie(ctx, setCookie);
-      ctx.set('cache-control', 'no-store');
-    },
-    async rotate() {
-      const result = await http.rotate(state.auth);
-      state.auth = { ...state.auth, session: result.session, token: result.token };
-      ctx.state.session = result.session;
-      appendCookie(ctx, result.setCookie);
-      ctx.set('cache-control', 'no-store');
-      return { session: result.session, token: result.token };
-    },
-  };
-}
 
 function toHttpRequest(ctx: Context): HttpRequest {
   return { method: ctx.method, path: ctx.path, headers: ctx.req.headers, remoteAddress: ctx.req.socket.remoteAddress };
