@@ -46,6 +46,16 @@ export class SessionError extends Error {
   }
 }
 
+/** `INVALID_ARGUMENT`: a caller passed something the method does not accept. */
+export function invalidArgument(message: string): SessionError {
+  return new SessionError(ERROR_CODES.INVALID_ARGUMENT, message);
+}
+
+/** Throws `INVALID_CONFIG` naming the option at fault. */
+export function invalidConfig(field: string, problem: string): never {
+  throw new SessionError(ERROR_CODES.INVALID_CONFIG, `${field} ${problem}`);
+}
+
 /** True when `err` is a {@link SessionError}, optionally with the given code. */
 export function isSessionError(err: unknown, code?: SessionErrorCode): err is SessionError {
   return err instanceof SessionError && (code === undefined || err.code === code);

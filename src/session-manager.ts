@@ -1,14 +1,15 @@
 import { createActivityLog, type ActivityLog, type ActivityLogController, type ActivityOptions } from './activity/activity-logger.js';
 import type { Clock } from './clock.js';
 import { createAlertEngine, type AlertEngine } from './alerts/engine.js';
-import type { AlertCenter, AlertEvent, AlertOptions } from './alerts/types.js';
+import type { AlertCenter, AlertOptions } from './alerts/types.js';
 import { MAX_USER_AGENT_LENGTH, parseDevice, type DeviceHeaders, type DeviceInfo } from './device/index.js';
 import { LruCache } from './device/lru-cache.js';
 import { normalizeIp } from './net/ip-address.js';
+import { toEpochMs } from './pagination.js';
 import { createIpProtector, type IpPrivacyMode, type IpProtector } from './net/ip-privacy.js';
-import type { EpochMs, Session, SessionLimit, SessionMetadata, SessionStore } from './contracts.js';
+import type { EpochMs, Session, SessionLimit, SessionStore } from './contracts.js';
 import { parseDuration, type Duration } from './duration.js';
-import { isSessionError, SessionError, toStoreError } from './errors.js';
+import { invalidArgument, invalidConfig, isSessionError, SessionError, toStoreError } from './errors.js';
 import { SessionEmitter, type SessionEventListener, type SessionEvents } from './events.js';
 import { EMPTY_METADATA, serializeMetadata } from './metadata.js';
 import { computeStats, type SessionStats, type StatsOptions } from './stats.js';
@@ -696,20 +697,6 @@ function revokeReason(value: unknown, fallback: string): string {
   return value;
 }
 
-function toEpochMs(value: unknown, field: string): EpochMs {
-  const ms = value instanceof Date ? value.getTime() : typeof value === 'number' ? value : Number.NaN;
-  if (!Number.isFinite(ms)) throw invalidArgument(`${field} must be a Date or epoch milliseconds`);
-  return ms;
-}
-
-function invalidArgument(message: string): SessionError {
-  return new SessionError('INVALID_ARGUMENT', message);
-}
-
 function notFound(id: string): SessionError {
   return new SessionError('SESSION_NOT_FOUND', `No session with id ${id}`);
-}
-
-function invalidConfig(field: string, problem: string): never {
-  throw new SessionError('INVALID_CONFIG', `${field} ${problem}`);
 }

@@ -1,8 +1,9 @@
 import { nanoid } from 'nanoid';
 import type { ActivityCategory, ActivityQuery, ActivityRecord, EpochMs, Session, SessionStore } from '../contracts.js';
 import { parseDuration, type Duration } from '../duration.js';
-import { SessionError, toStoreError } from '../errors.js';
+import { invalidArgument, SessionError, toStoreError } from '../errors.js';
 import { ACTIVITY_CATEGORIES, createClassifier, extractResource, type CategoryRule } from './classify.js';
+import { decodeCursor, encodeCursor, toEpochMs } from '../pagination.js';
 import { redactDetails, redactString, sanitizePath } from './redact.js';
 
 /** What `activity.record()` accepts. Every field is optional; unknown fields are ignored. */
@@ -231,10 +232,10 @@ class ActivityLogger implements ActivityLogController {
     }
     const query: ActivityQuery = {
       ...(sessionId !== undefined ? { sessionId } : { userId: userId! }),
-      ...(options.since !== undefined ? { since: toMs(options.since, 'since') } : {}),
-      ...(options.until !== undefined ? { until: toMs(options.until, 'until') } : {}),
+      ...(options.since !== undefined ? { since: toEpochMs(options.since, 'activity.list() since') } : {}),
+      ...(options.until !== undefined ? { until: toEpochMs(options.until, 'activity.list() until') } : {}),
       ...(options.category !== undefined ? { category: options.category } : {}),
-      ...(options.cursor !== undefined ? { before: decodeCursor(options.cursor) } : {}),
+      ...(options.cursor !== undefined ? { before: activityPosition(options.cursor) } : {}),
       limit: limit + 1,
     };
     let rows: ActivityRecord[];
@@ -245,7 +246,7 @@ class ActivityLogger implements ActivityLogController {
     }
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
-    return { items, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(last) : null };
+    return { items, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(last.ts, last.id) : null };
   }
 
   async flush(): Promise<void> {
@@ -446,25 +447,7 @@ function integerOrNull(value: unknown): number | null {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : null;
 }
 
-function toMs(value: Date | EpochMs, field: string): EpochMs {
-  const ms = value instanceof Date ? value.getTime() : value;
-  if (typeof ms !== 'number' || !Number.isFinite(ms)) throw invalidArgument(`activity.list() ${field} must be a Date or epoch milliseconds`);
-  return ms;
-}
-
-function encodeCursor(row: ActivityRecord): string {
-  return Buffer.from(`${row.ts}:${row.id}`).toString('base64url');
-}
-
-function decodeCursor(cursor: unknown): { ts: EpochMs; id: string } {
-  if (typeof cursor === 'string' && cursor.length <= 200) {
-    const text = Buffer.from(cursor, 'base64url').toString();
-    const match = /^(\d{1,16}):(act_[A-Za-z0-9_-]{1,64})$/.exec(text);
-    if (match) return { ts: Number(match[1]), id: match[2]! };
-  }
-  throw invalidArgument('activity.list() cursor is not one this API returned');
-}
-
-function invalidArgument(message: string): SessionError {
-  return new SessionError('INVALID_ARGUMENT', message);
+function activityPosition(cursor: unknown): { ts: EpochMs; id: string } {
+  const { time, id } = decodeCursor(cursor, 'act_', 'activity.list()');
+  return { ts: time, id };
 }

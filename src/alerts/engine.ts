@@ -1,9 +1,10 @@
 import type { Alert, AlertQuery, AlertStatus, EpochMs, Session, SessionStore } from '../contracts.js';
 import { LruCache } from '../device/lru-cache.js';
 import { parseDuration } from '../duration.js';
-import { SessionError, toStoreError } from '../errors.js';
+import { invalidArgument, invalidConfig, SessionError, toStoreError } from '../errors.js';
 import { serializeMetadata } from '../metadata.js';
 import type { IpProtector } from '../net/ip-privacy.js';
+import { decodeCursor, encodeCursor, toEpochMs } from '../pagination.js';
 import { generateAlertId } from '../token.js';
 import { builtinRules } from './rules.js';
 import { ALERT_SEVERITIES } from './severity.js';
@@ -170,14 +171,14 @@ class Engine implements AlertEngine {
       ...(options.userId !== undefined ? { userId: options.userId } : {}),
       ...(options.status !== undefined ? { status: options.status } : {}),
       ...(options.severity !== undefined ? { severity: options.severity } : {}),
-      ...(options.since !== undefined ? { since: toMs(options.since) } : {}),
-      ...(options.cursor !== undefined ? { before: decodeCursor(options.cursor) } : {}),
+      ...(options.since !== undefined ? { since: toEpochMs(options.since, 'alerts.list() since') } : {}),
+      ...(options.cursor !== undefined ? { before: alertPosition(options.cursor) } : {}),
       limit: limit + 1,
     };
     const rows = await this.#storeCall('alerts.list', () => this.#host.store.listAlerts(query));
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
-    return { items, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(last) : null };
+    return { items, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(last.createdAt, last.id) : null };
   }
 
   acknowledge(alertId: string, options?: { note?: string }): Promise<Alert> {
@@ -439,28 +440,7 @@ function requireText(value: unknown, field: string): void {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_TEXT) throw invalidArgument(`${field} must be a non-empty string of at most ${MAX_TEXT} characters`);
 }
 
-function toMs(value: Date | EpochMs): EpochMs {
-  const ms = value instanceof Date ? value.getTime() : value;
-  if (typeof ms !== 'number' || !Number.isFinite(ms)) throw invalidArgument('alerts.list() since must be a Date or epoch milliseconds');
-  return ms;
-}
-
-function encodeCursor(alert: Alert): string {
-  return Buffer.from(`${alert.createdAt}:${alert.id}`).toString('base64url');
-}
-
-function decodeCursor(cursor: unknown): { createdAt: EpochMs; id: string } {
-  if (typeof cursor === 'string' && cursor.length <= 200) {
-    const match = /^(\d{1,16}):(alr_[A-Za-z0-9_-]{1,64})$/.exec(Buffer.from(cursor, 'base64url').toString());
-    if (match) return { createdAt: Number(match[1]), id: match[2]! };
-  }
-  throw invalidArgument('alerts.list() cursor is not one this API returned');
-}
-
-function invalidArgument(message: string): SessionError {
-  return new SessionError('INVALID_ARGUMENT', message);
-}
-
-function invalidConfig(field: string, problem: string): never {
-  throw new SessionError('INVALID_CONFIG', `${field} ${problem}`);
+function alertPosition(cursor: unknown): { createdAt: EpochMs; id: string } {
+  const { time, id } = decodeCursor(cursor, 'alr_', 'alerts.list()');
+  return { createdAt: time, id };
 }

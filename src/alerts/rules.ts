@@ -2,7 +2,7 @@ import type { AlertSeverity, Session, SessionDevice } from '../contracts.js';
 import type { DeviceInfo } from '../device/index.js';
 import { LruCache } from '../device/lru-cache.js';
 import { parseDuration } from '../duration.js';
-import { SessionError } from '../errors.js';
+import { invalidConfig } from '../errors.js';
 import { parseIp } from '../net/ip-address.js';
 import { ALERT_SEVERITIES } from './severity.js';
 import type { AlertEvent, AlertFinding, AlertRule, AlertRuleContext, BuiltinRuleOptions, BuiltinRules, GeoLocation } from './types.js';
@@ -320,8 +320,4 @@ function positiveInteger(value: unknown, field: string): number {
 function positiveNumber(value: unknown, field: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) invalidConfig(field, 'must be a positive number');
   return value;
-}
-
-function invalidConfig(field: string, problem: string): never {
-  throw new SessionError('INVALID_CONFIG', `${field} ${problem}`);
 }

@@ -1,6 +1,6 @@
 import { parse as parseCookieHeader, serialize as serializeCookie } from 'cookie';
 import type { Session } from '../contracts.js';
-import { isSessionError, SessionError, type SessionErrorCode } from '../errors.js';
+import { invalidConfig, isSessionError, SessionError, type SessionErrorCode } from '../errors.js';
 import { createClientIpResolver, type ClientIpResolver } from '../net/index.js';
 import type { CreateSessionInput, SessionManager } from '../session-manager.js';
 import type { Authentication, HttpErrorCode, HttpRequest, HttpResponse, RequestHeaders, SessionCookieOptions, SessionHttpOptions } from './types.js';
@@ -26,9 +26,9 @@ export interface SessionHttp {
   rotate(auth: Authentication): Promise<LoginResult>;
   /** The `Set-Cookie` value that deletes the session cookie; `null` without cookies. */
   clearCookie(): string | null;
-  /** Whether `track()` records anything (the `track` option): wrappers skip their per-request bookkeeping otherwise. */
+  /** The `track` option: wrappers call `track()` (and keep per-request timing) only when it is on. */
   readonly tracking: boolean;
-  /** Records a finished request of `session` in the activity log (when `track` is on). */
+  /** Records a finished request of `session` in the activity log. */
   track(session: Session, request: HttpRequest, outcome: RequestOutcome): void;
   /** Whether a state-changing request may proceed: bearer requests always, cookie requests from an allowed origin. */
   originAllowed(request: HttpRequest, auth: Authentication): boolean;
@@ -83,6 +83,12 @@ export class HttpError extends Error {
 
 /** Headers every response about sessions carries. */
 export const NO_STORE = { 'cache-control': 'no-store' } as const;
+
+/** A Content-Length header's value as a byte count, or `null` when absent or not one. */
+export function contentLength(value: unknown): number | null {
+  const n = typeof value === 'string' ? Number(value) : typeof value === 'number' ? value : Number.NaN;
+  return Number.isSafeInteger(n) && n >= 0 ? n : null;
+}
 
 /** The single value of a header, or `undefined` (a repeated header is not one value). */
 export function headerValue(headers: RequestHeaders, name: string): string | undefined {
@@ -208,7 +214,6 @@ class Core implements SessionHttp {
   }
 
   track(session: Session, request: HttpRequest, outcome: RequestOutcome): void {
-    if (!this.#track) return;
     try {
       this.manager.activity.record(session, {
         type: 'request',
@@ -345,8 +350,4 @@ function checkOrigin(origin: unknown): string {
   }
   if (parsed.origin !== origin) invalidConfig('allowedOrigins', `has ${JSON.stringify(origin)}; write it as ${parsed.origin} (scheme, host and port only)`);
   return origin;
-}
-
-function invalidConfig(field: string, problem: string): never {
-  throw new SessionError('INVALID_CONFIG', `${field} ${problem}`);
 }

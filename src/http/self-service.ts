@@ -1,6 +1,6 @@
 import type { ActivityCategory, ActivityRecord, Alert, Session } from '../contracts.js';
 import { parseDuration, type Duration } from '../duration.js';
-import { SessionError } from '../errors.js';
+import { invalidArgument, SessionError } from '../errors.js';
 import type { SessionManager } from '../session-manager.js';
 import { json, NO_STORE, type SessionHttp } from './http-core.js';
 import type { Authentication, HttpRequest, HttpResponse } from './types.js';
@@ -120,7 +120,7 @@ export interface SelfService {
 
 /** Another user's session is reported exactly like a missing one: ids are not probed. */
 async function ownSession(sessions: SessionManager, id: string, me: Session): Promise<void> {
-  if (!SESSION_ID.test(id)) throw invalid('the id in the path must be a session id (ses_ and 24 characters)');
+  if (!SESSION_ID.test(id)) throw invalidArgument('the id in the path must be a session id (ses_ and 24 characters)');
   const session = id === me.id ? me : await sessions.get(id);
   if (session === null || session.userId !== me.userId) throw new SessionError('SESSION_NOT_FOUND', `No session with id ${id}`);
 }
@@ -173,9 +173,9 @@ function ok(body: unknown): HttpResponse {
 
 function extendBy(body: unknown, maxMs: number): number {
   const by = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as { by?: unknown }).by : undefined;
-  if (by === undefined) throw invalid("the body must be JSON { \"by\": \"30m\" } (a duration: '30m', '2h', or milliseconds)");
+  if (by === undefined) throw invalidArgument("the body must be JSON { \"by\": \"30m\" } (a duration: '30m', '2h', or milliseconds)");
   const ms = parseDuration(by as Duration, 'by', 'INVALID_ARGUMENT');
-  if (ms === 0 || ms > maxMs) throw invalid(`by must be more than 0 and at most ${maxMs} ms`);
+  if (ms === 0 || ms > maxMs) throw invalidArgument(`by must be more than 0 and at most ${maxMs} ms`);
   return ms;
 }
 
@@ -183,14 +183,14 @@ function limitParam(query: URLSearchParams): number {
   const raw = query.get('limit');
   if (raw === null) return 20;
   const limit = /^\d{1,4}$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!(limit >= 1 && limit <= MAX_PAGE)) throw invalid(`limit must be an integer from 1 to ${MAX_PAGE}`);
+  if (!(limit >= 1 && limit <= MAX_PAGE)) throw invalidArgument(`limit must be an integer from 1 to ${MAX_PAGE}`);
   return limit;
 }
 
 function cursorParam(query: URLSearchParams): string | undefined {
   const cursor = query.get('cursor');
   if (cursor === null) return undefined;
-  if (cursor.length === 0 || cursor.length > 200) throw invalid('cursor is not one this API returned');
+  if (cursor.length === 0 || cursor.length > 200) throw invalidArgument('cursor is not one this API returned');
   return cursor;
 }
 
@@ -214,8 +214,4 @@ function alertView(alert: Alert) {
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
-}
-
-function invalid(message: string): SessionError {
-  return new SessionError('INVALID_ARGUMENT', message);
 }

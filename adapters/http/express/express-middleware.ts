@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'exp
 import type { Session } from '../../../src/contracts.js';
 import { SessionError } from '../../../src/errors.js';
 import {
+  contentLength,
   createSelfService,
   createSessionHttp,
   requestHelpers,
@@ -155,11 +156,6 @@ function send(res: Response, response: HttpResponse): void {
 
 function appendCookie(res: Response, setCookie: string | null): void {
   if (setCookie !== null) res.append('set-cookie', setCookie);
-}
-
-function contentLength(value: unknown): number | null {
-  const n = typeof value === 'string' ? Number(value) : typeof value === 'number' ? value : Number.NaN;
-  return Number.isSafeInteger(n) && n >= 0 ? n : null;
 }
 
 function notMounted(): SessionError {

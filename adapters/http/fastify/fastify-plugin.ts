@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import type { Session } from '../../../src/contracts.js';
 import { SessionError } from '../../../src/errors.js';
 import {
+  contentLength,
   createSelfService,
   createSessionHttp,
   requestHelpers,
@@ -140,18 +141,21 @@ async function plugin(app: FastifyInstance, options: SessionkeeperPluginOptions)
     });
   });
 
-  app.addHook('onResponse', async (request, reply) => {
-    const found = authenticated.get(request);
-    const session = found?.state.auth.session ?? null;
-    if (found === undefined || session === null) return;
-    http.track(session, found.request, {
-      route: request.routeOptions.url ?? null,
-      status: reply.statusCode,
-      durationMs: reply.elapsedTime,
-      bytesIn: contentLength(request.headers['content-length']),
-      bytesOut: contentLength(reply.getHeader('content-length')),
+  // Without tracking, no hook (and no promise) per response.
+  if (http.tracking) {
+    app.addHook('onResponse', async (request, reply) => {
+      const found = authenticated.get(request);
+      const session = found?.state.auth.session ?? null;
+      if (found === undefined || session === null) return;
+      http.track(session, found.request, {
+        route: request.routeOptions.url ?? null,
+        status: reply.statusCode,
+        durationMs: reply.elapsedTime,
+        bytesIn: contentLength(request.headers['content-length']),
+        bytesOut: contentLength(reply.getHeader('content-length')),
+      });
     });
-  });
+  }
 
   if (routes !== null) await app.register(selfServiceRoutes(http, routes.service, routes.prefix), { prefix: routes.prefix });
 }
@@ -244,11 +248,6 @@ function send(reply: FastifyReply, response: HttpResponse): FastifyReply {
 /** Fastify accumulates repeated `set-cookie` headers into a list instead of replacing them. */
 function appendCookie(reply: FastifyReply, setCookie: string | null): void {
   if (setCookie !== null) reply.header('set-cookie', setCookie);
-}
-
-function contentLength(value: unknown): number | null {
-  const n = typeof value === 'string' ? Number(value) : typeof value === 'number' ? value : Number.NaN;
-  return Number.isSafeInteger(n) && n >= 0 ? n : null;
 }
 
 /** `'/api/sessions/'` and `'/api/sessions'` are the same prefix. */

@@ -2,6 +2,7 @@ import type { Context, Middleware } from 'koa';
 import type { Session } from '../../../src/contracts.js';
 import { SessionError } from '../../../src/errors.js';
 import {
+  contentLength,
   createSelfService,
   createSessionHttp,
   requestHelpers,
@@ -47,7 +48,7 @@ declare module 'koa' {
 export function sessionMiddleware(sessions: SessionManager, options: SessionHttpOptions = {}): Middleware {
   const http = createSessionHttp(sessions, options);
   return async (ctx, next) => {
-    const started = performance.now();
+    const started = http.tracking ? performance.now() : 0;
     const request = toHttpRequest(ctx);
     let auth: Authentication;
     try {
@@ -64,17 +65,20 @@ export function sessionMiddleware(sessions: SessionManager, options: SessionHttp
       appendCookie: (setCookie) => ctx.append('set-cookie', setCookie),
       noStore: () => ctx.set('cache-control', 'no-store'),
     });
-    ctx.res.once('finish', () => {
-      const session = state.auth.session;
-      if (session === null) return;
-      http.track(session, request, {
-        route: matchedRoute(ctx),
-        status: ctx.res.statusCode,
-        durationMs: performance.now() - started,
-        bytesIn: contentLength(ctx.req.headers['content-length']),
-        bytesOut: contentLength(ctx.res.getHeader('content-length')),
+    // Without tracking there is nothing to do once the response is sent: no listener per request.
+    if (http.tracking) {
+      ctx.res.once('finish', () => {
+        const session = state.auth.session;
+        if (session === null) return;
+        http.track(session, request, {
+          route: matchedRoute(ctx),
+          status: ctx.res.statusCode,
+          durationMs: performance.now() - started,
+          bytesIn: contentLength(ctx.req.headers['content-length']),
+          bytesOut: contentLength(ctx.res.getHeader('content-length')),
+        });
       });
-    });
+    }
     await next();
   };
 }
@@ -182,11 +186,6 @@ function matchedRoute(ctx: Context): string | null {
   const route: unknown = (ctx as { _matchedRoute?: unknown })._matchedRoute;
   if (typeof route === 'string') return route;
   return route instanceof RegExp ? String(route) : null;
-}
-
-function contentLength(value: unknown): number | null {
-  const n = typeof value === 'string' ? Number(value) : typeof value === 'number' ? value : Number.NaN;
-  return Number.isSafeInteger(n) && n >= 0 ? n : null;
 }
 
 /** `'/api/sessions/'` and `'/api/sessions'` are the same prefix; `'/'` serves the routes at the root. */

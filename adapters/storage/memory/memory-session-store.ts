@@ -3,7 +3,6 @@ import type {
   Alert,
   AlertOccurrence,
   AlertQuery,
-  AlertStatus,
   ActivityRecord,
   EpochMs,
   NewSessionRecord,

@@ -1,0 +1,29 @@
+import type { EpochMs } from './contracts.js';
+import { invalidArgument } from './errors.js';
+
+/**
+ * Newest-first lists (activity, alerts) page by keyset: the cursor is the `(time, id)` of the last
+ * item of a page, opaque to callers (base64url).
+ */
+export function encodeCursor(time: EpochMs, id: string): string {
+  return Buffer.from(`${time}:${id}`).toString('base64url');
+}
+
+/** The position in a cursor from {@link encodeCursor}; `INVALID_ARGUMENT` for anything else. */
+export function decodeCursor(cursor: unknown, idPrefix: string, method: string): { time: EpochMs; id: string } {
+  if (typeof cursor === 'string' && cursor.length <= 200) {
+    const text = Buffer.from(cursor, 'base64url').toString();
+    const separator = text.indexOf(':');
+    const time = text.slice(0, separator);
+    const id = text.slice(separator + 1);
+    if (/^\d{1,16}$/.test(time) && id.startsWith(idPrefix) && /^[A-Za-z0-9_-]{1,64}$/.test(id.slice(idPrefix.length))) return { time: Number(time), id };
+  }
+  throw invalidArgument(`${method} cursor is not one this API returned`);
+}
+
+/** A `Date` or epoch milliseconds as epoch milliseconds; `INVALID_ARGUMENT` naming `field` otherwise. */
+export function toEpochMs(value: unknown, field: string): EpochMs {
+  const ms = value instanceof Date ? value.getTime() : typeof value === 'number' ? value : Number.NaN;
+  if (!Number.isFinite(ms)) throw invalidArgument(`${field} must be a Date or epoch milliseconds`);
+  return ms;
+}
