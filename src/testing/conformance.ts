@@ -867,6 +867,29 @@ function describeUpdate(t: () => Harness): void {
       expect(shrunk.metadata).toEqual({ a: null, b: 'y'.repeat(150) });
       expect(h.writes() - base).toBe(2);
     });
+
+    it('measures the limit on the compact JSON of the merged object', async () => {
+      const h = t();
+      const m = h.manager({ maxMetadataBytes: 64 });
+      const { session } = await m.create({ userId: h.user(), metadata: { zz: 1, a: 'x'.repeat(20) } });
+      const patch = { b: 'y'.repeat(9), cc: [1, 2, 3] };
+      expect(Buffer.byteLength(JSON.stringify({ ...session.metadata, ...patch }))).toBe(64);
+      const merged = await m.update(session.id, { metadata: patch });
+      expect(merged.metadata).toEqual({ zz: 1, a: 'x'.repeat(20), ...patch });
+      await expectError(() => m.update(session.id, { metadata: { b: 'y'.repeat(10) } }), 'INVALID_METADATA');
+      expect((await m.get(session.id))?.metadata).toEqual(merged.metadata);
+    });
+
+    it('merges values holding any string, \\u0000 included', async () => {
+      const h = t();
+      const m = h.manager();
+      const { session } = await m.create({ userId: h.user(), metadata: { a: 'nul\u0000a' } });
+      const merged = await m.update(session.id, { metadata: { b: 'nul\u0000b' } });
+      expect(merged.metadata).toEqual({ a: 'nul\u0000a', b: 'nul\u0000b' });
+      const plain = await m.create({ userId: h.user(), metadata: { a: 1 } });
+      expect((await m.update(plain.session.id, { metadata: { b: '\u0000' } })).metadata).toEqual({ a: 1, b: '\u0000' });
+      expect((await m.get(session.id))?.metadata).toEqual(merged.metadata);
+    });
   });
 }
 

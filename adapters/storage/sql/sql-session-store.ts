@@ -175,9 +175,20 @@ export class SqlSessionStore implements SessionStore {
         if (swapped.length > 0) return toSession(swapped[0]!);
       }
     }
-    // Postgres, and SQLite under contention from other processes: read-merge-write under a row lock
-    // (Postgres FOR UPDATE; SQLite's write lock).
     const q = this.#q;
+    if (q.mergeJsonb !== undefined) {
+      // Postgres: one statement merges under the row lock the UPDATE takes, so one round trip. It
+      // writes only when the merged text fits the limit; otherwise (or for what jsonb rejects, such
+      // as \u0000) the locked read-merge-write below decides and reports exactly as other stores do.
+      try {
+        const merged = await this.#driver.query(q.mergeJsonb.statement, bind(q.mergeJsonb, { id, now, patch: JSON.stringify(patch), limit: serializedLimit }));
+        if (merged.length > 0) return toSession(merged[0]!);
+      } catch (err) {
+        if (!isDataException(err)) throw this.#error(err, 'mergeMetadata');
+      }
+    }
+    // SQLite under contention from other processes, and the Postgres cases above: read-merge-write
+    // under a row lock (Postgres FOR UPDATE; SQLite's write lock).
     return this.#transaction('mergeMetadata', null, function* () {
       const current = yield bound(q.lockActive, { id, now });
       if (current.length === 0) return null;
@@ -447,6 +458,12 @@ interface LookupWaiter {
 /** Compare-and-swap rounds of a SQLite metadata merge before it takes the write lock instead. */
 const MERGE_ATTEMPTS = 4;
 
+/** A Postgres "data exception" (SQLSTATE class 22), e.g. text that is not valid jsonb. */
+function isDataException(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('22');
+}
+
 /** Hashes per batched lookup; larger batches only lengthen the slowest caller's wait. */
 const MAX_LOOKUP_BATCH = 256;
 
@@ -587,6 +604,18 @@ function buildStatements(db: Kysely<any>, table: string, rowLocks: boolean) {
         .returning(SESSION_COLUMNS),
       true,
     ),
+    mergeJsonb: rowLocks
+      ? prepare(
+          db
+            .updateTable(table)
+            .set({ metadata: sql`(metadata::jsonb || ${param('patch')}::jsonb)::text` })
+            .where('id', '=', param('id'))
+            .where(isActive('now'))
+            .where(sql<boolean>`octet_length((metadata::jsonb || ${param('patch')}::jsonb)::text) <= ${param('limit')}`)
+            .returning(SESSION_COLUMNS),
+          true,
+        )
+      : undefined,
     setMetadata: prepare(db.updateTable(table).set({ metadata: param('metadata') }).where('id', '=', param('id')).returning(SESSION_COLUMNS), true),
     revoke: prepare(
       db
