@@ -8,7 +8,7 @@ const shared: Options = {
   // nanoid is ESM-only; bundling it keeps the CommonJS build loadable with a plain require().
   noExternal: ['nanoid'],
   // Drivers stay external and are only loaded by the adapter entry that needs them.
-  external: ['better-sqlite3', 'pg', 'kysely', 'vitest', 'express', 'koa', 'fastify', 'fastify-plugin', 'cookie'],
+  external: ['better-sqlite3', 'pg', 'kysely', 'vitest', 'express', 'koa', 'fastify', 'fastify-plugin', 'cookie', 'dockerode'],
 };
 
 const entries = {
@@ -19,6 +19,7 @@ const entries = {
   express: 'adapters/http/express/index.ts',
   koa: 'adapters/http/koa/index.ts',
   fastify: 'adapters/http/fastify/index.ts',
+  docker: 'adapters/provisioner/docker/index.ts',
 };
 
 // One ESM build of every entry, so that they share chunks (one SessionError class for all of them),

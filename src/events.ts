@@ -22,30 +22,30 @@ export type SessionEventListener<E extends keyof SessionEvents> = (payload: Sess
  * A minimal typed emitter. Unlike node:events, a throwing or rejecting listener is isolated and
  * reported, so a buggy listener can never fail the operation that emitted.
  */
-export class SessionEmitter {
-  readonly #listeners = new Map<keyof SessionEvents, Set<SessionEventListener<never>>>();
-  readonly #onError: (error: unknown, event: keyof SessionEvents) => void;
+export class SessionEmitter<Events extends object = SessionEvents> {
+  readonly #listeners = new Map<keyof Events, Set<(payload: never) => void | Promise<void>>>();
+  readonly #onError: (error: unknown, event: keyof Events) => void;
 
-  constructor(onError: (error: unknown, event: keyof SessionEvents) => void) {
+  constructor(onError: (error: unknown, event: keyof Events) => void) {
     this.#onError = onError;
   }
 
-  on<E extends keyof SessionEvents>(event: E, listener: SessionEventListener<E>): () => void {
+  on<E extends keyof Events>(event: E, listener: (payload: Events[E]) => void | Promise<void>): () => void {
     if (typeof listener !== 'function') throw new TypeError('listener must be a function');
     let set = this.#listeners.get(event);
     if (set === undefined) this.#listeners.set(event, (set = new Set()));
-    set.add(listener as SessionEventListener<never>);
+    set.add(listener);
     return () => {
-      set.delete(listener as SessionEventListener<never>);
+      set.delete(listener);
     };
   }
 
-  emit<E extends keyof SessionEvents>(event: E, payload: SessionEvents[E]): void {
+  emit<E extends keyof Events>(event: E, payload: Events[E]): void {
     const set = this.#listeners.get(event);
     if (set === undefined || set.size === 0) return;
     for (const listener of set) {
       try {
-        const result = (listener as SessionEventListener<E>)(payload);
+        const result = (listener as (payload: Events[E]) => void | Promise<void>)(payload);
         if (result instanceof Promise) result.catch((error: unknown) => this.#report(error, event));
       } catch (error) {
         this.#report(error, event);
@@ -57,7 +57,7 @@ export class SessionEmitter {
     this.#listeners.clear();
   }
 
-  #report(error: unknown, event: keyof SessionEvents): void {
+  #report(error: unknown, event: keyof Events): void {
     try {
       this.#onError(error, event);
     } catch {

@@ -280,6 +280,25 @@ function resolveConfig(options: SessionManagerOptions): ResolvedConfig {
   return { store, idleMs, absoluteMs, touchMs, limit, maxMetadataBytes, now, onListenerError, activity: options.activity ?? {}, protectIp, alerts: options.alerts };
 }
 
+/**
+ * What components built on a manager (the lab provisioner) need from it: its store, so their rows
+ * live beside the sessions, and its clock. Behind a registered symbol so that it is not public API,
+ * and works across the package's separately bundled entry points.
+ */
+export const MANAGER_INTERNALS = Symbol.for('sessionkeeper.managerInternals');
+
+export interface ManagerInternals {
+  readonly store: SessionStore;
+  readonly now: () => EpochMs;
+}
+
+/** The internals of a manager made by {@link createSessionManager}. */
+export function managerInternals(manager: SessionManager): ManagerInternals {
+  const internals = (manager as { [MANAGER_INTERNALS]?: () => ManagerInternals } | null)?.[MANAGER_INTERNALS];
+  if (typeof internals !== 'function') invalidConfig('manager', 'must be a session manager made by createSessionManager()');
+  return internals.call(manager);
+}
+
 class DefaultSessionManager implements SessionManager {
   readonly #config: ResolvedConfig;
   readonly #store: SessionStore;
@@ -549,6 +568,7 @@ class DefaultSessionManager implements SessionManager {
     const sessions = await this.#deleteInBatches((limit) => this.#store.deleteEndedBefore(now - olderThanMs, limit), batchSize);
     await this.#deleteInBatches((limit) => this.#store.deleteRotatedTokensBefore(now - olderThanMs, limit), batchSize);
     await this.#deleteInBatches((limit) => this.#store.deleteCountersBefore(now, limit), batchSize);
+    await this.#deleteInBatches((limit) => this.#store.deleteLabsEndedBefore(now - olderThanMs, limit), batchSize);
     if (activityMs !== undefined) {
       await this.#deleteInBatches((limit) => this.#store.deleteActivityBefore(now - activityMs, limit), batchSize);
     }
@@ -566,6 +586,11 @@ class DefaultSessionManager implements SessionManager {
 
   on<E extends keyof SessionEvents>(event: E, listener: SessionEventListener<E>): () => void {
     return this.#events.on(event, listener);
+  }
+
+  [MANAGER_INTERNALS](): ManagerInternals {
+    this.#assertOpen();
+    return { store: this.#store, now: this.#now };
   }
 
   async close(): Promise<void> {

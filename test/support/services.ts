@@ -42,3 +42,26 @@ export function probeChromium(path = CHROMIUM_PATH): Promise<string | null> {
     });
   });
 }
+
+/** The image lab tests run: busybox imported by scripts/docker-engine.sh, since nothing can be pulled. */
+export const LAB_IMAGE = process.env.SESSIONKEEPER_LAB_IMAGE ?? 'sessionkeeper-busybox:latest';
+
+/**
+ * Pings the Docker engine (DOCKER_HOST or /var/run/docker.sock) and checks the lab image is there;
+ * resolves to null when both are, else to the reason (`bash scripts/docker-engine.sh` fixes both).
+ */
+export async function probeDocker(): Promise<string | null> {
+  const { default: Docker } = await import('dockerode');
+  const docker = new Docker({ timeout: 5000 });
+  try {
+    await docker.ping();
+  } catch (err) {
+    return `Docker engine: ${(err as Error).message}; start one with bash scripts/docker-engine.sh`;
+  }
+  try {
+    await docker.getImage(LAB_IMAGE).inspect();
+    return null;
+  } catch {
+    return `image ${LAB_IMAGE} is missing; build it with bash scripts/docker-engine.sh`;
+  }
+}

@@ -1,0 +1,632 @@
+import Docker from 'dockerode';
+import type { Session, SessionStore } from '../../../src/contracts.js';
+import { parseDuration, type Duration } from '../../../src/duration.js';
+import { invalidArgument, invalidConfig, SessionError, toStoreError } from '../../../src/errors.js';
+import { SessionEmitter } from '../../../src/events.js';
+import {
+  LabError,
+  LIVE_LAB_STATUSES,
+  type Lab,
+  type LabChanges,
+  type LabContainer,
+  type LabContainerStats,
+  type LabEvents,
+  type LabExpectation,
+  type Labs,
+  type LabStats,
+  type LabStatus,
+  type LabStopReason,
+  type ReconcileReport,
+} from '../../../src/labs/types.js';
+import { managerInternals, type SessionManager } from '../../../src/session-manager.js';
+import { generateLabId, LAB_ID_PATTERN } from '../../../src/token.js';
+import { createSubnetPool, overlaps, tryParseNetwork, type SubnetPool } from './subnets.js';
+import { resolveTemplates, type LabTemplate, type ResolvedTemplate } from './templates.js';
+
+/** Options of {@link dockerLabs}. */
+export interface DockerLabsOptions {
+  /** The session manager whose sessions own the labs; labs are stored in its store. */
+  manager: SessionManager;
+  /**
+   * A dockerode client, or the options to make one (`{ socketPath }`, `{ host, port }`). Default:
+   * `DOCKER_HOST` if set, else `/var/run/docker.sock`.
+   */
+  docker?: Docker | Docker.DockerOptions;
+  /** IPv4 network that lab subnets are carved from, e.g. `'10.10.0.0/16'`. */
+  addressPool: string;
+  /** Prefix length of each lab's subnet. Default 24 (256 labs in a /16). */
+  subnetPrefix?: number;
+  /** Lab kinds by name; checked at construction. */
+  templates: Record<string, LabTemplate>;
+  /** Live labs one user may have. Default 1. */
+  maxLabsPerUser?: number;
+  /** Live labs in all. Default 50; the pool's size caps them too (`POOL_EXHAUSTED`). */
+  maxLabsTotal?: number;
+  /** Stop a lab when its session has been inactive this long; `false` never. Default `'30m'`. */
+  idleStop?: Duration | false;
+  /** How often {@link Labs.reconcile} runs by itself; `false` only on start-up. Default `'1m'`. */
+  reconcileInterval?: Duration | false;
+  /**
+   * Label value that marks this provisioner's Docker objects. Provisioners with different stores on
+   * one engine need different scopes, or each would remove the other's labs as orphans. Default `'default'`.
+   */
+  scope?: string;
+  /** Failures of background work (reconcile, stops after a revoke). Default: `console.error`. */
+  onError?: (error: unknown) => void;
+}
+
+/** Labels on every network and container of a lab; filters match them exactly. */
+export const LAB_LABELS = {
+  lab: 'sessionkeeper.lab',
+  session: 'sessionkeeper.session',
+  user: 'sessionkeeper.user',
+  scope: 'sessionkeeper.scope',
+} as const;
+
+/**
+ * Lab sessions on Docker: each lab gets its own bridge network on a subnet allocated from
+ * `addressPool` (atomically, in the session store) and the template's containers on fixed addresses,
+ * with CPU, memory and process limits. A lab stops when its session is revoked, expires or goes idle,
+ * or when its time is up; crashes are repaired by `reconcile()`.
+ *
+ * @example
+ * const labs = dockerLabs({
+ *   manager: sessions,
+ *   addressPool: '10.10.0.0/16',
+ *   templates: { web: { containers: [{ name: 'target', image: 'dvwa', ip: 20, memory: '512m', cpus: 0.5 }] } },
+ * });
+ * const lab = await labs.start(session.id, 'web');
+ */
+export function dockerLabs(options: DockerLabsOptions): Labs {
+  if (options === null || typeof options !== 'object') invalidConfig('dockerLabs()', 'expects an options object');
+  const internals = managerInternals(options.manager);
+  const pool = createSubnetPool(options.addressPool, options.subnetPrefix ?? 24);
+  const templates = resolveTemplates(options.templates, pool);
+  const maxPerUser = positiveInteger(options.maxLabsPerUser ?? 1, 'maxLabsPerUser');
+  const maxTotal = positiveInteger(options.maxLabsTotal ?? 50, 'maxLabsTotal');
+  const idleStopMs = options.idleStop === false ? null : parseDuration(options.idleStop ?? '30m', 'idleStop');
+  const intervalMs = options.reconcileInterval === false ? null : parseDuration(options.reconcileInterval ?? '1m', 'reconcileInterval');
+  if (intervalMs === 0) invalidConfig('reconcileInterval', 'must be positive or false');
+  const scope = options.scope ?? 'default';
+  if (typeof scope !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(scope)) invalidConfig('scope', 'must be 1-64 letters, digits, _ . -');
+  if (options.onError !== undefined && typeof options.onError !== 'function') invalidConfig('onError', 'must be a function');
+  const docker = options.docker instanceof Docker ? options.docker : new Docker({ timeout: DOCKER_TIMEOUT_MS, ...options.docker });
+  return new DockerLabs({
+    manager: options.manager,
+    store: internals.store,
+    now: internals.now,
+    docker,
+    pool,
+    templates,
+    limits: { maxPerUser, maxTotal },
+    idleStopMs,
+    intervalMs,
+    scope,
+    onError: options.onError ?? ((error) => console.error('sessionkeeper labs:', error)),
+  });
+}
+
+// --- internal ---
+
+/** A Docker call that takes longer than this is treated as the engine being unavailable. */
+const DOCKER_TIMEOUT_MS = 30_000;
+/** A lab still provisioning after this long was left by a process that stopped; reconcile removes it. */
+const PROVISION_GRACE_MS = 5 * 60_000;
+/** Tries at removing a network that still reports endpoints (a container going away concurrently). */
+const NETWORK_REMOVE_ATTEMPTS = 5;
+
+interface Config {
+  readonly manager: SessionManager;
+  readonly store: SessionStore;
+  readonly now: () => number;
+  readonly docker: Docker;
+  readonly pool: SubnetPool;
+  readonly templates: Map<string, ResolvedTemplate>;
+  readonly limits: { readonly maxPerUser: number; readonly maxTotal: number };
+  readonly idleStopMs: number | null;
+  readonly intervalMs: number | null;
+  readonly scope: string;
+  readonly onError: (error: unknown) => void;
+}
+
+class DockerLabs implements Labs {
+  readonly #c: Config;
+  readonly #events: SessionEmitter<LabEvents>;
+  /** Work under way in this process, by lab id, so that a stop waits for the start it would race. */
+  readonly #starting = new Map<string, Promise<unknown>>();
+  readonly #stopping = new Map<string, Promise<Lab>>();
+  readonly #unsubscribe: (() => void)[];
+  readonly #timer: NodeJS.Timeout | null;
+  #reconciling: Promise<ReconcileReport> | null = null;
+  #background = new Set<Promise<unknown>>();
+  #closed = false;
+
+  constructor(config: Config) {
+    this.#c = config;
+    this.#events = new SessionEmitter<LabEvents>((error) => config.onError(error));
+    const stopSessionLabs = (session: Session, reason: LabStopReason) => this.#inBackground(this.#stopLabsOf(session.id, reason));
+    this.#unsubscribe = [
+      config.manager.on('revoked', ({ session }) => stopSessionLabs(session, 'session-revoked')),
+      config.manager.on('expired', ({ session }) => stopSessionLabs(session, 'session-expired')),
+    ];
+    this.#inBackground(this.reconcile());
+    this.#timer = config.intervalMs === null ? null : setInterval(() => this.#inBackground(this.reconcile()), config.intervalMs);
+    this.#timer?.unref();
+  }
+
+  async start(sessionId: string, templateName: string): Promise<Lab> {
+    this.#assertOpen();
+    const template = typeof templateName === 'string' ? this.#c.templates.get(templateName) : undefined;
+    if (template === undefined) {
+      throw new LabError('TEMPLATE_UNKNOWN', `No lab template is named ${JSON.stringify(templateName)}`, { templates: [...this.#c.templates.keys()] });
+    }
+    const session = await this.#c.manager.get(sessionId);
+    if (session === null) throw new SessionError('SESSION_NOT_FOUND', `No session has id ${JSON.stringify(sessionId)}`);
+    if (session.status !== 'active') throw new SessionError('SESSION_INACTIVE', `Session ${sessionId} is ${session.status}; labs start only for active sessions`);
+
+    // Preflight: subnets overlapping a network Docker already has (other than our labs) are skipped.
+    const foreign = (await this.#docker('listing networks', () => this.#c.docker.listNetworks())).filter(
+      (network) => network.Labels?.[LAB_LABELS.scope] !== this.#c.scope,
+    );
+    const id = generateLabId();
+    const now = this.#c.now();
+    const lab = await this.#store('start', () =>
+      this.#c.store.insertLab(session.userId, this.#c.limits, (held) => {
+        const subnet = this.#pickSubnet(held, foreign);
+        const gateway = this.#c.pool.gateway(subnet);
+        return {
+          id,
+          sessionId: session.id,
+          userId: session.userId,
+          template: template.name,
+          createdAt: now,
+          expiresAt: now + template.timeLimitMs,
+          network: { name: labName(id), id: null, subnet, gateway },
+          containers: template.containers.map((c) => ({ name: c.name, id: null, ip: this.#c.pool.host(subnet, c.ip), image: c.image })),
+        };
+      }),
+    );
+    this.#events.emit('status', { lab, from: null });
+    const provisioning = this.#provision(lab, template);
+    this.#starting.set(lab.id, provisioning);
+    try {
+      return await provisioning;
+    } finally {
+      this.#starting.delete(lab.id);
+    }
+  }
+
+  async extend(labId: string, by: Duration): Promise<Lab> {
+    this.#assertOpen();
+    const byMs = parseDuration(by, 'extend() by', 'INVALID_ARGUMENT');
+    for (;;) {
+      const lab = await this.#require(labId);
+      if (lab.status !== 'active') throw new LabError('LAB_NOT_ACTIVE', `Lab ${lab.id} is ${lab.status}`, { status: lab.status });
+      const template = this.#c.templates.get(lab.template);
+      const maxExtensions = template?.maxExtensions ?? 0;
+      if (lab.extensions >= maxExtensions) {
+        throw new LabError('EXTENSION_LIMIT', `Lab ${lab.id} was extended ${lab.extensions} times, the most its template allows`, { maxExtensions });
+      }
+      if (byMs <= 0 || byMs > template!.timeLimitMs) {
+        throw invalidArgument(`extend() by must be positive and at most the template's time limit (${template!.timeLimitMs} ms)`);
+      }
+      const expected: LabExpectation = { statuses: ['active'], extensions: lab.extensions };
+      const extended = await this.#update(lab.id, expected, { expiresAt: lab.expiresAt + byMs, extensions: lab.extensions + 1 });
+      // Another extend or a stop got in between: decide again on what is stored now.
+      if (extended !== null) return extended;
+    }
+  }
+
+  async stop(labId: string): Promise<Lab> {
+    this.#assertOpen();
+    return this.#stop(await this.#require(labId), 'stopped');
+  }
+
+  async get(labId: string): Promise<Lab | null> {
+    this.#assertOpen();
+    if (typeof labId !== 'string' || !LAB_ID_PATTERN.test(labId)) return null;
+    return this.#store('get', () => this.#c.store.getLab(labId));
+  }
+
+  async list(query: { userId?: string; sessionId?: string; includeEnded?: boolean } = {}): Promise<Lab[]> {
+    this.#assertOpen();
+    if (query === null || typeof query !== 'object') throw invalidArgument('list() expects { userId?, sessionId?, includeEnded? }');
+    for (const field of ['userId', 'sessionId'] as const) {
+      if (query[field] !== undefined && (typeof query[field] !== 'string' || query[field] === '')) throw invalidArgument(`list() ${field} must be a non-empty string`);
+    }
+    const { userId, sessionId } = query;
+    return this.#store('list', () =>
+      this.#c.store.listLabs({
+        ...(userId !== undefined ? { userId } : {}),
+        ...(sessionId !== undefined ? { sessionId } : {}),
+        ...(query.includeEnded ? {} : { statuses: LIVE_LAB_STATUSES }),
+      }),
+    );
+  }
+
+  async stats(labId: string): Promise<LabStats> {
+    this.#assertOpen();
+    const lab = await this.#require(labId);
+    if (lab.status !== 'active') throw new LabError('LAB_NOT_ACTIVE', `Lab ${lab.id} is ${lab.status}`, { status: lab.status });
+    const docker = this.#c.docker;
+    const [containers, network] = await Promise.all([
+      Promise.all(
+        lab.containers.map(async (container) => {
+          const sample = await this.#docker('reading container stats', () => docker.getContainer(container.id ?? labName(lab.id, container.name)).stats({ stream: false }));
+          return containerStats(container, sample as unknown as DockerStats);
+        }),
+      ),
+      this.#docker('inspecting the lab network', () => docker.getNetwork(lab.network.name).inspect()),
+    ]);
+    const endpoints = Object.values((network as { Containers?: Record<string, { Name?: string; IPv4Address?: string }> }).Containers ?? {}).map((e) => ({
+      name: e.Name ?? '',
+      ip: e.IPv4Address ? e.IPv4Address.split('/')[0]! : null,
+    }));
+    return { labId: lab.id, at: this.#c.now(), containers, network: { name: lab.network.name, subnet: lab.network.subnet, endpoints } };
+  }
+
+  async reconcile(): Promise<ReconcileReport> {
+    this.#assertOpen();
+    // One pass at a time; a caller arriving mid-pass gets that pass's report.
+    this.#reconciling ??= this.#reconcile().finally(() => {
+      this.#reconciling = null;
+    });
+    return this.#reconciling;
+  }
+
+  on<E extends keyof LabEvents>(event: E, listener: (payload: LabEvents[E]) => void | Promise<void>): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== null) clearInterval(this.#timer);
+    for (const unsubscribe of this.#unsubscribe) unsubscribe();
+    await Promise.allSettled([...this.#background, ...this.#starting.values(), ...this.#stopping.values()]);
+    this.#events.clear();
+  }
+
+  // --- lifecycle ---
+
+  async #provision(lab: Lab, template: ResolvedTemplate): Promise<Lab> {
+    const docker = this.#c.docker;
+    const labels = labelsOf(lab, this.#c.scope);
+    const containers: LabContainer[] = [];
+    let failedContainer: string | undefined;
+    try {
+      const network = await docker.createNetwork({
+        Name: lab.network.name,
+        Driver: 'bridge',
+        Internal: template.internal,
+        CheckDuplicate: true,
+        IPAM: { Driver: 'default', Config: [{ Subnet: lab.network.subnet, Gateway: lab.network.gateway }] },
+        Labels: labels,
+      });
+      for (const [i, spec] of template.containers.entries()) {
+        failedContainer = spec.name;
+        const container = await docker.createContainer({
+          name: labName(lab.id, spec.name),
+          Image: spec.image,
+          ...(spec.cmd ? { Cmd: [...spec.cmd] } : {}),
+          Env: [...spec.env],
+          Labels: labels,
+          HostConfig: {
+            NetworkMode: lab.network.name,
+            Memory: spec.memoryBytes,
+            // No swap beyond the memory limit: the limit is what the lab gets.
+            MemorySwap: spec.memoryBytes,
+            NanoCpus: spec.nanoCpus,
+            PidsLimit: spec.pids,
+            RestartPolicy: { Name: 'no' },
+          },
+          NetworkingConfig: { EndpointsConfig: { [lab.network.name]: { IPAMConfig: { IPv4Address: lab.containers[i]!.ip } } } },
+        });
+        await container.start();
+        containers.push({ ...lab.containers[i]!, id: container.id });
+      }
+      failedContainer = undefined;
+      const active = await this.#transition(lab, ['provisioning'], { status: 'active', networkId: network.id, containers });
+      if (active !== null) return active;
+      // Stopped meanwhile by reconcile in another process: what we made is removed by that stop or the next pass.
+      return this.#require(lab.id);
+    } catch (cause) {
+      const error = provisionError(cause, lab, failedContainer);
+      try {
+        await this.#teardown(lab);
+        await this.#transition(lab, ['provisioning'], { status: 'failed', error: errorEvidence(error, failedContainer), releaseSubnet: true });
+      } catch (cleanup) {
+        // Leave the row provisioning and holding its subnet: reconcile finishes the rollback.
+        this.#c.onError(cleanup);
+        await this.#transition(lab, ['provisioning'], { error: errorEvidence(error, failedContainer) }).catch(() => null);
+      }
+      throw error;
+    }
+  }
+
+  async #stop(lab: Lab, reason: LabStopReason): Promise<Lab> {
+    const pending = this.#stopping.get(lab.id);
+    if (pending !== undefined) return pending;
+    const stopping = this.#stopUnguarded(lab, reason).finally(() => this.#stopping.delete(lab.id));
+    this.#stopping.set(lab.id, stopping);
+    return stopping;
+  }
+
+  async #stopUnguarded(lab: Lab, reason: LabStopReason): Promise<Lab> {
+    const starting = this.#starting.get(lab.id);
+    if (starting !== undefined) {
+      // Let the start finish (or roll back) first, so teardown does not race container creation.
+      await starting.catch(() => undefined);
+      lab = await this.#require(lab.id);
+    }
+    if (lab.status === 'stopped' || lab.status === 'failed') return lab;
+    const marked = lab.status === 'stopping' ? lab : await this.#transition(lab, ['provisioning', 'active'], { status: 'stopping', stopReason: reason });
+    if (marked === null) return this.#stopUnguarded(await this.#require(lab.id), reason);
+    await this.#teardown(marked);
+    return (await this.#transition(marked, ['stopping'], { status: 'stopped', releaseSubnet: true })) ?? this.#require(lab.id);
+  }
+
+  async #stopLabsOf(sessionId: string, reason: LabStopReason): Promise<void> {
+    const labs = await this.#store('stop', () => this.#c.store.listLabs({ sessionId, statuses: LIVE_LAB_STATUSES }));
+    await Promise.all(labs.map((lab) => this.#stop(lab, reason)));
+  }
+
+  /** Containers (forced), then whatever is still attached, then the network. Gone already is fine. */
+  async #teardown(lab: Pick<Lab, 'id'>): Promise<void> {
+    const docker = this.#c.docker;
+    const filters = { label: [`${LAB_LABELS.lab}=${lab.id}`, `${LAB_LABELS.scope}=${this.#c.scope}`] };
+    const containers = await this.#docker('listing lab containers', () => docker.listContainers({ all: true, filters }));
+    await Promise.all(containers.map((c) => this.#docker('removing a container', () => ignoreMissing(docker.getContainer(c.Id).remove({ force: true })))));
+    const networks = await this.#docker('listing lab networks', () => docker.listNetworks({ filters }));
+    for (const { Id } of networks) await this.#removeNetwork(Id);
+  }
+
+  async #removeNetwork(id: string): Promise<void> {
+    const network = this.#c.docker.getNetwork(id);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await network.remove();
+        return;
+      } catch (err) {
+        const status = statusOf(err);
+        if (status === 404) return;
+        // "has active endpoints": a container not carrying our labels, or one still going away.
+        if ((status !== 403 && status !== 409) || attempt >= NETWORK_REMOVE_ATTEMPTS) throw dockerError(err, 'removing the lab network');
+      }
+      const info = await this.#docker('inspecting the lab network', () => ignoreMissing(network.inspect()));
+      if (info === null) return;
+      for (const endpoint of Object.keys((info as { Containers?: Record<string, unknown> }).Containers ?? {})) {
+        await this.#docker('disconnecting a container', () => ignoreMissing(network.disconnect({ Container: endpoint, Force: true })));
+      }
+    }
+  }
+
+  async #reconcile(): Promise<ReconcileReport> {
+    const now = this.#c.now();
+    let stopped = 0;
+    let removedContainers = 0;
+    let removedNetworks = 0;
+    let releasedSubnets = 0;
+    const store = this.#c.store;
+
+    // 1. Live labs whose session ended or idled, whose time is up, or that a crash left mid-way.
+    for (const lab of await this.#store('reconcile', () => store.listLabs({ statuses: LIVE_LAB_STATUSES }))) {
+      if (this.#starting.has(lab.id) || this.#stopping.has(lab.id)) continue;
+      const reason = await this.#reasonToStop(lab, now);
+      if (reason === null) continue;
+      await this.#stop(lab, reason);
+      stopped++;
+    }
+
+    // 2. Labelled containers and networks without a live lab (row deleted, or teardown interrupted).
+    const docker = this.#c.docker;
+    const filters = { label: [`${LAB_LABELS.scope}=${this.#c.scope}`] };
+    const isOrphan = async (labId: string | undefined) => {
+      if (labId === undefined || this.#starting.has(labId) || this.#stopping.has(labId)) return false;
+      const lab = await this.#store('reconcile', () => store.getLab(labId));
+      return lab === null || lab.status === 'stopped' || lab.status === 'failed';
+    };
+    for (const container of await this.#docker('listing containers', () => docker.listContainers({ all: true, filters }))) {
+      if (!(await isOrphan(container.Labels?.[LAB_LABELS.lab]))) continue;
+      await this.#docker('removing a container', () => ignoreMissing(docker.getContainer(container.Id).remove({ force: true })));
+      removedContainers++;
+    }
+    const networks = await this.#docker('listing networks', () => docker.listNetworks({ filters }));
+    for (const network of networks) {
+      if (!(await isOrphan(network.Labels?.[LAB_LABELS.lab]))) continue;
+      await this.#removeNetwork(network.Id);
+      removedNetworks++;
+    }
+
+    // 3. Ended labs still holding a subnet (a stop or rollback that could not finish): free it once no network is left.
+    const holding = await this.#store('reconcile', () => store.listLabs({ statuses: ['stopped', 'failed'], subnetHeld: true }));
+    for (const lab of holding) {
+      await this.#teardown(lab);
+      if ((await this.#update(lab.id, { statuses: [lab.status] }, { releaseSubnet: true })) !== null) releasedSubnets++;
+    }
+    return { stopped, removedContainers, removedNetworks, releasedSubnets };
+  }
+
+  async #reasonToStop(lab: Lab, now: number): Promise<LabStopReason | null> {
+    if (lab.status === 'stopping') return lab.stopReason ?? 'reconciled';
+    if (lab.status === 'provisioning') return now - lab.updatedAt >= PROVISION_GRACE_MS ? 'reconciled' : null;
+    if (now >= lab.expiresAt) return 'time-limit';
+    const session = await this.#c.manager.get(lab.sessionId);
+    if (session === null || session.status === 'expired') return 'session-expired';
+    if (session.status === 'revoked') return 'session-revoked';
+    if (this.#c.idleStopMs !== null) {
+      const page = await this.#c.manager.activity.list({ sessionId: lab.sessionId, limit: 1 });
+      const lastSeen = Math.max(session.lastActiveAt, lab.createdAt, page.items[0]?.ts ?? 0);
+      if (now - lastSeen >= this.#c.idleStopMs) return 'idle';
+    }
+    return null;
+  }
+
+  // --- helpers ---
+
+  #pickSubnet(held: ReadonlySet<string>, foreign: readonly Docker.NetworkInspectInfo[]): string {
+    const { pool } = this.#c;
+    const conflicts = new Map<string, string>();
+    const foreignNetworks = foreign.flatMap((n) =>
+      (n.IPAM?.Config ?? []).flatMap((config) => {
+        const parsed = tryParseNetwork(config.Subnet);
+        return parsed === null ? [] : [{ name: n.Name, network: parsed }];
+      }),
+    );
+    for (let index = 0; index < pool.size; index++) {
+      const subnet = pool.subnet(index);
+      if (held.has(subnet)) continue;
+      const candidate = tryParseNetwork(subnet)!;
+      const conflict = foreignNetworks.find((f) => overlaps(f.network, candidate));
+      if (conflict === undefined) return subnet;
+      conflicts.set(conflict.name, `${conflict.name} overlaps ${subnet}`);
+      // Only scan past overlaps for as many subnets as a pool of live labs could need.
+      if (index - held.size > this.#c.limits.maxTotal + foreignNetworks.length * 64) break;
+    }
+    if (conflicts.size > 0) {
+      throw new LabError('SUBNET_OVERLAP', `The free subnets of ${poolText(pool)} overlap Docker networks: ${[...conflicts.values()].join('; ')}`, {
+        networks: [...conflicts.keys()],
+      });
+    }
+    throw new LabError('POOL_EXHAUSTED', `Every /${pool.subnetPrefix} of ${poolText(pool)} is held by a live lab`, { size: pool.size });
+  }
+
+  async #transition(lab: Lab, from: readonly LabStatus[], changes: Omit<LabChanges, 'updatedAt'>): Promise<Lab | null> {
+    const updated = await this.#update(lab.id, { statuses: from }, changes);
+    if (updated !== null && updated.status !== lab.status) this.#events.emit('status', { lab: updated, from: lab.status });
+    return updated;
+  }
+
+  #update(id: string, expected: LabExpectation, changes: Omit<LabChanges, 'updatedAt'>): Promise<Lab | null> {
+    return this.#store('update', () => this.#c.store.updateLab(id, expected, { ...changes, updatedAt: this.#c.now() }));
+  }
+
+  async #require(labId: string): Promise<Lab> {
+    const lab = await this.get(labId);
+    if (lab === null) throw new LabError('LAB_NOT_FOUND', `No lab has id ${JSON.stringify(labId)}`);
+    return lab;
+  }
+
+  async #store<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof LabError) throw err;
+      throw toStoreError(err, `labs.${operation}`);
+    }
+  }
+
+  async #docker<T>(action: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw dockerError(err, action);
+    }
+  }
+
+  #inBackground(work: Promise<unknown>): void {
+    const tracked = work.catch((error: unknown) => this.#c.onError(error)).finally(() => this.#background.delete(tracked));
+    this.#background.add(tracked);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new SessionError('CLOSED', 'The lab provisioner is closed');
+  }
+}
+
+interface DockerStats {
+  cpu_stats?: { cpu_usage?: { total_usage?: number }; system_cpu_usage?: number; online_cpus?: number };
+  precpu_stats?: { cpu_usage?: { total_usage?: number }; system_cpu_usage?: number };
+  memory_stats?: { usage?: number; limit?: number; stats?: Record<string, number> };
+  networks?: Record<string, { rx_bytes?: number; tx_bytes?: number }>;
+  pids_stats?: { current?: number };
+}
+
+function containerStats(container: LabContainer, s: DockerStats): LabContainerStats {
+  const cpuDelta = (s.cpu_stats?.cpu_usage?.total_usage ?? 0) - (s.precpu_stats?.cpu_usage?.total_usage ?? 0);
+  const systemDelta = (s.cpu_stats?.system_cpu_usage ?? 0) - (s.precpu_stats?.system_cpu_usage ?? 0);
+  const cpus = s.cpu_stats?.online_cpus ?? 1;
+  // As `docker stats` shows it: page cache the kernel can drop is not counted as used.
+  const cache = s.memory_stats?.stats?.total_inactive_file ?? s.memory_stats?.stats?.inactive_file ?? 0;
+  let rxBytes = 0;
+  let txBytes = 0;
+  for (const net of Object.values(s.networks ?? {})) {
+    rxBytes += net.rx_bytes ?? 0;
+    txBytes += net.tx_bytes ?? 0;
+  }
+  return {
+    name: container.name,
+    id: container.id ?? '',
+    cpuPercent: cpuDelta > 0 && systemDelta > 0 ? Math.round((cpuDelta / systemDelta) * cpus * 10_000) / 100 : 0,
+    memoryBytes: Math.max(0, (s.memory_stats?.usage ?? 0) - cache),
+    memoryLimitBytes: s.memory_stats?.limit ?? 0,
+    rxBytes,
+    txBytes,
+    pids: s.pids_stats?.current ?? 0,
+  };
+}
+
+function labName(labId: string, container?: string): string {
+  return container === undefined ? `sk-lab-${labId}` : `sk-lab-${labId}-${container}`;
+}
+
+function labelsOf(lab: Lab, scope: string): Record<string, string> {
+  return { [LAB_LABELS.lab]: lab.id, [LAB_LABELS.session]: lab.sessionId, [LAB_LABELS.user]: lab.userId, [LAB_LABELS.scope]: scope };
+}
+
+function poolText(pool: SubnetPool): string {
+  return `${pool.subnet(0).split('/')[0]}/${pool.pool.prefix}`;
+}
+
+function statusOf(err: unknown): number | undefined {
+  const status = (err as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/** Docker's own message, without dockerode's "(HTTP code 404) no such container - " preamble. */
+function dockerMessage(err: unknown): string {
+  const json = (err as { json?: { message?: unknown } } | null)?.json;
+  if (typeof json?.message === 'string') return json.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+function dockerError(err: unknown, action: string): LabError {
+  if (err instanceof LabError) return err;
+  const statusCode = statusOf(err);
+  if (statusCode === undefined) {
+    return new LabError('DOCKER_UNAVAILABLE', `The Docker engine did not answer while ${action}: ${dockerMessage(err)}`, {}, { cause: err });
+  }
+  return new LabError('DOCKER_ERROR', `Docker failed ${action}: ${dockerMessage(err)}`, { statusCode }, { cause: err });
+}
+
+function provisionError(err: unknown, lab: Lab, container: string | undefined): LabError {
+  const statusCode = statusOf(err);
+  const message = dockerMessage(err);
+  if (statusCode === 404 && /no such image/i.test(message)) {
+    const image = lab.containers.find((c) => c.name === container)?.image;
+    return new LabError('IMAGE_MISSING', `Image ${image} of container ${container} is not on the Docker engine (nothing is pulled)`, { image, statusCode }, { cause: err });
+  }
+  if (statusCode === 403 && /overlap/i.test(message)) {
+    return new LabError('SUBNET_OVERLAP', `Docker refused subnet ${lab.network.subnet}: ${message}`, { subnet: lab.network.subnet, statusCode }, { cause: err });
+  }
+  return dockerError(err, container === undefined ? 'creating the lab network' : `starting container ${container}`);
+}
+
+/** What a failed lab keeps as its `error`: Docker's message and status, and the container at fault. */
+function errorEvidence(error: LabError, container: string | undefined): Record<string, unknown> {
+  return { code: error.code, message: error.message, ...error.details, ...(container !== undefined ? { container } : {}) };
+}
+
+async function ignoreMissing<T>(operation: Promise<T>): Promise<T | null> {
+  try {
+    return await operation;
+  } catch (err) {
+    if (statusOf(err) === 404 || statusOf(err) === 304) return null;
+    throw err;
+  }
+}
+
+function positiveInteger(value: unknown, field: string): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 1) invalidConfig(field, 'must be a positive integer');
+  return value as number;
+}
