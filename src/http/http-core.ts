@@ -1,6 +1,7 @@
 import { parse as parseCookieHeader, serialize as serializeCookie } from 'cookie';
 import type { Session } from '../contracts.js';
 import { invalidConfig, isSessionError, SessionError, type SessionErrorCode } from '../errors.js';
+import { LabError, type LabErrorCode } from '../labs/types.js';
 import { createClientIpResolver, type ClientIpResolver } from '../net/index.js';
 import type { CreateSessionInput, SessionManager } from '../session-manager.js';
 import type { Authentication, HttpErrorCode, HttpRequest, HttpResponse, RequestHeaders, SessionCookieOptions, SessionHttpOptions } from './types.js';
@@ -128,6 +129,23 @@ const STATUS_BY_CODE: Partial<Record<SessionErrorCode, number>> = {
   STORE_UNAVAILABLE: 503,
   STORE_NOT_MIGRATED: 503,
   CLOSED: 503,
+};
+
+/**
+ * Every lab error code, with its status. Server-side failures (5xx) answer with a fixed message:
+ * Docker's own wording (socket paths, image names, daemon errors) is for the operator's logs.
+ */
+const LAB_STATUS_BY_CODE: Readonly<Record<LabErrorCode, { status: number; message?: string }>> = {
+  LAB_NOT_FOUND: { status: 404 },
+  TEMPLATE_UNKNOWN: { status: 400 },
+  LAB_LIMIT: { status: 409 },
+  EXTENSION_LIMIT: { status: 409 },
+  LAB_NOT_ACTIVE: { status: 409 },
+  POOL_EXHAUSTED: { status: 503, message: 'No lab network is free right now; try again later' },
+  SUBNET_OVERLAP: { status: 503, message: 'No lab network can be allocated right now; try again later' },
+  DOCKER_UNAVAILABLE: { status: 503, message: 'The lab engine is unavailable; try again shortly' },
+  IMAGE_MISSING: { status: 500, message: "The lab template's image is not available" },
+  DOCKER_ERROR: { status: 502, message: 'The lab engine refused the request' },
 };
 
 class Core implements SessionHttp {
@@ -269,12 +287,26 @@ class Core implements SessionHttp {
 }
 
 /**
- * The JSON response for an error sessionkeeper knows: its own (`SessionError`, `HttpError`) and a
- * framework's refusal of a request body (express.json()'s http-errors, Fastify's `FST_ERR_CTP_*`).
- * `null` for anything else, which is the application's to handle.
+ * The JSON response for an error sessionkeeper knows: its own (`SessionError`, `LabError`,
+ * `HttpError`) and a framework's refusal of a request body (express.json()'s http-errors, Fastify's
+ * `FST_ERR_CTP_*`). `null` for anything else, which is the application's to handle.
+ *
+ * This is the one place that maps error codes to statuses: `SESSION_NOT_FOUND` and `LAB_NOT_FOUND`
+ * 404, `SESSION_INACTIVE`, `LAB_LIMIT`, `EXTENSION_LIMIT` and `LAB_NOT_ACTIVE` 409, `SESSION_LIMIT`
+ * 429, `TEMPLATE_UNKNOWN` and invalid arguments 400, `IMAGE_MISSING` 500, `DOCKER_ERROR` 502, an
+ * unavailable store or Docker engine and an exhausted address pool 503.
+ *
+ * @example
+ * const response = knownErrorResponse(new LabError('LAB_LIMIT', 'Stop a lab first'));
+ * // { status: 409, headers: { 'cache-control': 'no-store' }, body: { error: { code: 'LAB_LIMIT', message: 'Stop a lab first' } } }
  */
 export function knownErrorResponse(error: unknown): HttpResponse | null {
   if (error instanceof HttpError) return json(error.status, error.code, error.message);
+  if (error instanceof LabError) {
+    const mapped = LAB_STATUS_BY_CODE[error.code];
+    if (mapped === undefined) return null;
+    return json(mapped.status, error.code, mapped.message ?? error.message);
+  }
   if (error instanceof SessionError) {
     const status = STATUS_BY_CODE[error.code];
     if (status === undefined) return null;
@@ -296,7 +328,7 @@ export function errorResponse(error: unknown): HttpResponse {
 }
 
 /** An error response in the one shape every route uses. */
-export function json(status: number, code: HttpErrorCode | SessionErrorCode, message: string): HttpResponse {
+export function json(status: number, code: HttpErrorCode | SessionErrorCode | LabErrorCode, message: string): HttpResponse {
   return { status, headers: NO_STORE, body: { error: { code, message } } };
 }
 

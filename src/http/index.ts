@@ -6,3 +6,5 @@ export type { SelfService, SelfServiceOptions, SelfServiceRequest, SessionView }
 export type { Authentication, HttpErrorCode, HttpRequest, HttpResponse, RequestHeaders, SessionCookieOptions, SessionHttpOptions } from './types.js';
 export { requestHelpers } from './request-helpers.js';
 export type { HelperTarget, SessionHelpers } from './request-helpers.js';
+export { createLabRoutes, labView } from './lab-routes.js';
+export type { LabRoutes, LabRoutesOptions, LabRoutesRequest, LabStatsView, LabView } from './lab-routes.js';

@@ -79,7 +79,7 @@ export interface Authentication {
   readonly ip: string | null;
 }
 
-/** Error codes of HTTP responses, in `{ error: { code, message } }`. Session error codes pass through. */
+/** Error codes of HTTP responses, in `{ error: { code, message } }`. Session and lab error codes pass through. */
 export type HttpErrorCode =
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN_ORIGIN'

@@ -3,6 +3,7 @@ import { sessionMiddleware, sessionRoutes } from '../../adapters/http/express/in
 import { memoryStore } from '../../adapters/storage/memory/index.js';
 import { createSessionManager, SessionError, type SessionManager } from '../../src/index.js';
 import { createSessionHttp, HttpError, type SelfServiceOptions, type SessionHttpOptions } from '../../src/http/index.js';
+import { LAB_ERROR_CODES, LabError, type LabErrorCode } from '../../src/labs/types.js';
 
 // Options are checked once, when the middleware is built: a mistake fails at startup, naming the field.
 
@@ -133,6 +134,28 @@ describe('errorResponse(): a JSON error, never internals', () => {
     expect(response.status).toBe(status);
     expect(response.body).toEqual({ error: { code: answered, message: expect.any(String) } });
     expect(response.headers).toEqual({ 'cache-control': 'no-store' });
+  });
+
+  const labStatuses: Record<LabErrorCode, number> = {
+    LAB_NOT_FOUND: 404,
+    TEMPLATE_UNKNOWN: 400,
+    LAB_LIMIT: 409,
+    EXTENSION_LIMIT: 409,
+    LAB_NOT_ACTIVE: 409,
+    POOL_EXHAUSTED: 503,
+    SUBNET_OVERLAP: 503,
+    DOCKER_UNAVAILABLE: 503,
+    IMAGE_MISSING: 500,
+    DOCKER_ERROR: 502,
+  };
+  it.each(Object.values(LAB_ERROR_CODES))('LabError %s keeps its code with its status; a 5xx gets a fixed message', (code) => {
+    const detail = 'connect ENOENT /var/run/docker.sock (image registry.internal/secret:1)';
+    const response = http().errorResponse(new LabError(code, detail, { statusCode: 500 }));
+    expect(response.status).toBe(labStatuses[code]);
+    expect(response.body).toEqual({ error: { code, message: expect.any(String) } });
+    expect(response.headers).toEqual({ 'cache-control': 'no-store' });
+    if (response.status >= 500) expect(JSON.stringify(response)).not.toMatch(/ENOENT|\/var\/|registry/);
+    else expect(response.body).toEqual({ error: { code, message: detail } });
   });
 
   it('an HttpError keeps its status and code; anything else is 500 INTERNAL with a fixed message', () => {

@@ -297,8 +297,8 @@ describe('sessionkeeper/koa', () => {
       expect(await res.text()).toBe('Internal Server Error');
     }
     expect(errors.map((e) => [(e as { code?: string }).code, (e as Error).message])).toEqual([
-      ['INVALID_CONFIG', 'sessionMiddleware() must be used before requireSession() and sessionRoutes()'],
-      ['INVALID_CONFIG', 'sessionMiddleware() must be used before requireSession() and sessionRoutes()'],
+      ['INVALID_CONFIG', 'sessionMiddleware() must be used before requireSession(), sessionRoutes() and labRoutes()'],
+      ['INVALID_CONFIG', 'sessionMiddleware() must be used before requireSession(), sessionRoutes() and labRoutes()'],
       ['INVALID_CONFIG', 'sessionRoutes() and sessionMiddleware() were given different session managers'],
     ]);
   });

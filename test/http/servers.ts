@@ -1,5 +1,6 @@
 import type { SessionManager } from '../../src/index.js';
-import type { SelfServiceOptions, SessionHttpOptions } from '../../src/http/index.js';
+import type { LabRoutesOptions, SelfServiceOptions, SessionHttpOptions } from '../../src/http/index.js';
+import type { Labs } from '../../src/labs/types.js';
 import { express } from './servers/express.js';
 import { fastify } from './servers/fastify.js';
 import { koa } from './servers/koa.js';
@@ -24,6 +25,7 @@ export interface TestServer {
  * | `GET /protected` (behind requireSession) | 200 `{ userId, sessionId }` |
  * | `GET /public` | 200 `{ sessionId: id \| null }` |
  * | `/api/v1/me/sessions/...` | the wrapper's self-service routes, with `options.routes` |
+ * | `/api/v1/me/labs/...` (only with `options.labs`) | the wrapper's lab routes over `options.labs`, with `options.labRoutes` |
  *
  * `options.middleware` goes to the wrapper's session middleware as it is. Anything a handler
  * throws must come out as the core's `errorResponse()` (JSON `{ error: { code, message } }`),
@@ -31,8 +33,22 @@ export interface TestServer {
  */
 export interface Framework {
   name: 'express' | 'koa' | 'fastify';
-  start(manager: SessionManager, options?: { middleware?: SessionHttpOptions; routes?: SelfServiceOptions }): Promise<TestServer>;
+  start(manager: SessionManager, options?: StartOptions): Promise<TestServer>;
 }
+
+/** What {@link Framework.start} may be given besides the manager. */
+export interface StartOptions {
+  middleware?: SessionHttpOptions;
+  routes?: SelfServiceOptions;
+  /** Serve the lab routes over these labs at {@link LABS_PREFIX}. */
+  labs?: Labs;
+  labRoutes?: LabRoutesOptions;
+}
+
+/** Where the test apps serve the self-service routes. */
+export const SESSIONS_PREFIX = '/api/v1/me/sessions';
+/** Where the test apps serve the lab routes (with `options.labs`). */
+export const LABS_PREFIX = '/api/v1/me/labs';
 
 /**
  * The frameworks the end-to-end suite runs over. The Koa and Fastify wrappers' authors add

@@ -3,6 +3,7 @@ import type { Session } from '../../../src/contracts.js';
 import { SessionError } from '../../../src/errors.js';
 import {
   contentLength,
+  createLabRoutes,
   createSelfService,
   createSessionHttp,
   requestHelpers,
@@ -10,12 +11,15 @@ import {
   type Authentication,
   type HttpRequest,
   type HttpResponse,
+  type LabRoutesOptions,
   readJsonBody,
+  type SelfService,
   type SelfServiceOptions,
   type SessionHttp,
   type SessionHelpers,
   type SessionHttpOptions,
 } from '../../../src/http/index.js';
+import type { Labs } from '../../../src/labs/types.js';
 import type { SessionManager } from '../../../src/session-manager.js';
 
 /** What `req.sessionkeeper` offers a route handler. */
@@ -92,22 +96,23 @@ export function requireSession(): RequestHandler {
  * app.use('/api/v1/me/sessions', requireSession(), sessionRoutes(sessions));
  */
 export function sessionRoutes(sessions: SessionManager, options: SelfServiceOptions = {}): RequestHandler {
-  const routes = createSelfService(options);
-  return (req, res, next) => {
-    const found = authenticated.get(req);
-    if (found === undefined) return next(notMounted());
-    if (found.http.manager !== sessions) return next(new SessionError('INVALID_CONFIG', 'sessionRoutes() and sessionMiddleware() were given different session managers'));
-    const run = async () => {
-      const body = req.body !== undefined ? req.body : await readJsonBody(req);
-      // req.url is relative to where the routes are mounted.
-      const url = new URL(req.url, 'http://localhost');
-      return routes.handle(found.http, { ...toHttpRequest(req), subpath: url.pathname, query: url.searchParams, body }, found.state.auth);
-    };
-    run().then(
-      (response) => (response === null ? next() : send(res, response)),
-      (error: unknown) => send(res, found.http.errorResponse(error)),
-    );
-  };
+  return serve(createSelfService(options), (found) =>
+    found.http.manager !== sessions ? new SessionError('INVALID_CONFIG', 'sessionRoutes() and sessionMiddleware() were given different session managers') : null,
+  );
+}
+
+/**
+ * The lab API for the signed-in user: `POST /` `{ template }` starts a lab for the current session,
+ * `GET /` lists the user's labs (`?all=1` with ended ones), `GET /:id`, `GET /:id/stats`,
+ * `POST /:id/extend` `{ by? }` and `POST /:id/stop`. Another user's lab is 404 `LAB_NOT_FOUND`.
+ * Mount it behind `sessionMiddleware()`; a body already parsed by `express.json()` is used.
+ *
+ * @example
+ * const labs = dockerLabs({ manager: sessions, addressPool: '10.10.0.0/16', templates });
+ * app.use('/labs', requireSession(), labRoutes(labs));
+ */
+export function labRoutes(labs: Labs, options: LabRoutesOptions = {}): RequestHandler {
+  return serve(createLabRoutes(labs, options), () => null);
 }
 
 /**
@@ -142,6 +147,26 @@ const authenticated = {
   set: (req: Request, found: Found): void => void ((req as unknown as { [FOUND]?: Found })[FOUND] = found),
 };
 
+/** Serves `routes` below the mount point, after `check` has found nothing wrong with the set-up. */
+function serve(routes: Pick<SelfService, 'handle'>, check: (found: Found) => Error | null): RequestHandler {
+  return (req, res, next) => {
+    const found = authenticated.get(req);
+    if (found === undefined) return next(notMounted());
+    const problem = check(found);
+    if (problem !== null) return next(problem);
+    const run = async () => {
+      const body = req.body !== undefined ? req.body : await readJsonBody(req);
+      // req.url is relative to where the routes are mounted.
+      const url = new URL(req.url, 'http://localhost');
+      return routes.handle(found.http, { ...toHttpRequest(req), subpath: url.pathname, query: url.searchParams, body }, found.state.auth);
+    };
+    run().then(
+      (response) => (response === null ? next() : send(res, response)),
+      (error: unknown) => send(res, found.http.errorResponse(error)),
+    );
+  };
+}
+
 function toHttpRequest(req: Request): HttpRequest {
   return { method: req.method, path: req.path, headers: req.headers, remoteAddress: req.socket.remoteAddress };
 }
@@ -159,5 +184,5 @@ function appendCookie(res: Response, setCookie: string | null): void {
 }
 
 function notMounted(): SessionError {
-  return new SessionError('INVALID_CONFIG', 'sessionMiddleware() must be mounted before requireSession() and sessionRoutes()');
+  return new SessionError('INVALID_CONFIG', 'sessionMiddleware() must be mounted before requireSession(), sessionRoutes() and labRoutes()');
 }

@@ -1,3 +1,3 @@
-export { requireSession, sessionErrorHandler, sessionMiddleware, sessionRoutes } from './express-middleware.js';
+export { labRoutes, requireSession, sessionErrorHandler, sessionMiddleware, sessionRoutes } from './express-middleware.js';
 export type { SessionkeeperRequest } from './express-middleware.js';
-export type { LoginExtra, SelfServiceOptions, SessionCookieOptions, SessionHttpOptions } from '../../../src/http/index.js';
+export type { LabRoutesOptions, LabView, LabStatsView, LoginExtra, SelfServiceOptions, SessionCookieOptions, SessionHttpOptions } from '../../../src/http/index.js';

@@ -4,6 +4,7 @@ import type { Session } from '../../../src/contracts.js';
 import { SessionError } from '../../../src/errors.js';
 import {
   contentLength,
+  createLabRoutes,
   createSelfService,
   createSessionHttp,
   requestHelpers,
@@ -15,16 +16,17 @@ import {
   type Authentication,
   type HttpRequest,
   type HttpResponse,
+  type LabRoutesOptions,
   type SelfService,
   type SelfServiceOptions,
   type SessionHttp,
   type SessionHelpers,
   type SessionHttpOptions,
 } from '../../../src/http/index.js';
+import type { Labs } from '../../../src/labs/types.js';
 import type { SessionManager } from '../../../src/session-manager.js';
 
 /** What `request.sessionkeeper` offers a route handler. */
-/** What `req.sessionkeeper` offers a route handler. */
 export type SessionkeeperRequest = SessionHelpers;
 
 /** Options of the {@link sessionkeeper} plugin: the manager, the middleware options and the routes. */
@@ -37,6 +39,15 @@ export interface SessionkeeperPluginOptions extends SessionHttpOptions {
   routesPrefix?: string;
   /** Options of the self-service routes (`maxExtend`). */
   routes?: SelfServiceOptions;
+  /**
+   * A lab provisioner (`dockerLabs()`) whose routes to serve at `labsPrefix`: the same lab API as
+   * Express's and Koa's `labRoutes()`. Needs `labsPrefix`. Default: no lab routes.
+   */
+  labs?: Labs;
+  /** Where to serve the lab routes (`'/api/v1/me/labs'`). Needs `labs`. */
+  labsPrefix?: string;
+  /** Options of the lab routes (`defaultExtend`). */
+  labRoutes?: LabRoutesOptions;
 }
 
 declare module 'fastify' {
@@ -51,11 +62,17 @@ declare module 'fastify' {
  * Validates each request's token (cookie or bearer) in an `onRequest` hook and sets
  * `request.session` and `request.sessionkeeper`, for the whole app (the plugin is not encapsulated).
  * A storage failure answers 503 `{ error: { code: 'STORE_UNAVAILABLE' } }`: never "logged out".
- * With `routesPrefix`, also serves the self-service routes there; their errors (a malformed or
- * oversized body included) are JSON `{ error: { code, message } }`.
+ * With `routesPrefix`, also serves the self-service routes there, and with `labs` and `labsPrefix`
+ * the lab routes (`POST /` `{ template }`, `GET /`, `GET /:id`, `GET /:id/stats`,
+ * `POST /:id/extend`, `POST /:id/stop`), both as Express's and Koa's `sessionRoutes()` and
+ * `labRoutes()` serve them. Options rather than separate plugins, because the routes read the
+ * authentication this plugin keeps per request. Their errors (a malformed or oversized body
+ * included) are JSON `{ error: { code, message } }`.
  *
  * @example
  * await app.register(sessionkeeper, { manager: sessions, routesPrefix: '/api/v1/me/sessions', trustProxy: 1 });
+ * // With lab sessions: the same plugin, one more prefix.
+ * // await app.register(sessionkeeper, { manager: sessions, routesPrefix: '/api/v1/me/sessions', labs, labsPrefix: '/api/v1/me/labs' });
  * app.post('/login', async (request) => {
  *   const user = await checkPassword(request.body);
  *   const { token } = await request.sessionkeeper.login(user.id);
@@ -105,15 +122,16 @@ interface Found {
 /** The authentication of each request, for `requireSession` and the routes. */
 const authenticated = new WeakMap<FastifyRequest, Found>();
 
-/** Fastify's own errors for a request body it cannot take, with the message they get here (`INVALID_BODY`). */
-
-
 async function plugin(app: FastifyInstance, options: SessionkeeperPluginOptions): Promise<void> {
   if (options === null || typeof options !== 'object') throw new SessionError('INVALID_CONFIG', 'the sessionkeeper plugin needs options with a manager');
-  const { manager, routesPrefix, routes: routeOptions, ...httpOptions } = options;
+  const { manager, routesPrefix, routes: routeOptions, labs, labsPrefix, labRoutes: labOptions, ...httpOptions } = options;
   const http = createSessionHttp(manager, httpOptions);
-  const routes = routesPrefix === undefined ? null : { prefix: checkPrefix(routesPrefix), service: createSelfService(routeOptions) };
+  const routes = routesPrefix === undefined ? null : { prefix: checkPrefix(routesPrefix, 'routesPrefix'), service: createSelfService(routeOptions) };
   if (routes === null && routeOptions !== undefined) throw new SessionError('INVALID_CONFIG', 'routes options were given without routesPrefix: no routes would be served');
+  if ((labs === undefined) !== (labsPrefix === undefined)) throw new SessionError('INVALID_CONFIG', 'labs and labsPrefix go together: the lab routes need both');
+  if (labs === undefined && labOptions !== undefined) throw new SessionError('INVALID_CONFIG', 'labRoutes options were given without labs and labsPrefix: no lab routes would be served');
+  const labRoutes = labs === undefined ? null : { prefix: checkPrefix(labsPrefix, 'labsPrefix'), service: createLabRoutes(labs, labOptions) };
+  if (routes !== null && labRoutes !== null && routes.prefix === labRoutes.prefix) throw new SessionError('INVALID_CONFIG', 'labsPrefix must differ from routesPrefix');
 
   // Fastify 5 refuses a shared object as a request decoration's initial value: both start as null
   // and each request gets its own in onRequest, before any handler can read them.
@@ -157,11 +175,37 @@ async function plugin(app: FastifyInstance, options: SessionkeeperPluginOptions)
     });
   }
 
-  if (routes !== null) await app.register(selfServiceRoutes(http, routes.service, routes.prefix), { prefix: routes.prefix });
+  if (routes !== null) await app.register(jsonRoutes(http, routes.service, routes.prefix, SELF_SERVICE_ROUTES, 'session'), { prefix: routes.prefix });
+  if (labRoutes !== null) await app.register(jsonRoutes(http, labRoutes.service, labRoutes.prefix, LAB_ROUTES, 'lab'), { prefix: labRoutes.prefix });
 }
 
-/** The self-service routes in their own encapsulated context, so their error handling stays theirs. */
-function selfServiceRoutes(http: SessionHttp, service: SelfService, prefix: string): FastifyPluginAsync {
+/** A route of {@link jsonRoutes}: method, Fastify path, and the core's subpath for it (`:id` filled in). */
+type RouteSpec = readonly ['GET' | 'POST' | 'DELETE', string];
+
+/** The paths the core's self-service routes answer (see `createSelfService()`). */
+const SELF_SERVICE_ROUTES: readonly RouteSpec[] = [
+  ['GET', '/'],
+  ['GET', '/current'],
+  ['GET', '/statistics'],
+  ['GET', '/activity'],
+  ['GET', '/alerts'],
+  ['POST', '/revoke-others'],
+  ['DELETE', '/:id'],
+  ['POST', '/:id/extend'],
+];
+
+/** The paths the core's lab routes answer (see `createLabRoutes()`). */
+const LAB_ROUTES: readonly RouteSpec[] = [
+  ['GET', '/'],
+  ['POST', '/'],
+  ['GET', '/:id'],
+  ['GET', '/:id/stats'],
+  ['POST', '/:id/extend'],
+  ['POST', '/:id/stop'],
+];
+
+/** Routes served by the core (`service`) in their own encapsulated context, so their error handling stays theirs. */
+function jsonRoutes(http: SessionHttp, service: Pick<SelfService, 'handle'>, prefix: string, specs: readonly RouteSpec[], what: 'session' | 'lab'): FastifyPluginAsync {
   return async (app) => {
     // Behind the session as in the other frameworks: 401 before the body is even read.
     app.addHook('onRequest', async (request, reply) => {
@@ -183,36 +227,33 @@ function selfServiceRoutes(http: SessionHttp, service: SelfService, prefix: stri
 
     app.setErrorHandler((error, request, reply) => {
       const response = fastifyErrorResponse(error);
-      if (response.status >= 500) request.log.error({ err: error }, 'sessionkeeper: self-service route failed');
+      if (response.status >= 500) request.log.error({ err: error }, `sessionkeeper: ${what} route failed`);
       return send(reply, response);
     });
     // Unknown paths below the prefix are ours too; routes served at '/' leave the app its 404s.
-    if (prefix !== '/') app.setNotFoundHandler((_request, reply) => send(reply, json(404, 'NOT_FOUND', 'No such session route')));
+    const notFound = () => json(404, 'NOT_FOUND', `No such ${what} route`);
+    if (prefix !== '/') app.setNotFoundHandler((_request, reply) => send(reply, notFound()));
 
-    const handler = (subpath: (params: Record<string, string>) => string) => async (request: FastifyRequest, reply: FastifyReply) => {
-      const found = authenticated.get(request);
-      if (found === undefined) throw notMounted();
-      const response = await service.handle(
-        http,
-        { ...found.request, subpath: subpath(request.params as Record<string, string>), query: toSearchParams(request.query), body: request.body },
-        found.state.auth,
-      );
-      return send(reply, response ?? json(404, 'NOT_FOUND', 'No such session route'));
-    };
-    const fixed = (path: string) => handler(() => path);
-    const withId = (suffix: string) => handler((params) => `/${params.id ?? ''}${suffix}`);
-
-    app.get('/', fixed('/'));
-    app.get('/current', fixed('/current'));
-    app.get('/statistics', fixed('/statistics'));
-    app.get('/activity', fixed('/activity'));
-    app.get('/alerts', fixed('/alerts'));
-    app.post('/revoke-others', fixed('/revoke-others'));
-    app.delete('/:id', withId(''));
-    app.post('/:id/extend', withId('/extend'));
+    for (const [method, path] of specs) {
+      app.route({
+        method,
+        url: path,
+        handler: async (request: FastifyRequest, reply: FastifyReply) => {
+          const found = authenticated.get(request);
+          if (found === undefined) throw notMounted();
+          // Fastify decodes the parameter; encoded again it stays one path segment, as on Express and Koa.
+          const id = encodeURIComponent((request.params as { id?: string }).id ?? '');
+          const response = await service.handle(
+            http,
+            { ...found.request, subpath: path.replace(':id', id), query: toSearchParams(request.query), body: request.body },
+            found.state.auth,
+          );
+          return send(reply, response ?? notFound());
+        },
+      });
+    }
   };
 }
-
 
 /** Fastify's errors (body parsing, limits) in the core's shape; everything else through the core. */
 function fastifyErrorResponse(error: unknown): HttpResponse {
@@ -251,9 +292,9 @@ function appendCookie(reply: FastifyReply, setCookie: string | null): void {
 }
 
 /** `'/api/sessions/'` and `'/api/sessions'` are the same prefix. */
-function checkPrefix(prefix: unknown): string {
+function checkPrefix(prefix: unknown, field: 'routesPrefix' | 'labsPrefix'): string {
   if (typeof prefix !== 'string' || !prefix.startsWith('/') || /[\s?#]/.test(prefix)) {
-    throw new SessionError('INVALID_CONFIG', "routesPrefix must be a path starting with '/', such as '/api/v1/me/sessions'");
+    throw new SessionError('INVALID_CONFIG', `${field} must be a path starting with '/', such as '${field === 'labsPrefix' ? '/api/v1/me/labs' : '/api/v1/me/sessions'}'`);
   }
   return prefix.length > 1 && prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
 }

@@ -3,6 +3,7 @@ import type { Session } from '../../../src/contracts.js';
 import { SessionError } from '../../../src/errors.js';
 import {
   contentLength,
+  createLabRoutes,
   createSelfService,
   createSessionHttp,
   requestHelpers,
@@ -10,21 +11,29 @@ import {
   type Authentication,
   type HttpRequest,
   type HttpResponse,
+  type LabRoutesOptions,
   readJsonBody,
+  type SelfService,
   type SelfServiceOptions,
   type SessionHttp,
   type SessionHelpers,
   type SessionHttpOptions,
 } from '../../../src/http/index.js';
+import type { Labs } from '../../../src/labs/types.js';
 import type { SessionManager } from '../../../src/session-manager.js';
 
-/** What `ctx.state.sessionkeeper` offers a route handler. */
 /** What `ctx.state.sessionkeeper` offers a route handler. */
 export type SessionkeeperState = SessionHelpers;
 
 /** Options of {@link sessionRoutes}: the self-service options and where the routes live. */
 export interface KoaSessionRoutesOptions extends SelfServiceOptions {
   /** The path the routes are served under, such as `'/api/v1/me/sessions'` (Koa has no mounting). */
+  prefix: string;
+}
+
+/** Options of {@link labRoutes}: the lab routes' options and where the routes live. */
+export interface KoaLabRoutesOptions extends LabRoutesOptions {
+  /** The path the routes are served under, such as `'/labs'` (Koa has no mounting). */
   prefix: string;
 }
 
@@ -128,15 +137,47 @@ export function requireSession(): Middleware {
  */
 export function sessionRoutes(sessions: SessionManager, options: KoaSessionRoutesOptions): Middleware {
   if (options === null || typeof options !== 'object') throw new SessionError('INVALID_CONFIG', 'sessionRoutes() needs options with a prefix');
-  const prefix = checkPrefix(options.prefix);
-  const { prefix: _prefix, ...selfService } = options;
-  const routes = createSelfService(selfService);
+  const { prefix, ...selfService } = options;
+  return serve(checkPrefix(prefix), createSelfService(selfService), (found) => {
+    if (found.http.manager !== sessions) throw new SessionError('INVALID_CONFIG', 'sessionRoutes() and sessionMiddleware() were given different session managers');
+  });
+}
+
+/**
+ * The lab API for the signed-in user, served under `prefix`: `POST /` `{ template }` starts a lab for
+ * the current session, `GET /` lists the user's labs (`?all=1` with ended ones), `GET /:id`,
+ * `GET /:id/stats`, `POST /:id/extend` `{ by? }` and `POST /:id/stop`. Another user's lab is 404
+ * `LAB_NOT_FOUND`. Use it after `sessionMiddleware()`; a body already parsed by a body parser is used.
+ *
+ * @example
+ * const labs = dockerLabs({ manager: sessions, addressPool: '10.10.0.0/16', templates });
+ * app.use(sessionMiddleware(sessions));
+ * app.use(labRoutes(labs, { prefix: '/labs' }));
+ */
+export function labRoutes(labs: Labs, options: KoaLabRoutesOptions): Middleware {
+  if (options === null || typeof options !== 'object') throw new SessionError('INVALID_CONFIG', 'labRoutes() needs options with a prefix');
+  const { prefix, ...labOptions } = options;
+  return serve(checkPrefix(prefix), createLabRoutes(labs, labOptions), () => {});
+}
+
+// --- internal ---
+
+interface Found {
+  readonly http: SessionHttp;
+  readonly state: { auth: Authentication };
+}
+
+/** The authentication of each request, for the middleware that runs after `sessionMiddleware()`. */
+const authenticated = new WeakMap<Context, Found>();
+
+/** Serves `routes` under `prefix`, after `check` has found nothing wrong with the set-up. */
+function serve(prefix: string, routes: Pick<SelfService, 'handle'>, check: (found: Found) => void): Middleware {
   return async (ctx, next) => {
     const subpath = below(prefix, ctx.path);
     if (subpath === null) return next();
     const found = authenticated.get(ctx);
     if (found === undefined) throw notMounted();
-    if (found.http.manager !== sessions) throw new SessionError('INVALID_CONFIG', 'sessionRoutes() and sessionMiddleware() were given different session managers');
+    check(found);
     let response: HttpResponse | null;
     try {
       const parsed = (ctx.request as { body?: unknown }).body;
@@ -150,17 +191,6 @@ export function sessionRoutes(sessions: SessionManager, options: KoaSessionRoute
     send(ctx, response);
   };
 }
-
-// --- internal ---
-
-interface Found {
-  readonly http: SessionHttp;
-  readonly state: { auth: Authentication };
-}
-
-/** The authentication of each request, for the middleware that runs after `sessionMiddleware()`. */
-const authenticated = new WeakMap<Context, Found>();
-
 
 function toHttpRequest(ctx: Context): HttpRequest {
   return { method: ctx.method, path: ctx.path, headers: ctx.req.headers, remoteAddress: ctx.req.socket.remoteAddress };
@@ -204,5 +234,5 @@ function below(prefix: string, path: string): string | null {
 }
 
 function notMounted(): SessionError {
-  return new SessionError('INVALID_CONFIG', 'sessionMiddleware() must be used before requireSession() and sessionRoutes()');
+  return new SessionError('INVALID_CONFIG', 'sessionMiddleware() must be used before requireSession(), sessionRoutes() and labRoutes()');
 }

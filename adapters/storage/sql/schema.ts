@@ -10,6 +10,7 @@ export interface SqlTableNames {
   alerts: string;
   rotatedTokens: string;
   counters: string;
+  labs: string;
   migrations: string;
   migrationLock: string;
 }
@@ -77,6 +78,30 @@ export const ALERT_COLUMNS = [
   'note',
 ] as const;
 
+/**
+ * Columns a lab is read from, in this order. `subnet_held` is an integer 0/1 on both dialects (SQLite
+ * has no boolean); `containers` and `error` hold JSON text.
+ */
+export const LAB_COLUMNS = [
+  'id',
+  'session_id',
+  'user_id',
+  'template',
+  'status',
+  'network_name',
+  'network_id',
+  'subnet',
+  'gateway',
+  'subnet_held',
+  'containers',
+  'created_at',
+  'updated_at',
+  'expires_at',
+  'extensions',
+  'stop_reason',
+  'error',
+] as const;
+
 /** A row of {@link SESSION_COLUMNS}. */
 export type SessionRow = readonly unknown[];
 
@@ -97,6 +122,7 @@ export function tableNames(prefix: string): SqlTableNames {
     alerts: `${prefix}alerts`,
     rotatedTokens: `${prefix}rotated_tokens`,
     counters: `${prefix}counters`,
+    labs: `${prefix}labs`,
     migrations: `${prefix}migrations`,
     migrationLock: `${prefix}migrations_lock`,
   };
@@ -252,6 +278,40 @@ function migrations(driver: SqlDriver, tables: SqlTableNames): Record<string, Mi
             .addPrimaryKeyConstraint(`${c}_pkey`, ['key', 'bucket']),
         ).execute();
         await schema.createIndex(`${c}_expires_idx`).on(c).column('expires_at').execute();
+      },
+    },
+    '0005_create_labs': {
+      async up(db) {
+        const schema = schemaOf(db);
+        const l = tables.labs;
+        // Labs are listed by (created_at, id): a binary collation orders ids as JavaScript does.
+        const idType = driver.dialect === 'postgres' ? sql`text collate "C"` : sql`text`;
+        await schema
+          .createTable(l)
+          .addColumn('id', idType, (c) => c.primaryKey())
+          .addColumn('session_id', 'text', (c) => c.notNull())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('template', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('network_name', 'text', (c) => c.notNull())
+          .addColumn('network_id', 'text')
+          .addColumn('subnet', 'text', (c) => c.notNull())
+          .addColumn('gateway', 'text', (c) => c.notNull())
+          .addColumn('subnet_held', 'integer', (c) => c.notNull())
+          .addColumn('containers', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('extensions', 'integer', (c) => c.notNull())
+          .addColumn('stop_reason', 'text')
+          .addColumn('error', 'text')
+          .execute();
+        // The database's own guarantee that no subnet is held twice, whatever any process does.
+        await schema.createIndex(`${l}_held_subnet_idx`).on(l).column('subnet').unique().where(sql.ref('subnet_held'), '=', 1).execute();
+        // Caps count a user's live labs; lists go by user, by session and by status.
+        await schema.createIndex(`${l}_user_status_idx`).on(l).columns(['user_id', 'status']).execute();
+        await schema.createIndex(`${l}_session_idx`).on(l).column('session_id').execute();
+        await schema.createIndex(`${l}_status_idx`).on(l).column('status').execute();
       },
     },
   };

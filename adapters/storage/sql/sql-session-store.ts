@@ -19,7 +19,8 @@ import type {
 import { SessionError } from '../../../src/errors.js';
 import { higherSeverity } from '../../../src/alerts/severity.js';
 import { assertWithinLimit, deepFreeze, EMPTY_METADATA } from '../../../src/metadata.js';
-import { ACTIVITY_COLUMNS, ACTIVITY_TABLE, ALERT_COLUMNS, migrateToLatest, SESSION_COLUMNS, tableNames, type SessionRow, type SqlTableNames } from './schema.js';
+import { LabError, LIVE_LAB_STATUSES, type Lab, type LabChanges, type LabExpectation, type LabLimits, type LabQuery, type LabStatus, type NewLabRecord } from '../../../src/labs/types.js';
+import { ACTIVITY_COLUMNS, ACTIVITY_TABLE, ALERT_COLUMNS, LAB_COLUMNS, migrateToLatest, SESSION_COLUMNS, tableNames, type SessionRow, type SqlTableNames } from './schema.js';
 import type { BoundStatement, Row, SqlDriver, Statement, TransactionBody } from './sql-driver.js';
 
 /**
@@ -37,6 +38,7 @@ export class SqlSessionStore implements SessionStore {
   readonly #al: ReturnType<typeof buildAlertStatements>;
   readonly #rt: ReturnType<typeof buildRotationStatements>;
   readonly #c: ReturnType<typeof buildCounterStatements>;
+  readonly #l: ReturnType<typeof buildLabStatements>;
   /** Token lookups waiting for the next batch, by hash (Postgres only). */
   #pendingLookups: Map<string, LookupWaiter[]> | null = null;
   #closed = false;
@@ -50,6 +52,7 @@ export class SqlSessionStore implements SessionStore {
     this.#al = buildAlertStatements(this.#table(), this.#tables.alerts, driver.dialect === 'postgres');
     this.#rt = buildRotationStatements(this.#table(), this.#tables);
     this.#c = buildCounterStatements(this.#table(), this.#tables.counters);
+    this.#l = buildLabStatements(this.#table(), this.#tables.labs);
   }
 
   async migrate(): Promise<void> {
@@ -368,6 +371,104 @@ export class SqlSessionStore implements SessionStore {
     return (await this.#run('deleteCountersBefore', this.#c.deleteBefore, { cutoff, limit })).length;
   }
 
+  async insertLab(userId: string, limits: LabLimits, build: (heldSubnets: ReadonlySet<string>) => NewLabRecord): Promise<Lab> {
+    const l = this.#l;
+    // One lock for every allocation: the caps and the held subnets are global, so concurrent inserts
+    // (any process) must see each other's rows. SQLite's BEGIN IMMEDIATE serialises them anyway.
+    return this.#transaction('insertLab', LAB_ALLOCATION_LOCK, function* () {
+      const counts = (yield bound(l.countLive, { userId }))[0]!;
+      assertBelowLabLimits(Number(counts[0]), Number(counts[1]), limits);
+      const held = new Set((yield bound(l.heldSubnets, {})).map((row) => row[0] as string));
+      const record = build(held);
+      if (held.has(record.network.subnet)) throw new Error(`insertLab: build returned subnet ${record.network.subnet}, which another lab holds`);
+      const rows = yield bound(l.insert, {
+        id: record.id,
+        sessionId: record.sessionId,
+        userId: record.userId,
+        template: record.template,
+        networkName: record.network.name,
+        networkId: record.network.id,
+        subnet: record.network.subnet,
+        gateway: record.network.gateway,
+        containers: JSON.stringify(record.containers),
+        createdAt: record.createdAt,
+        expiresAt: record.expiresAt,
+      });
+      return toLab(rows[0]!);
+    });
+  }
+
+  async updateLab(id: string, expected: LabExpectation, changes: LabChanges): Promise<Lab | null> {
+    this.#assertOpen();
+    const { statuses } = expected;
+    if (statuses.length === 0) return null;
+    // One statement per length of the status list; absent changes bind null and keep the column.
+    const statement = this.#variant([`updateLab:${statuses.length}`, expected.extensions], () => {
+      let q = this.#table()
+        .updateTable(this.#tables.labs)
+        .set({
+          updated_at: param('updatedAt'),
+          status: sql`coalesce(${param('status')}, status)`,
+          network_id: sql`coalesce(${param('networkId')}, network_id)`,
+          containers: sql`coalesce(${param('containers')}, containers)`,
+          expires_at: sql`coalesce(${param('expiresAt')}, expires_at)`,
+          extensions: sql`coalesce(${param('extensions')}, extensions)`,
+          stop_reason: sql`coalesce(${param('stopReason')}, stop_reason)`,
+          error: sql`coalesce(${param('error')}, error)`,
+          subnet_held: sql`case when ${param('releaseSubnet')} = 1 then 0 else subnet_held end`,
+        })
+        .where('id', '=', param('id'))
+        .where('status', 'in', statusParams(statuses.length));
+      if (expected.extensions !== undefined) q = q.where('extensions', '=', param('expectedExtensions'));
+      return q.returning(LAB_COLUMNS);
+    });
+    const rows = await this.#run('updateLab', statement, {
+      id,
+      ...statusValues(statuses),
+      expectedExtensions: expected.extensions,
+      updatedAt: changes.updatedAt,
+      status: changes.status,
+      networkId: changes.networkId,
+      containers: changes.containers === undefined ? undefined : JSON.stringify(changes.containers),
+      expiresAt: changes.expiresAt,
+      extensions: changes.extensions,
+      stopReason: changes.stopReason,
+      error: changes.error === undefined ? undefined : JSON.stringify(changes.error),
+      releaseSubnet: changes.releaseSubnet === true ? 1 : 0,
+    });
+    return rows.length === 0 ? null : toLab(rows[0]!);
+  }
+
+  async getLab(id: string): Promise<Lab | null> {
+    const rows = await this.#run('getLab', this.#l.byId, { id });
+    return rows.length === 0 ? null : toLab(rows[0]!);
+  }
+
+  async listLabs(query: LabQuery): Promise<Lab[]> {
+    this.#assertOpen();
+    const { statuses } = query;
+    if (statuses?.length === 0) return [];
+    const statement = this.#variant([`listLabs:${statuses?.length ?? 'any'}`, query.userId, query.sessionId, query.subnetHeld], () => {
+      let q = this.#table().selectFrom(this.#tables.labs).select(LAB_COLUMNS);
+      if (query.userId !== undefined) q = q.where('user_id', '=', param('userId'));
+      if (query.sessionId !== undefined) q = q.where('session_id', '=', param('sessionId'));
+      if (statuses !== undefined) q = q.where('status', 'in', statusParams(statuses.length));
+      if (query.subnetHeld !== undefined) q = q.where('subnet_held', '=', param('subnetHeld'));
+      return q.orderBy('created_at').orderBy('id');
+    });
+    const rows = await this.#run('listLabs', statement, {
+      userId: query.userId,
+      sessionId: query.sessionId,
+      ...statusValues(statuses ?? []),
+      subnetHeld: query.subnetHeld === undefined ? undefined : Number(query.subnetHeld),
+    });
+    return rows.map(toLab);
+  }
+
+  async deleteLabsEndedBefore(cutoff: EpochMs, limit: number): Promise<number> {
+    return (await this.#run('deleteLabsEndedBefore', this.#l.deleteEnded, { cutoff, limit })).length;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -422,8 +523,9 @@ export class SqlSessionStore implements SessionStore {
     }
   }
 
-  #error(err: unknown, operation: string): SessionError {
-    if (err instanceof SessionError) return err;
+  /** Maps a driver error; our own errors (thrown inside a transaction body) pass through unchanged. */
+  #error(err: unknown, operation: string): SessionError | LabError {
+    if (err instanceof SessionError || err instanceof LabError) return err;
     if (this.#driver.isMissingTable(err)) {
       return new SessionError('STORE_NOT_MIGRATED', `The ${this.kind} store has no sessions table; call store.migrate() first`, { cause: err });
     }
@@ -462,6 +564,30 @@ const MERGE_ATTEMPTS = 4;
 function isDataException(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && code.startsWith('22');
+}
+
+/** The advisory lock key (Postgres) under which every insertLab runs. */
+const LAB_ALLOCATION_LOCK = 'labs:allocate';
+
+/** Throws `LAB_LIMIT` when the user's live labs, or all live labs, are already at their cap. */
+function assertBelowLabLimits(ofUser: number, total: number, limits: LabLimits): void {
+  if (ofUser >= limits.maxPerUser) {
+    throw new LabError('LAB_LIMIT', `User already has ${ofUser} live labs (maxLabsPerUser is ${limits.maxPerUser})`, { limit: 'maxLabsPerUser', max: limits.maxPerUser });
+  }
+  if (total >= limits.maxTotal) {
+    throw new LabError('LAB_LIMIT', `${total} labs are already live (maxLabsTotal is ${limits.maxTotal})`, { limit: 'maxLabsTotal', max: limits.maxTotal });
+  }
+}
+
+/** Placeholders `status0`..`status<n-1>` for a list of statuses, bound by {@link statusValues}. */
+function statusParams(n: number): unknown[] {
+  return Array.from({ length: n }, (_, i) => param(`status${i}`));
+}
+
+function statusValues(statuses: readonly LabStatus[]): Values {
+  const values: Values = {};
+  statuses.forEach((status, i) => (values[`status${i}`] = status));
+  return values;
 }
 
 /** Hashes per batched lookup; larger batches only lengthen the slowest caller's wait. */
@@ -822,6 +948,82 @@ function buildCounterStatements(db: Kysely<any>, table: string) {
         .returning('hits'),
     ),
   };
+}
+
+function buildLabStatements(db: Kysely<any>, table: string) {
+  const live = LIVE_LAB_STATUSES.map((status) => sql.lit(status));
+  return {
+    // Both caps in one read: the user's live labs and all live labs.
+    countLive: prepare(
+      db
+        .selectFrom(table)
+        .select([sql<number>`count(case when user_id = ${param('userId')} then 1 end)`.as('of_user'), sql<number>`count(*)`.as('total')])
+        .where('status', 'in', live),
+      true,
+    ),
+    heldSubnets: prepare(db.selectFrom(table).select('subnet').where('subnet_held', '=', sql.lit(1))),
+    insert: prepare(
+      db
+        .insertInto(table)
+        .values({
+          id: param('id'),
+          session_id: param('sessionId'),
+          user_id: param('userId'),
+          template: param('template'),
+          status: sql.lit('provisioning'),
+          network_name: param('networkName'),
+          network_id: param('networkId'),
+          subnet: param('subnet'),
+          gateway: param('gateway'),
+          subnet_held: sql.lit(1),
+          containers: param('containers'),
+          created_at: param('createdAt'),
+          updated_at: param('createdAt'),
+          expires_at: param('expiresAt'),
+          extensions: sql.lit(0),
+        })
+        .returning(LAB_COLUMNS),
+      true,
+    ),
+    byId: prepare(db.selectFrom(table).select(LAB_COLUMNS).where('id', '=', param('id')), true),
+    deleteEnded: prepare(
+      db
+        .deleteFrom(table)
+        .where(
+          'id',
+          'in',
+          db
+            .selectFrom(table)
+            .select('id')
+            .where('status', 'in', [sql.lit('stopped'), sql.lit('failed')])
+            .where('subnet_held', '=', sql.lit(0))
+            .where('updated_at', '<', param('cutoff'))
+            .limit(param('limit')),
+        )
+        .returning('id'),
+    ),
+  };
+}
+
+/** Maps a row of LAB_COLUMNS, by position, to a frozen lab. */
+function toLab(row: Row): Lab {
+  const error = row[16] as string | null;
+  return Object.freeze({
+    id: row[0] as string,
+    sessionId: row[1] as string,
+    userId: row[2] as string,
+    template: row[3] as string,
+    status: row[4] as LabStatus,
+    network: Object.freeze({ name: row[5] as string, id: row[6] as string | null, subnet: row[7] as string, gateway: row[8] as string }),
+    containers: deepFreeze(JSON.parse(row[10] as string) as Lab['containers']),
+    createdAt: Number(row[11]),
+    updatedAt: Number(row[12]),
+    expiresAt: Number(row[13]),
+    extensions: Number(row[14]),
+    stopReason: row[15] as Lab['stopReason'],
+    error: error === null ? null : deepFreeze(parseJson(error)),
+    subnetHeld: Number(row[9]) === 1,
+  });
 }
 
 function toAlert(row: Row): Alert {

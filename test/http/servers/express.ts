@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import createApp, { json } from 'express';
-import { requireSession, sessionErrorHandler, sessionMiddleware, sessionRoutes } from '../../../adapters/http/express/index.js';
-import type { Framework } from '../servers.js';
+import { labRoutes, requireSession, sessionErrorHandler, sessionMiddleware, sessionRoutes } from '../../../adapters/http/express/index.js';
+import { LABS_PREFIX, SESSIONS_PREFIX, type Framework } from '../servers.js';
 
 /** The test app on Express 5: see `Framework` in ../servers.ts for the routes. */
 export const express: Framework = {
@@ -30,7 +30,8 @@ export const express: Framework = {
     app.get('/public', (req, res) => {
       res.json({ sessionId: req.session?.id ?? null });
     });
-    app.use('/api/v1/me/sessions', requireSession(), sessionRoutes(manager, options.routes));
+    app.use(SESSIONS_PREFIX, requireSession(), sessionRoutes(manager, options.routes));
+    if (options.labs) app.use(LABS_PREFIX, requireSession(), labRoutes(options.labs, options.labRoutes));
 
     // What sessionkeeper and express.json() throw in the routes above, as JSON.
     app.use(sessionErrorHandler());

@@ -1,6 +1,6 @@
 import Fastify from 'fastify';
 import { requireSession, sessionErrorHandler, sessionkeeper } from '../../../adapters/http/fastify/index.js';
-import type { Framework } from '../servers.js';
+import { LABS_PREFIX, SESSIONS_PREFIX, type Framework } from '../servers.js';
 
 /** The test app on Fastify 5: see `Framework` in ../servers.ts for the routes. */
 export const fastify: Framework = {
@@ -11,7 +11,13 @@ export const fastify: Framework = {
     // The app's own routes; the plugin's routes have their own handler in their own context.
     app.setErrorHandler(sessionErrorHandler());
 
-    await app.register(sessionkeeper, { ...options.middleware, manager, routesPrefix: '/api/v1/me/sessions', ...(options.routes ? { routes: options.routes } : {}) });
+    await app.register(sessionkeeper, {
+      ...options.middleware,
+      manager,
+      routesPrefix: SESSIONS_PREFIX,
+      ...(options.routes ? { routes: options.routes } : {}),
+      ...(options.labs ? { labs: options.labs, labsPrefix: LABS_PREFIX, ...(options.labRoutes ? { labRoutes: options.labRoutes } : {}) } : {}),
+    });
 
     app.post('/login', async (request) => {
       const body = request.body as { userId?: unknown } | undefined;

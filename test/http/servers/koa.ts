@@ -2,11 +2,9 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import Router from '@koa/router';
 import Koa from 'koa';
-import { requireSession, sessionErrorHandler, sessionMiddleware, sessionRoutes } from '../../../adapters/http/koa/index.js';
+import { labRoutes, requireSession, sessionErrorHandler, sessionMiddleware, sessionRoutes } from '../../../adapters/http/koa/index.js';
 import { readJsonBody } from '../../../src/http/index.js';
-import type { Framework } from '../servers.js';
-
-const SELF_SERVICE = '/api/v1/me/sessions';
+import { LABS_PREFIX, SESSIONS_PREFIX, type Framework } from '../servers.js';
 
 /** The test app on Koa 3 with @koa/router: see `Framework` in ../servers.ts for the routes. */
 export const koa: Framework = {
@@ -39,11 +37,13 @@ export const koa: Framework = {
     });
     app.use(router.routes());
 
-    // Like Express's app.use(prefix, requireSession(), sessionRoutes()): everything under the prefix
-    // needs a session; sessionRoutes() matches its prefix itself.
+    // Like Express's app.use(prefix, requireSession(), sessionRoutes()): everything under the prefixes
+    // needs a session; sessionRoutes() and labRoutes() match their prefix themselves.
     const guard = requireSession();
-    app.use((ctx, next) => (ctx.path === SELF_SERVICE || ctx.path.startsWith(`${SELF_SERVICE}/`) ? guard(ctx, next) : next()));
-    app.use(sessionRoutes(manager, { ...options.routes, prefix: SELF_SERVICE }));
+    const guarded = options.labs ? [SESSIONS_PREFIX, LABS_PREFIX] : [SESSIONS_PREFIX];
+    app.use((ctx, next) => (guarded.some((prefix) => ctx.path === prefix || ctx.path.startsWith(`${prefix}/`)) ? guard(ctx, next) : next()));
+    app.use(sessionRoutes(manager, { ...options.routes, prefix: SESSIONS_PREFIX }));
+    if (options.labs) app.use(labRoutes(options.labs, { ...options.labRoutes, prefix: LABS_PREFIX }));
 
     const server = app.listen(0, '127.0.0.1');
     await once(server, 'listening');
