@@ -64,7 +64,7 @@ describe('built package', () => {
       script(`import * as core from 'sessionkeeper'; import * as express from 'sessionkeeper/express'; import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);`),
     ]);
     const cjs = node(['-e', script(`const core = require('sessionkeeper'); const express = require('sessionkeeper/express');`)]);
-    for (const out of [esm, cjs]) expect(out.trim()).toBe('requireSession,sessionErrorHandler,sessionMiddleware,sessionRoutes INVALID_CONFIG []');
+    for (const out of [esm, cjs]) expect(out.trim()).toBe('labRoutes,requireSession,sessionErrorHandler,sessionMiddleware,sessionRoutes INVALID_CONFIG []');
   });
 
   it('loads sessionkeeper/koa in both module systems, sharing the core\'s SessionError, without loading koa itself', () => {
@@ -80,7 +80,7 @@ describe('built package', () => {
       script(`import * as core from 'sessionkeeper'; import * as koa from 'sessionkeeper/koa'; import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);`),
     ]);
     const cjs = node(['-e', script(`const core = require('sessionkeeper'); const koa = require('sessionkeeper/koa');`)]);
-    for (const out of [esm, cjs]) expect(out.trim()).toBe('requireSession,sessionErrorHandler,sessionMiddleware,sessionRoutes INVALID_CONFIG []');
+    for (const out of [esm, cjs]) expect(out.trim()).toBe('labRoutes,requireSession,sessionErrorHandler,sessionMiddleware,sessionRoutes INVALID_CONFIG []');
   });
 
   it('loads sessionkeeper/fastify in both module systems, sharing the core\'s SessionError, without loading fastify itself', () => {
@@ -103,6 +103,24 @@ describe('built package', () => {
     ]);
     const cjs = node(['-e', script(`const core = require('sessionkeeper'); const fastify = require('sessionkeeper/fastify');`)]);
     for (const out of [esm, cjs]) expect(out.trim()).toBe('requireSession,sessionErrorHandler,sessionkeeper INVALID_CONFIG true []');
+  });
+
+  it('loads sessionkeeper/docker in both module systems: one LabError and SessionError with the core, config checked at once', () => {
+    const script = (load: string) =>
+      `${load}
+       const store = memory.memoryStore();
+       const manager = core.createSessionManager({ store });
+       let code = null;
+       try { docker.dockerLabs({ manager, addressPool: '10.10.0.1/16', templates: {} }) } catch (e) { code = e instanceof core.SessionError && e.code }
+       console.log(Object.keys(docker).sort().join(','), docker.LabError === core.LabError, code);
+       manager.close();`;
+    const esm = node([
+      '--input-type=module',
+      '-e',
+      script(`import * as core from 'sessionkeeper'; import * as memory from 'sessionkeeper/memory'; import * as docker from 'sessionkeeper/docker';`),
+    ]);
+    const cjs = node(['-e', script(`const core = require('sessionkeeper'); const memory = require('sessionkeeper/memory'); const docker = require('sessionkeeper/docker');`)]);
+    for (const out of [esm, cjs]) expect(out.trim()).toBe('LAB_ERROR_CODES,LAB_LABELS,LabError,dockerLabs true INVALID_CONFIG');
   });
 
   it('ships the conformance suite as ESM (vitest is ESM-only)', async () => {
