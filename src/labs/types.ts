@@ -290,3 +290,13 @@ export interface Labs {
    */
   close(): Promise<void>;
 }
+
+/** For stores: throws `LAB_LIMIT` when the user's live labs, or all live labs, are already at their cap. */
+export function assertBelowLabLimits(ofUser: number, total: number, limits: LabLimits): void {
+  if (ofUser >= limits.maxPerUser) {
+    throw new LabError('LAB_LIMIT', `User already has ${ofUser} live labs (maxLabsPerUser is ${limits.maxPerUser})`, { limit: 'maxLabsPerUser', max: limits.maxPerUser });
+  }
+  if (total >= limits.maxTotal) {
+    throw new LabError('LAB_LIMIT', `${total} labs are already live (maxLabsTotal is ${limits.maxTotal})`, { limit: 'maxLabsTotal', max: limits.maxTotal });
+  }
+}

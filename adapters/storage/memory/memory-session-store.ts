@@ -17,7 +17,7 @@ import { parseDuration, type Duration } from '../../../src/duration.js';
 import { SessionError } from '../../../src/errors.js';
 import { higherSeverity } from '../../../src/alerts/severity.js';
 import { assertWithinLimit, deepFreeze } from '../../../src/metadata.js';
-import { LabError, LIVE_LAB_STATUSES, type Lab, type LabChanges, type LabExpectation, type LabLimits, type LabQuery, type NewLabRecord } from '../../../src/labs/types.js';
+import { assertBelowLabLimits, LIVE_LAB_STATUSES, type Lab, type LabChanges, type LabExpectation, type LabLimits, type LabQuery, type NewLabRecord } from '../../../src/labs/types.js';
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
@@ -598,16 +598,6 @@ function touched(session: Session, at: EpochMs, idleExpiresAt: EpochMs): Session
 
 function revoked(session: Session, reason: string, at: EpochMs): Session {
   return freezeSession({ ...session, status: 'revoked', revokedAt: at, revokeReason: reason });
-}
-
-/** Throws `LAB_LIMIT` when the user's live labs, or all live labs, are already at their cap. */
-function assertBelowLabLimits(ofUser: number, total: number, limits: LabLimits): void {
-  if (ofUser >= limits.maxPerUser) {
-    throw new LabError('LAB_LIMIT', `User already has ${ofUser} live labs (maxLabsPerUser is ${limits.maxPerUser})`, { limit: 'maxLabsPerUser', max: limits.maxPerUser });
-  }
-  if (total >= limits.maxTotal) {
-    throw new LabError('LAB_LIMIT', `${total} labs are already live (maxLabsTotal is ${limits.maxTotal})`, { limit: 'maxLabsTotal', max: limits.maxTotal });
-  }
 }
 
 /**

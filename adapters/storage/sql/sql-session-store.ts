@@ -19,7 +19,7 @@ import type {
 import { SessionError } from '../../../src/errors.js';
 import { higherSeverity } from '../../../src/alerts/severity.js';
 import { assertWithinLimit, deepFreeze, EMPTY_METADATA } from '../../../src/metadata.js';
-import { LabError, LIVE_LAB_STATUSES, type Lab, type LabChanges, type LabExpectation, type LabLimits, type LabQuery, type LabStatus, type NewLabRecord } from '../../../src/labs/types.js';
+import { assertBelowLabLimits, LabError, LIVE_LAB_STATUSES, type Lab, type LabChanges, type LabExpectation, type LabLimits, type LabQuery, type LabStatus, type NewLabRecord } from '../../../src/labs/types.js';
 import { ACTIVITY_COLUMNS, ACTIVITY_TABLE, ALERT_COLUMNS, LAB_COLUMNS, migrateToLatest, SESSION_COLUMNS, tableNames, type SessionRow, type SqlTableNames } from './schema.js';
 import type { BoundStatement, Row, SqlDriver, Statement, TransactionBody } from './sql-driver.js';
 
@@ -568,16 +568,6 @@ function isDataException(error: unknown): boolean {
 
 /** The advisory lock key (Postgres) under which every insertLab runs. */
 const LAB_ALLOCATION_LOCK = 'labs:allocate';
-
-/** Throws `LAB_LIMIT` when the user's live labs, or all live labs, are already at their cap. */
-function assertBelowLabLimits(ofUser: number, total: number, limits: LabLimits): void {
-  if (ofUser >= limits.maxPerUser) {
-    throw new LabError('LAB_LIMIT', `User already has ${ofUser} live labs (maxLabsPerUser is ${limits.maxPerUser})`, { limit: 'maxLabsPerUser', max: limits.maxPerUser });
-  }
-  if (total >= limits.maxTotal) {
-    throw new LabError('LAB_LIMIT', `${total} labs are already live (maxLabsTotal is ${limits.maxTotal})`, { limit: 'maxLabsTotal', max: limits.maxTotal });
-  }
-}
 
 /** Placeholders `status0`..`status<n-1>` for a list of statuses, bound by {@link statusValues}. */
 function statusParams(n: number): unknown[] {
