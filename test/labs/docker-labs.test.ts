@@ -335,6 +335,31 @@ describe.runIf(available)('dockerLabs on a real Docker engine', () => {
     expect(stats.network.endpoints.map((e) => e.ip).sort()).toEqual(['10.250.0.10', '10.250.0.20']);
   });
 
+  it('shows a stranger attached to the lab network, and disconnects it to remove the network on stop', async () => {
+    const { sessions, labs } = await world();
+    const { session } = await sessions.create({ userId: 'sam' });
+    const lab = await labs.start(session.id, 'solo');
+    const stranger = await docker.createContainer({
+      name: `sk-test-stranger-${process.pid}`,
+      Image: LAB_IMAGE,
+      Cmd: ['sleep', '3600'],
+      HostConfig: { NetworkMode: lab.network.name },
+    });
+    try {
+      await stranger.start();
+      const { network } = await labs.stats(lab.id);
+      expect(network.endpoints.map((e) => e.name).sort()).toEqual([`sk-lab-${lab.id}-box`, `sk-test-stranger-${process.pid}`]);
+      // Docker refuses to remove a network with endpoints; the teardown disconnects the stranger and retries.
+      expect(await labs.stop(lab.id)).toMatchObject({ status: 'stopped', subnetHeld: false });
+      expect(await labelled('networks', lab.id)).toEqual([]);
+      const after = await stranger.inspect();
+      expect(after.State.Running).toBe(true);
+      expect(Object.keys(after.NetworkSettings.Networks)).not.toContain(lab.network.name);
+    } finally {
+      await stranger.remove({ force: true });
+    }
+  });
+
   it('reconciles after a crash: ended sessions, orphaned objects, interrupted provisioning, held subnets', async () => {
     const w = await world();
     const { sessions } = w;
