@@ -80,6 +80,17 @@ describe('subnet pool', () => {
     expect(small.hostOffsets).toEqual({ min: 2, max: 14 });
   });
 
+  it('finds the first subnet past a network, so an overlap is skipped in one step', () => {
+    const pool = createSubnetPool('10.0.0.0/8', 29);
+    expect(pool.size).toBe(2 ** 21);
+    expect(pool.subnet(pool.indexAfter(parseNetwork('10.0.0.0/9', 'test')))).toBe('10.128.0.0/29');
+    expect(pool.subnet(pool.indexAfter(parseNetwork('10.3.0.0/16', 'test')))).toBe('10.4.0.0/29');
+    // A network smaller than a subnet ends inside it: the next subnet is the first one clear of it.
+    const wide = createSubnetPool('10.10.0.0/16', 24);
+    expect(wide.subnet(wide.indexAfter(parseNetwork('10.10.5.128/25', 'test')))).toBe('10.10.6.0/24');
+    expect(wide.indexAfter(parseNetwork('10.11.0.0/16', 'test'))).toBeGreaterThanOrEqual(wide.size);
+  });
+
   it('tells overlapping networks from neighbours', () => {
     const net = (cidr: string) => parseNetwork(cidr, 'test');
     expect(overlaps(net('10.10.0.0/16'), net('10.10.5.0/24'))).toBe(true);

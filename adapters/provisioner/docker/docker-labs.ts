@@ -473,15 +473,18 @@ class DockerLabs implements Labs {
         return parsed === null ? [] : [{ name: n.Name, network: parsed }];
       }),
     );
-    for (let index = 0; index < pool.size; index++) {
+    // Visits at most the held subnets and one subnet per foreign network before finding a free one.
+    for (let index = 0; index < pool.size; ) {
       const subnet = pool.subnet(index);
-      if (held.has(subnet)) continue;
+      if (held.has(subnet)) {
+        index++;
+        continue;
+      }
       const candidate = tryParseNetwork(subnet)!;
       const conflict = foreignNetworks.find((f) => overlaps(f.network, candidate));
       if (conflict === undefined) return subnet;
       conflicts.set(conflict.name, `${conflict.name} overlaps ${subnet}`);
-      // Only scan past overlaps for as many subnets as a pool of live labs could need.
-      if (index - held.size > this.#c.limits.maxTotal + foreignNetworks.length * 64) break;
+      index = Math.max(index + 1, pool.indexAfter(conflict.network));
     }
     if (conflicts.size > 0) {
       throw new LabError('SUBNET_OVERLAP', `The free subnets of ${poolText(pool)} overlap Docker networks: ${[...conflicts.values()].join('; ')}`, {

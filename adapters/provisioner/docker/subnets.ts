@@ -21,6 +21,8 @@ export interface SubnetPool {
   gateway(subnet: string): string;
   /** Host `offset` of `subnet` (offset 10 of 10.10.3.0/24 is 10.10.3.10). */
   host(subnet: string, offset: number): string;
+  /** The index of the first subnet wholly after `network`, to skip past a network in one step. */
+  indexAfter(network: Ipv4Network): number;
   /** Usable container offsets: above the gateway (1), below the broadcast address. */
   readonly hostOffsets: { readonly min: number; readonly max: number };
 }
@@ -39,6 +41,7 @@ export function createSubnetPool(cidr: unknown, subnetPrefix: unknown): SubnetPo
     subnet: (index) => `${formatIpv4(pool.base + index * blockSize)}/${prefix}`,
     gateway: (subnet) => formatIpv4(parseNetwork(subnet, 'subnet').base + 1),
     host: (subnet, offset) => formatIpv4(parseNetwork(subnet, 'subnet').base + offset),
+    indexAfter: (network) => Math.ceil((network.base + 2 ** (32 - network.prefix) - pool.base) / blockSize),
     hostOffsets: { min: 2, max: blockSize - 2 },
   };
 }
