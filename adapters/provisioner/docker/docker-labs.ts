@@ -412,10 +412,13 @@ class DockerLabs implements Labs {
     // 1. Live labs whose session ended or idled, whose time is up, or that a crash left mid-way.
     for (const lab of await this.#store('reconcile', () => store.listLabs({ statuses: LIVE_LAB_STATUSES }))) {
       if (this.#starting.has(lab.id) || this.#stopping.has(lab.id)) continue;
-      const reason = await this.#reasonToStop(lab, now);
-      if (reason === null) continue;
-      await this.#stop(lab, reason);
-      stopped++;
+      // One lab that cannot be stopped now (Docker refused) must not hold up the others.
+      const done = await this.#isolated(async () => {
+        const reason = await this.#reasonToStop(lab, now);
+        if (reason !== null) await this.#stop(lab, reason);
+        return reason !== null;
+      });
+      if (done) stopped++;
     }
 
     // 2. Labelled containers and networks without a live lab (row deleted, or teardown interrupted).
@@ -441,8 +444,11 @@ class DockerLabs implements Labs {
     // 3. Ended labs still holding a subnet (a stop or rollback that could not finish): free it once no network is left.
     const holding = await this.#store('reconcile', () => store.listLabs({ statuses: ['stopped', 'failed'], subnetHeld: true }));
     for (const lab of holding) {
-      await this.#teardown(lab);
-      if ((await this.#update(lab.id, { statuses: [lab.status] }, { releaseSubnet: true })) !== null) releasedSubnets++;
+      const released = await this.#isolated(async () => {
+        await this.#teardown(lab);
+        return (await this.#update(lab.id, { statuses: [lab.status] }, { releaseSubnet: true })) !== null;
+      });
+      if (released) releasedSubnets++;
     }
     return { stopped, removedContainers, removedNetworks, releasedSubnets };
   }
@@ -524,6 +530,16 @@ class DockerLabs implements Labs {
       return await fn();
     } catch (err) {
       throw dockerError(err, action);
+    }
+  }
+
+  /** Runs one lab's part of a reconcile pass; a failure is reported and counts as not done. */
+  async #isolated(work: () => Promise<boolean>): Promise<boolean> {
+    try {
+      return await work();
+    } catch (error) {
+      this.#c.onError(error);
+      return false;
     }
   }
 
