@@ -4,8 +4,9 @@
  * session and writes one value (`n`) back, answering `{ n }` or 401 without a session. Baselines
  * answer `POST /hit` with the same body and no session at all.
  *
- * Frameworks and drivers are imported inside the builders, so a child process loads only what its
- * case uses. The peers' session libraries are loaded through `require` with the few members used
+ * sessionkeeper is loaded as users load it, from the built package (`npm run bench:http` builds it
+ * first), not from the sources through tsx's transform. Frameworks and drivers are imported inside
+ * the builders, so a child process loads only what its case uses. The peers' session libraries are loaded through `require` with the few members used
  * declared here (as kysely does for its drivers): their type augmentations of `req.session` and
  * `request.session` would otherwise collide with sessionkeeper's own in this one TypeScript program.
  */
@@ -72,15 +73,15 @@ type Manager = import('../../src/session-manager.js').SessionManager;
 
 /** A manager with the defaults a user gets (30 min idle timeout, 1 min touch interval, all alert rules). */
 async function sessionkeeper(store: 'memory' | 'sqlite' | 'postgres', alerts?: false, env?: BenchEnv): Promise<Manager> {
-  const { createSessionManager } = await import('../../src/index.js');
+  const { createSessionManager } = await import('sessionkeeper');
   let sessionStore: import('../../src/contracts.js').SessionStore;
   if (store === 'memory') {
-    sessionStore = (await import('../../adapters/storage/memory/index.js')).memoryStore();
+    sessionStore = (await import('sessionkeeper/memory')).memoryStore();
   } else if (store === 'sqlite') {
     // The store opens the file in WAL mode with synchronous = NORMAL.
-    sessionStore = (await import('../../adapters/storage/sqlite/index.js')).sqliteStore({ filename: env!.sqliteFile });
+    sessionStore = (await import('sessionkeeper/sqlite')).sqliteStore({ filename: env!.sqliteFile });
   } else {
-    sessionStore = (await import('../../adapters/storage/postgres/index.js')).postgresStore({ connectionString: env!.postgresUrl, schema: env!.postgresSchema });
+    sessionStore = (await import('sessionkeeper/postgres')).postgresStore({ connectionString: env!.postgresUrl, schema: env!.postgresSchema });
   }
   await sessionStore.migrate();
   return createSessionManager({ store: sessionStore, ...(alerts === false ? { alerts: false } : {}) });
@@ -102,7 +103,7 @@ async function expressApp(sessions: Manager | null): Promise<BenchApp> {
       res.json({ n: ++n });
     });
   } else {
-    const { sessionMiddleware } = await import('../../adapters/http/express/index.js');
+    const { sessionMiddleware } = await import('sessionkeeper/express');
     app.use(sessionMiddleware(sessions));
     app.post('/login', async (req, res) => {
       await req.sessionkeeper.login(USER);
@@ -156,7 +157,7 @@ async function koaApp(sessions: Manager | null): Promise<BenchApp> {
   let handled = 0;
   let n = 0;
   if (sessions !== null) {
-    const { sessionMiddleware } = await import('../../adapters/http/koa/index.js');
+    const { sessionMiddleware } = await import('sessionkeeper/koa');
     app.use(sessionMiddleware(sessions));
   }
   app.use(async (ctx) => {
@@ -201,7 +202,7 @@ async function fastifyBaseline(): Promise<BenchApp> {
 
 async function fastifySessionkeeper(sessions: Manager): Promise<BenchApp> {
   const { default: Fastify } = await import('fastify');
-  const { sessionkeeper: plugin } = await import('../../adapters/http/fastify/index.js');
+  const { sessionkeeper: plugin } = await import('sessionkeeper/fastify');
   const app = Fastify();
   let handled = 0;
   await app.register(plugin, { manager: sessions });
