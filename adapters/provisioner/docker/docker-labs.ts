@@ -202,13 +202,14 @@ class DockerLabs implements Labs {
     for (;;) {
       const lab = await this.#require(labId);
       if (lab.status !== 'active') throw new LabError('LAB_NOT_ACTIVE', `Lab ${lab.id} is ${lab.status}`, { status: lab.status });
+      // A lab whose template was removed from the configuration keeps the time it has.
       const template = this.#c.templates.get(lab.template);
-      const maxExtensions = template?.maxExtensions ?? 0;
-      if (lab.extensions >= maxExtensions) {
+      if (template === undefined || lab.extensions >= template.maxExtensions) {
+        const maxExtensions = template?.maxExtensions ?? 0;
         throw new LabError('EXTENSION_LIMIT', `Lab ${lab.id} was extended ${lab.extensions} times, the most its template allows`, { maxExtensions });
       }
-      if (byMs <= 0 || byMs > template!.timeLimitMs) {
-        throw invalidArgument(`extend() by must be positive and at most the template's time limit (${template!.timeLimitMs} ms)`);
+      if (byMs <= 0 || byMs > template.timeLimitMs) {
+        throw invalidArgument(`extend() by must be positive and at most the template's time limit (${template.timeLimitMs} ms)`);
       }
       const expected: LabExpectation = { statuses: ['active'], extensions: lab.extensions };
       const extended = await this.#update(lab.id, expected, { expiresAt: lab.expiresAt + byMs, extensions: lab.extensions + 1 });
