@@ -33,6 +33,15 @@ as_root() {
 
 engine_up() { docker info >/dev/null 2>&1; }
 
+# A dockerd that is alive, not a killed one waiting to be reaped (a zombie would be waited on for nothing).
+live_dockerd() {
+  local pid
+  for pid in $(pgrep -x dockerd 2>/dev/null); do
+    case "$(ps -o stat= -p "$pid" 2>/dev/null)" in Z* | "") ;; *) return 0 ;; esac
+  done
+  return 1
+}
+
 apt_install() {
   log "installing ${APT_PACKAGES[*]} via apt-get"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
@@ -99,20 +108,32 @@ ensure_engine() {
   command -v dockerd >/dev/null 2>&1 || die "dockerd still missing after apt-get install"
 
   # Another dockerd may already be coming up (e.g. started concurrently): just wait for it.
-  if pgrep -x dockerd >/dev/null 2>&1; then
+  if live_dockerd; then
     log "dockerd process already running; waiting for it"
     wait_ready "" && return
     die "dockerd is running but 'docker info' did not answer within ${READY_TIMEOUT}s; see $DOCKERD_LOG:
 $(tail -n 30 "$DOCKERD_LOG" 2>/dev/null)"
   fi
+  # A dockerd killed outright leaves its pid file; if that pid is reused, dockerd refuses to start.
+  as_root rm -f /var/run/docker.pid
 
-  local driver rc=0
+  local driver rc=0 logged
   driver="$(pick_storage_driver)"
+  logged=$(wc -l <"$DOCKERD_LOG" 2>/dev/null || echo 0)
   start_dockerd "$driver" || rc=$?
-  if [ "$rc" -eq 2 ] && [ "$driver" != vfs ] && [ -z "${DOCKER_STORAGE_DRIVER:-}" ]; then
-    log "dockerd exited with storage-driver=$driver; retrying with vfs"
+  if [ "$rc" -eq 2 ]; then
+    # dockerd exited at once. A storage driver it cannot use falls back to vfs; anything else (the
+    # containerd of a dockerd that was killed still going away) gets one more try as it was.
+    if tail -n +"$((logged + 1))" "$DOCKERD_LOG" | grep -q "error initializing graphdriver" \
+       && [ "$driver" != vfs ] && [ -z "${DOCKER_STORAGE_DRIVER:-}" ]; then
+      log "dockerd cannot use storage-driver=$driver; retrying with vfs"
+      driver=vfs
+    else
+      log "dockerd exited at start; retrying once"
+      sleep 2
+    fi
     rc=0
-    start_dockerd vfs || rc=$?
+    start_dockerd "$driver" || rc=$?
   fi
   if [ "$rc" -ne 0 ]; then
     die "docker engine not ready after ${READY_TIMEOUT}s (rc=$rc). Last lines of $DOCKERD_LOG:
