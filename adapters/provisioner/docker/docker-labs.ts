@@ -377,9 +377,14 @@ class DockerLabs implements Labs {
     const docker = this.#c.docker;
     const filters = { label: [`${LAB_LABELS.lab}=${lab.id}`, `${LAB_LABELS.scope}=${this.#c.scope}`] };
     const containers = await this.#docker('listing lab containers', () => docker.listContainers({ all: true, filters }));
-    await Promise.all(containers.map((c) => this.#docker('removing a container', () => ignoreMissing(docker.getContainer(c.Id).remove({ force: true })))));
+    await Promise.all(containers.map((c) => this.#removeContainer(c.Id)));
     const networks = await this.#docker('listing lab networks', () => docker.listNetworks({ filters }));
     for (const { Id } of networks) await this.#removeNetwork(Id);
+  }
+
+  /** Forced: a lab's containers are disposable. Already gone is fine. */
+  async #removeContainer(id: string): Promise<void> {
+    await this.#docker('removing a container', () => ignoreMissing(this.#c.docker.getContainer(id).remove({ force: true })));
   }
 
   async #removeNetwork(id: string): Promise<void> {
@@ -432,7 +437,7 @@ class DockerLabs implements Labs {
     };
     for (const container of await this.#docker('listing containers', () => docker.listContainers({ all: true, filters }))) {
       if (!(await isOrphan(container.Labels?.[LAB_LABELS.lab]))) continue;
-      await this.#docker('removing a container', () => ignoreMissing(docker.getContainer(container.Id).remove({ force: true })));
+      await this.#removeContainer(container.Id);
       removedContainers++;
     }
     const networks = await this.#docker('listing networks', () => docker.listNetworks({ filters }));
@@ -521,7 +526,6 @@ class DockerLabs implements Labs {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof LabError) throw err;
       throw toStoreError(err, `labs.${operation}`);
     }
   }
