@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -15,6 +14,7 @@ import { sqliteStore } from '../../adapters/storage/sqlite/index.js';
 import { createSessionManager, isSessionError, type SessionManager, type SessionStore } from '../../src/index.js';
 import { manualClock } from '../../src/testing/index.js';
 import { LAB_IMAGE, POSTGRES_URL, probeDocker, probePostgres, serviceGate } from '../support/services.js';
+import { labShell } from './lab-shell.js';
 
 const available = serviceGate('Docker', await probeDocker());
 const postgres = available && serviceGate('PostgreSQL', await probePostgres());
@@ -118,17 +118,8 @@ async function expectLabError(promise: Promise<unknown>, code: string): Promise<
   return error as LabError;
 }
 
-/** Runs `script` in a container of a lab, as a user of the lab would; stdout and stderr together. */
-async function shell(containerId: string, script: string): Promise<{ code: number | null; output: string }> {
-  const exec = await docker.getContainer(containerId).exec({ Cmd: ['sh', '-c', script], AttachStdout: true, AttachStderr: true });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  const sink = new PassThrough();
-  const chunks: Buffer[] = [];
-  sink.on('data', (chunk: Buffer) => chunks.push(chunk));
-  docker.modem.demuxStream(stream, sink, sink);
-  await once(stream, 'end');
-  return { code: (await exec.inspect()).ExitCode, output: Buffer.concat(chunks).toString() };
-}
+/** Runs `script` in a container of a lab, as a user of the lab would. */
+const shell = (containerId: string, script: string) => labShell(docker, containerId, script);
 
 /**
  * A TCP server on every host address that answers each connection with a marker; `peers` are the

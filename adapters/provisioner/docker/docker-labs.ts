@@ -182,7 +182,10 @@ class DockerLabs implements Labs {
     if (session === null) throw new SessionError('SESSION_NOT_FOUND', `No session has id ${JSON.stringify(sessionId)}`);
     if (session.status !== 'active') throw new SessionError('SESSION_INACTIVE', `Session ${sessionId} is ${session.status}; labs start only for active sessions`);
 
-    if (!this.#startedUp) await within(this.#startUp, START_UP_WAIT_MS);
+    if (!this.#startedUp) {
+      await within(this.#startUp, START_UP_WAIT_MS);
+      this.#assertOpen();
+    }
 
     // Preflight: subnets overlapping a network Docker already has are skipped, our scope's too: a
     // live lab's subnet is held in the store anyway, and one the store does not know belongs to a
@@ -504,10 +507,9 @@ class DockerLabs implements Labs {
   // --- helpers ---
 
   /**
-   * Options of an internal lab network that leave the host's bridge without an IPv4 address, so
-   * the gateway address and (through it) the host's other addresses answer nothing; from Engine 28
-   * also without IPv6 link-local. Engines of the 25.0.0-25.0.3 releases did this for every internal
-   * network (moby/moby#47356 restored the address).
+   * Options of an internal lab network that leave the host's bridge without an IPv4 address, so the
+   * gateway address, and through it the host's other addresses, answer nothing (an internal network
+   * keeps that address by default: moby/moby#47356); from Engine 28 also without IPv6 link-local.
    */
   #isolatingOptions(): Promise<Record<string, string>> {
     this.#isolation ??= this.#docker('reading the engine version', () => this.#c.docker.version()).then(
@@ -523,13 +525,13 @@ class DockerLabs implements Labs {
   #pickSubnet(held: ReadonlySet<string>, networks: readonly Docker.NetworkInspectInfo[]): string {
     const { pool } = this.#c;
     const conflicts = new Map<string, string>();
-    const foreignNetworks = networks.flatMap((n) =>
+    const existing = networks.flatMap((n) =>
       (n.IPAM?.Config ?? []).flatMap((config) => {
         const parsed = tryParseNetwork(config.Subnet);
         return parsed === null ? [] : [{ name: n.Name, network: parsed }];
       }),
     );
-    // Visits at most the held subnets and one subnet per foreign network before finding a free one.
+    // Visits at most the held subnets and one subnet per existing network before finding a free one.
     for (let index = 0; index < pool.size; ) {
       const subnet = pool.subnet(index);
       if (held.has(subnet)) {
@@ -537,7 +539,7 @@ class DockerLabs implements Labs {
         continue;
       }
       const candidate = tryParseNetwork(subnet)!;
-      const conflict = foreignNetworks.find((f) => overlaps(f.network, candidate));
+      const conflict = existing.find((f) => overlaps(f.network, candidate));
       if (conflict === undefined) return subnet;
       conflicts.set(conflict.name, `${conflict.name} overlaps ${subnet}`);
       index = Math.max(index + 1, pool.indexAfter(conflict.network));
