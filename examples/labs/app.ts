@@ -48,11 +48,12 @@ export const DEFAULT_LAB_DATABASE = join(tmpdir(), 'sessionkeeper-labs-example.d
 export function webPentestTemplate(image: string): LabTemplate {
   return {
     containers: [
-      { name: 'attacker', image, cpus: 0.5, memory: '64m', ip: 10, cmd: ['sleep', '3600'] },
+      // Containers run with every capability dropped; ping and raw-socket scanners need NET_RAW back.
+      { name: 'attacker', image, cpus: 0.5, memory: '64m', ip: 10, cmd: ['sleep', '3600'], capAdd: ['NET_RAW'] },
       // busybox's web server, reachable only from inside the lab network.
       { name: 'target', image, cpus: 0.5, memory: '64m', ip: 20, cmd: ['httpd', '-f', '-p', '80', '-h', '/tmp'] },
     ],
-    // No route out: what runs in a lab reaches only the other containers of that lab.
+    // No route out, and none to the host: what runs in a lab reaches only the other containers of that lab.
     internal: true,
     timeLimit: '2h',
     maxExtensions: 3,

@@ -1,9 +1,10 @@
 import type { Session } from '../contracts.js';
 import { parseDuration, type Duration } from '../duration.js';
 import { invalidArgument, SessionError } from '../errors.js';
-import { LabError, type Lab, type Labs, type LabStats, type LabStatus, type LabStopReason } from '../labs/types.js';
+import { LabError, type Lab, type LabErrorCode, type Labs, type LabStats, type LabStatus, type LabStopReason } from '../labs/types.js';
 import { LAB_ID_PATTERN } from '../token.js';
 import { json, NO_STORE, type SessionHttp } from './http-core.js';
+import { LAB_STATUS_BY_CODE } from './lab-errors.js';
 import type { SelfServiceRequest } from './self-service.js';
 import type { Authentication, HttpResponse } from './types.js';
 
@@ -26,7 +27,7 @@ export type LabRoutesRequest = SelfServiceRequest;
 
 /**
  * A lab as the routes show it: instants as ISO 8601 strings, without Docker's object ids, the
- * owner's user id (always the caller) or the subnet bookkeeping, and of an error only its message.
+ * owner's user id (always the caller) or the subnet bookkeeping, and of an error only its code.
  */
 export interface LabView {
   id: string;
@@ -41,8 +42,11 @@ export interface LabView {
   expiresAt: string;
   extensions: number;
   stopReason: LabStopReason | null;
-  /** For a failed lab: what went wrong. */
-  error: { message: string } | null;
+  /**
+   * For a failed lab: its error code and the fixed message the failed start answered with. Docker's
+   * own text (host paths, daemon errors) stays in `labs.get()` and the provisioner's `onError`.
+   */
+  error: { code: LabErrorCode; message: string } | null;
 }
 
 /** {@link LabStats} as the routes show it: the sample's instant as an ISO string, no Docker ids. */
@@ -129,13 +133,13 @@ export function createLabRoutes(labs: Labs, options: LabRoutesOptions = {}): Lab
 }
 
 /**
- * A lab for JSON: instants as ISO strings, Docker ids, the owner and subnet bookkeeping left out.
+ * A lab for JSON: instants as ISO strings, Docker ids, the owner and subnet bookkeeping left out,
+ * and of a failure only its code and fixed message.
  *
  * @example
  * labs.on('status', ({ lab }) => socket.send(JSON.stringify({ lab: labView(lab) })));
  */
 export function labView(lab: Lab): LabView {
-  const message = lab.error?.message;
   return {
     id: lab.id,
     sessionId: lab.sessionId,
@@ -148,7 +152,7 @@ export function labView(lab: Lab): LabView {
     expiresAt: iso(lab.expiresAt),
     extensions: lab.extensions,
     stopReason: lab.stopReason,
-    error: lab.error === null ? null : { message: typeof message === 'string' ? message : 'The lab failed' },
+    error: lab.error === null ? null : failureView(lab.error.code),
   };
 }
 
@@ -178,6 +182,12 @@ async function ownLab(labs: Labs, id: string, me: Session): Promise<Lab> {
   const lab = await labs.get(id);
   if (lab === null || lab.userId !== me.userId) throw new LabError('LAB_NOT_FOUND', `No lab with id ${id}`);
   return lab;
+}
+
+/** A failed start's stored code (every one comes from the engine; an unknown one reads as its refusal). */
+function failureView(stored: unknown): { code: LabErrorCode; message: string } {
+  const code = typeof stored === 'string' && Object.hasOwn(LAB_STATUS_BY_CODE, stored) ? (stored as LabErrorCode) : 'DOCKER_ERROR';
+  return { code, message: LAB_STATUS_BY_CODE[code].message ?? 'The lab could not be started' };
 }
 
 function ok(body: unknown, status = 200): HttpResponse {

@@ -21,6 +21,10 @@ export interface LabNetwork {
   readonly id: string | null;
   /** The subnet allocated to this lab from the address pool, e.g. `'10.10.3.0/24'`. */
   readonly subnet: string;
+  /**
+   * The subnet's first address, kept free of containers. On an internal lab nothing holds it (the
+   * host's bridge has no address there); on a lab with egress it is the host, the route out.
+   */
   readonly gateway: string;
 }
 
@@ -55,7 +59,10 @@ export interface Lab {
   readonly extensions: number;
   /** Why it stopped; `null` unless stopping or stopped. */
   readonly stopReason: LabStopReason | null;
-  /** For a failed lab: what went wrong (`message`, and Docker's `statusCode` and the container when known). */
+  /**
+   * For a failed lab: what went wrong (`code`, Docker's own `message`, its `statusCode` and the
+   * container when known). For the operator: `labView()` shows only the code and a fixed message.
+   */
   readonly error: Readonly<Record<string, unknown>> | null;
   /** True until the subnet is released, which happens only after the network is gone. */
   readonly subnetHeld: boolean;
@@ -242,8 +249,10 @@ export interface LabEvents {
 export interface Labs {
   /**
    * Starts a lab from `template` for an active session: allocates a subnet, creates the network and
-   * the containers, and returns the lab `active`. What fails midway is removed again and the lab
-   * stored as `failed`.
+   * the containers, and returns the lab `active`. What fails midway is removed again, the lab
+   * stored as `failed` and the error also reported to the provisioner's `onError`. Subnets of every
+   * network Docker has are skipped, also unknown ones with this provisioner's labels; starts right
+   * after construction first wait (at most 10 s) for the start-up reconcile to remove those.
    * @throws LabError `TEMPLATE_UNKNOWN`, `LAB_LIMIT`, `POOL_EXHAUSTED`, `SUBNET_OVERLAP`,
    *   `IMAGE_MISSING`, `DOCKER_UNAVAILABLE`, `DOCKER_ERROR`; SessionError `SESSION_NOT_FOUND`, `SESSION_INACTIVE`
    */

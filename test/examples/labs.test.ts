@@ -15,6 +15,7 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLabApp, type LabExampleApp } from '../../examples/labs/app.js';
 import type { LabStatsView, LabView } from '../../src/http/index.js';
+import { labShell } from '../labs/lab-shell.js';
 import { LAB_IMAGE, probeDocker, serviceGate } from '../support/services.js';
 
 const available = serviceGate('Docker', await probeDocker());
@@ -94,6 +95,11 @@ describe.runIf(available)('lab example', () => {
     const network = await docker.getNetwork(lab.network.name).inspect();
     expect(network.Internal).toBe(true);
     expect(network.Labels).toMatchObject({ 'sessionkeeper.lab': lab.id, 'sessionkeeper.scope': APP.scope, 'sessionkeeper.user': 'ada' });
+    // Inside the lab: the attacker, given NET_RAW back, pings the target and reads its web server; the target has no capability.
+    const [attacker, target] = (await example.labs.get(lab.id))!.containers;
+    expect(await labShell(docker, attacker!.id!, `ping -c 1 -W 2 ${target!.ip}`)).toMatchObject({ code: 0 });
+    expect((await labShell(docker, attacker!.id!, `printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 2 ${target!.ip} 80`)).output).toMatch(/^HTTP\/1\.[01] /);
+    expect((await labShell(docker, target!.id!, 'grep CapEff /proc/self/status')).output).toMatch(/CapEff:\s+0{16}/);
 
     // maxLabsPerUser: 1
     const second = await send('POST', '/api/v1/me/labs', { template: 'web-pentest' });

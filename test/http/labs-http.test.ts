@@ -1,6 +1,6 @@
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dockerLabs } from '../../adapters/provisioner/docker/index.js';
+import { dockerLabs, LabError } from '../../adapters/provisioner/docker/index.js';
 import { memoryStore } from '../../adapters/storage/memory/index.js';
 import type { LabStatsView, LabView } from '../../src/http/index.js';
 import { createSessionManager, type SessionManager } from '../../src/index.js';
@@ -21,12 +21,16 @@ const MiB = 1024 * 1024;
 const EVIL = 'https://evil.example';
 const LAB_ID = /^lab_[A-Za-z0-9_-]{21}$/;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+/** What Docker's own error text looks like: host paths, the runtime, the daemon. */
+const DOCKER_TEXT = /\/var\/|docker|daemon|runc|oci runtime|no such file|exec format/i;
 const LAB_VIEW_KEYS = ['containers', 'createdAt', 'error', 'expiresAt', 'extensions', 'id', 'network', 'sessionId', 'status', 'stopReason', 'template', 'updatedAt'];
 
 describe.runIf(available)('lab routes', () => {
   const docker = new Docker();
   let manager: SessionManager;
   let labs: Labs;
+  /** What the provisioner reported to onError: Docker's own wording belongs there, not in HTTP answers. */
+  const reported: unknown[] = [];
 
   beforeAll(async () => {
     manager = createSessionManager({ store: memoryStore() });
@@ -41,11 +45,14 @@ describe.runIf(available)('lab routes', () => {
           maxExtensions: 2,
         },
         broken: { containers: [{ name: 'box', image: 'sessionkeeper-no-such-image:latest', cmd: ['sleep', '3600'], memory: '32m', ip: 10 }] },
+        // The engine refuses to start it (the OCI runtime's error names host paths and runc).
+        crashing: { containers: [{ name: 'box', image: LAB_IMAGE, cmd: ['/sessionkeeper-no-such-binary'], memory: '32m', ip: 10 }] },
       },
       maxLabsPerUser: 1,
       idleStop: false,
       reconcileInterval: false,
       scope: SCOPE,
+      onError: (error) => void reported.push(error),
     });
     // The start-up pass removes what a crashed earlier run left under this scope.
     await labs.reconcile();
@@ -278,12 +285,36 @@ describe.runIf(available)('lab routes', () => {
       expect(reply.text).not.toContain('sessionkeeper-no-such-image');
 
       const all = (await api.send('GET', '/?all=1', { bearer: carol.token })).body as { labs: LabView[] };
-      expect(all.labs).toHaveLength(1);
-      const failed = all.labs[0]!;
-      expect(failed).toMatchObject({ template: 'broken', status: 'failed', error: { message: expect.any(String) } });
-      expect(Object.keys(failed.error!)).toEqual(['message']);
+      const failed = all.labs.find((l) => l.template === 'broken')!;
+      expect(failed).toMatchObject({ template: 'broken', status: 'failed' });
+      // Only the code and the fixed message of the start's own answer.
+      expect(failed.error).toEqual({ code: 'IMAGE_MISSING', message: (reply.body as ErrorBody).error.message });
       expect(await dockerObjectsOf(failed.id)).toEqual({ containers: [], networks: [] });
       expect((await api.send('GET', '/', { bearer: carol.token })).body).toEqual({ labs: [] });
+    });
+
+    it("a lab the engine cannot start is 502 DOCKER_ERROR, and no view of it carries Docker's text, which stays in labs.get() and onError", async () => {
+      const reply = await api.send('POST', '/', { bearer: carol.token, body: { template: 'crashing' } });
+      expectError(reply, 502, 'DOCKER_ERROR');
+      const fixed = (reply.body as ErrorBody).error.message;
+
+      const listed = await api.send('GET', '/?all=1', { bearer: carol.token });
+      const failed = (listed.body as { labs: LabView[] }).labs.find((l) => l.template === 'crashing')!;
+      expect(failed).toMatchObject({ status: 'failed', error: { code: 'DOCKER_ERROR', message: fixed } });
+      expect(Object.keys(failed.error!).sort()).toEqual(['code', 'message']);
+      const single = await api.send('GET', `/${failed.id}`, { bearer: carol.token });
+      expect((single.body as { lab: LabView }).lab.error).toEqual({ code: 'DOCKER_ERROR', message: fixed });
+      for (const text of [reply.text, listed.text, single.text]) {
+        expect(text.replaceAll('"code":"DOCKER_ERROR"', '')).not.toMatch(DOCKER_TEXT);
+        expect(text).not.toContain(`sk-lab-${failed.id}-box`);
+      }
+
+      // The operator still has Docker's own account: in the stored lab and through onError.
+      const stored = await labs.get(failed.id);
+      expect(stored!.error).toMatchObject({ code: 'DOCKER_ERROR', container: 'box' });
+      expect(String(stored!.error!.message)).toMatch(/sessionkeeper-no-such-binary/);
+      expect(reported.some((e) => e instanceof LabError && e.code === 'DOCKER_ERROR' && /sessionkeeper-no-such-binary/.test(e.message))).toBe(true);
+      expect(await dockerObjectsOf(failed.id)).toEqual({ containers: [], networks: [] });
     });
   });
 });
@@ -296,6 +327,10 @@ interface User {
   token: string;
   /** The Cookie header a browser would send. */
   cookie: string;
+}
+
+interface ErrorBody {
+  error: { code: string; message: string };
 }
 
 interface Reply {

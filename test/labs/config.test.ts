@@ -49,6 +49,10 @@ describe('dockerLabs() options are checked at construction, naming the field', (
     ['a fractional process limit', (o) => void (o.templates.web!.containers[0]!.pids = 1.5), /\.pids must be a positive integer/],
     ['an environment value that is not a string', (o) => void (o.templates.web!.containers[0]!.env = { PORT: 80 as unknown as string }), /\.env\.PORT must be a string/],
     ['a command that is not a list of strings', (o) => void (o.templates.web!.containers[0]!.cmd = 'sleep 1' as unknown as string[]), /\.cmd must be an array of strings/],
+    ['an unknown capability', (o) => void (o.templates.web!.containers[0]!.capAdd = ['NET_RAW', 'NET_RAWW']), /^templates\.web\.containers\[0\]\.capAdd\[1\] must be a Linux capability .*not "NET_RAWW"/],
+    ['a capability with the CAP_ prefix', (o) => void (o.templates.web!.containers[0]!.capAdd = ['CAP_NET_RAW']), /\.capAdd\[0\] must be a Linux capability such as NET_RAW \(without CAP_/],
+    ['every capability back', (o) => void (o.templates.web!.containers[0]!.capAdd = ['ALL']), /\.capAdd\[0\] .*ALL is not accepted/],
+    ['capabilities that are not a list', (o) => void (o.templates.web!.containers[0]!.capAdd = 'NET_RAW' as unknown as string[]), /\.capAdd must be an array/],
     ['a zero time limit', (o) => void (o.templates.web!.timeLimit = 0), /^templates\.web\.timeLimit must be positive/],
     ['negative extensions', (o) => void (o.templates.web!.maxExtensions = -1), /maxExtensions must be a non-negative integer/],
     ['a cap of zero labs per user', (o) => void (o.maxLabsPerUser = 0), /^maxLabsPerUser must be a positive integer/],
@@ -62,6 +66,12 @@ describe('dockerLabs() options are checked at construction, naming the field', (
   it('accepts the documented defaults', async () => {
     const labs = dockerLabs(valid());
     await labs.close();
+  });
+
+  it('accepts capabilities to add back', async () => {
+    const options = valid();
+    options.templates.web!.containers[0]!.capAdd = ['NET_RAW', 'NET_ADMIN'];
+    await dockerLabs(options).close();
   });
 });
 

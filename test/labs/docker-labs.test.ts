@@ -1,17 +1,31 @@
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { dockerLabs, LAB_LABELS, LabError, type DockerLabsOptions, type Lab, type Labs, type LabStatus } from '../../adapters/provisioner/docker/index.js';
+import { dockerLabs, LAB_LABELS, LabError, type DockerLabsOptions, type Lab, type LabContainer, type Labs, type LabStatus } from '../../adapters/provisioner/docker/index.js';
+import { memoryStore } from '../../adapters/storage/memory/index.js';
 import { postgresStore } from '../../adapters/storage/postgres/index.js';
 import { sqliteStore } from '../../adapters/storage/sqlite/index.js';
 import { createSessionManager, isSessionError, type SessionManager, type SessionStore } from '../../src/index.js';
 import { manualClock } from '../../src/testing/index.js';
 import { LAB_IMAGE, POSTGRES_URL, probeDocker, probePostgres, serviceGate } from '../support/services.js';
+import { labShell } from './lab-shell.js';
 
 const available = serviceGate('Docker', await probeDocker());
 const postgres = available && serviceGate('PostgreSQL', await probePostgres());
+const run = promisify(execFile);
+/** The egress test adds (and removes) a host firewall rule: it needs iptables and root. */
+const iptables =
+  available &&
+  (await run('iptables', ['-S', 'INPUT']).then(
+    () => true,
+    (err: Error) => (console.warn(`[skip] iptables is not usable (${err.message.split('\n')[0]}): the egress firewall test is skipped`), false),
+  ));
 
 /** Docker objects of this file carry this scope; other test files use their own scope and pool. */
 const SCOPE = 'test-docker-labs';
@@ -25,7 +39,16 @@ const TEMPLATES = {
   duo: { containers: [box('attacker', 10), box('target', 20)], timeLimit: '1h', maxExtensions: 1 },
   solo: { containers: [box('box', 10)], timeLimit: '2h' },
   broken: { containers: [box('first', 10), box('second', 11), box('third', 12, 'sessionkeeper-no-such-image:latest')] },
+  // An attacker that may ping (NET_RAW) and a web server, as the lab example has them.
+  range: {
+    containers: [
+      { ...box('attacker', 10), capAdd: ['NET_RAW'] },
+      { ...box('target', 20), cmd: ['httpd', '-f', '-p', '80', '-h', '/tmp'] },
+    ],
+  },
+  egress: { containers: [box('box', 10)], internal: false },
 } satisfies DockerLabsOptions['templates'];
+const TEMPLATE_NAMES = Object.keys(TEMPLATES);
 
 interface World {
   sessions: SessionManager;
@@ -40,7 +63,8 @@ interface World {
 const open: World[] = [];
 let files = 0;
 
-async function world(options: Partial<DockerLabsOptions> = {}, store?: SessionStore): Promise<World> {
+/** A manager and a provisioner; `settle: false` returns before the provisioner's start-up pass is over. */
+async function world(options: Partial<DockerLabsOptions> = {}, store?: SessionStore, { settle = true } = {}): Promise<World> {
   if (store === undefined) {
     store = sqliteStore({ filename: join(dir, `labs-${files++}.db`) });
     await store.migrate();
@@ -63,6 +87,7 @@ async function world(options: Partial<DockerLabsOptions> = {}, store?: SessionSt
     });
   const w: World = { sessions, labs: make(), clock, store, errors, restart: (more) => (w.labs = make(more)) };
   open.push(w);
+  if (!settle) return w;
   // The start-up pass, finished (a provisioner pointed at no engine reports its failure to onError).
   await w.labs.reconcile().catch(() => expect(options.docker, 'only a provisioner without an engine may fail its first pass').toBeDefined());
   return w;
@@ -91,6 +116,36 @@ async function expectLabError(promise: Promise<unknown>, code: string): Promise<
   expect(error, `expected LabError ${code}`).toBeInstanceOf(LabError);
   expect((error as LabError).code).toBe(code);
   return error as LabError;
+}
+
+/** Runs `script` in a container of a lab, as a user of the lab would. */
+const shell = (containerId: string, script: string) => labShell(docker, containerId, script);
+
+/**
+ * A TCP server on every host address that answers each connection with a marker; `peers` are the
+ * addresses that connected. The targets a lab could try: every IPv4 address of the host.
+ */
+async function hostServer() {
+  const peers: string[] = [];
+  const server = createServer((socket) => {
+    peers.push(socket.remoteAddress ?? '?');
+    socket.end('sessionkeeper-host-answered\n');
+  });
+  server.listen(0, '0.0.0.0');
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  const addresses = Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a !== undefined && a.family === 'IPv4' && !a.internal)
+    .map((a) => a!.address);
+  return { port, peers, addresses, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+/** From inside a container: which of `addresses` answer on `port` (connections in parallel, 2 s each). */
+async function reachable(containerId: string, addresses: readonly string[], port: number): Promise<string[]> {
+  const probes = addresses.map((a) => `(nc -w 2 ${a} ${port} </dev/null 2>/dev/null | grep -q sessionkeeper-host-answered && echo "open ${a}") &`);
+  const { output } = await shell(containerId, `${probes.join(' ')} wait`);
+  return [...output.matchAll(/^open (\S+)$/gm)].map((m) => m[1]!).sort();
 }
 
 afterEach(async () => {
@@ -304,7 +359,7 @@ describe.runIf(available)('dockerLabs on a real Docker engine', () => {
     const exhausted = await expectLabError(labs.start(session.id, 'solo'), 'POOL_EXHAUSTED');
     expect(exhausted.details).toEqual({ size: 2 });
     const unknown = await expectLabError(labs.start(session.id, 'nope'), 'TEMPLATE_UNKNOWN');
-    expect(unknown.details).toEqual({ templates: ['duo', 'solo', 'broken'] });
+    expect(unknown.details).toEqual({ templates: TEMPLATE_NAMES });
     await sessions.revoke(session.id);
     const inactive = await labs.start(session.id, 'solo').catch((err: unknown) => err);
     expect(isSessionError(inactive, 'SESSION_INACTIVE')).toBe(true);
@@ -411,5 +466,111 @@ describe.runIf(available)('dockerLabs on a real Docker engine', () => {
     expect(await labs.reconcile()).toMatchObject({ stopped: 1 });
     expect(await labs.get(lab.id)).toMatchObject({ status: 'stopped', stopReason: 'reconciled', subnetHeld: false });
     expect(await labelled('networks', lab.id)).toEqual([]);
+  });
+  it('runs every container without capabilities but its template capAdd, with no-new-privileges and bounded json-file logs', async () => {
+    const { sessions, labs } = await world();
+    const { session } = await sessions.create({ userId: 'tess' });
+    const lab = await labs.start(session.id, 'range');
+    const [attacker, target] = lab.containers as [LabContainer, LabContainer];
+    for (const container of lab.containers) {
+      const { HostConfig } = await docker.getContainer(container.id!).inspect();
+      expect(HostConfig.CapDrop).toEqual(['ALL']);
+      expect(HostConfig.CapAdd ?? []).toEqual(container.name === 'attacker' ? ['NET_RAW'] : []);
+      expect(HostConfig.SecurityOpt).toEqual(['no-new-privileges']);
+      expect(HostConfig.LogConfig).toEqual({ Type: 'json-file', Config: { 'max-size': '5m', 'max-file': '2' } });
+      expect(HostConfig).toMatchObject({ Memory: 32 * 1024 * 1024, NanoCpus: 250_000_000, PidsLimit: 64 });
+    }
+    // As a lab user sees it: no capability at all in the target, NET_RAW (bit 13) alone in the attacker.
+    expect((await shell(target.id!, 'grep -E "CapEff|NoNewPrivs" /proc/self/status')).output).toMatch(/CapEff:\s+0{16}\s+NoNewPrivs:\s+1/);
+    expect((await shell(attacker.id!, 'grep CapEff /proc/self/status')).output).toMatch(/CapEff:\s+0{12}2000/);
+    // NET_RAW is what ping needs: the attacker pings the target, the target cannot ping back.
+    expect(await shell(attacker.id!, `ping -c 1 -W 2 ${target.ip}`)).toMatchObject({ code: 0 });
+    expect(await shell(target.id!, `ping -c 1 -W 2 ${attacker.ip}`)).toMatchObject({ code: 1, output: expect.stringMatching(/permission denied/i) });
+    // The web server still binds port 80 without NET_BIND_SERVICE (Docker lets containers bind low ports).
+    expect((await shell(attacker.id!, `printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 2 ${target.ip} 80`)).output).toMatch(/^HTTP\/1\.[01] /);
+  });
+
+  it('an internal lab has no route to the host: neither its gateway address nor any host address answers, while its containers reach each other', async () => {
+    const host = await hostServer();
+    try {
+      const { sessions, labs } = await world();
+      const { session } = await sessions.create({ userId: 'uma' });
+      const lab = await labs.start(session.id, 'range');
+      const [attacker, target] = lab.containers as [LabContainer, LabContainer];
+      expect(await reachable(attacker.id!, [lab.network.gateway, ...host.addresses], host.port)).toEqual([]);
+      expect(host.peers).toEqual([]);
+      // The probe works: the lab's own web server answers the attacker.
+      expect((await shell(attacker.id!, `printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 2 ${target.ip} 80`)).output).toMatch(/^HTTP\/1\.[01] /);
+      // Why: the host's bridge for the lab holds no address in the lab subnet (inhibit_ipv4 on this engine).
+      const hostAddresses = Object.values(networkInterfaces()).flat().map((a) => a?.address);
+      expect(hostAddresses).not.toContain(lab.network.gateway);
+      const network = await docker.getNetwork(lab.network.name).inspect();
+      expect(network.Options).toMatchObject({ 'com.docker.network.bridge.inhibit_ipv4': 'true' });
+    } finally {
+      await host.close();
+    }
+  });
+
+  it.runIf(iptables)('a lab with egress (internal: false) reaches the host through its gateway until the INPUT rule the README gives drops the pool', async () => {
+    const host = await hostServer();
+    const rule = ['INPUT', '-s', POOL, '-j', 'DROP'];
+    try {
+      const { sessions, labs } = await world();
+      const { session } = await sessions.create({ userId: 'vera' });
+      const lab = await labs.start(session.id, 'egress');
+      const [box] = lab.containers as [LabContainer];
+      expect((await docker.getNetwork(lab.network.name).inspect()).Internal).toBe(false);
+      // A gateway is needed for egress, and the host answers on it: the provisioner cannot prevent that.
+      expect(await reachable(box.id!, [lab.network.gateway], host.port)).toEqual([lab.network.gateway]);
+      await run('iptables', ['-I', ...rule]);
+      expect(await reachable(box.id!, [lab.network.gateway, ...host.addresses], host.port)).toEqual([]);
+    } finally {
+      await run('iptables', ['-D', ...rule]).catch(() => {});
+      await host.close();
+    }
+  });
+
+  it("a start right after a crash that lost the store succeeds, and the dead process's labs are removed", async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'crash-child.ts')], {
+      env: { ...process.env, LAB_SCOPE: SCOPE, LAB_POOL: POOL, LAB_IMAGE, LAB_COUNT: '3' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let printed = '';
+    child.stdout.on('data', (chunk: Buffer) => void (printed += chunk.toString()));
+    const exited = once(child, 'exit');
+    await Promise.race([
+      new Promise<void>((resolve) => child.stdout.on('data', () => printed.includes('\n') && resolve())),
+      exited.then(() => expect.fail('the crashing process exited before it had started its labs')),
+    ]);
+    const left = JSON.parse(printed) as { id: string; subnet: string }[];
+    child.kill('SIGKILL');
+    expect((await exited)[1]).toBe('SIGKILL');
+    expect(left.map((l) => l.subnet)).toEqual(['10.250.0.0/24', '10.250.1.0/24', '10.250.2.0/24']);
+    for (const { id } of left) expect(await labelled('containers', id)).toHaveLength(1);
+
+    // The restarted process has a fresh memory store, the same scope and pool, and starts a lab at once.
+    const { sessions, labs } = await world({}, memoryStore(), { settle: false });
+    const { session } = await sessions.create({ userId: 'walt' });
+    const lab = await labs.start(session.id, 'solo');
+    expect(lab.status).toBe('active');
+    // It waited for the start-up pass, which removed the dead process's labs first: the lowest subnet is free again.
+    expect(lab.network.subnet).toBe('10.250.0.0/24');
+    expect((await docker.getNetwork(lab.network.name).inspect()).IPAM?.Config?.[0]?.Subnet).toBe(lab.network.subnet);
+    await labs.reconcile();
+    for (const { id } of left) {
+      expect(await labelled('containers', id)).toEqual([]);
+      expect(await labelled('networks', id)).toEqual([]);
+    }
+    expect((await docker.getContainer(lab.containers[0]!.id!).inspect()).State.Running).toBe(true);
+  }, 60_000);
+
+  it('a start skips the subnets of same-scope networks its store does not know (a second provisioner with another store)', async () => {
+    const mine = await world();
+    const other = await world(); // another SQLite file: another store, the same scope and pool
+    const theirs = await other.labs.start((await other.sessions.create({ userId: 'xena' })).session.id, 'solo');
+    const lab = await mine.labs.start((await mine.sessions.create({ userId: 'yuri' })).session.id, 'solo');
+    expect(lab.status).toBe('active');
+    expect(lab.network.subnet).not.toBe(theirs.network.subnet);
+    expect((await docker.getContainer(theirs.containers[0]!.id!).inspect()).State.Running).toBe(true);
   });
 });

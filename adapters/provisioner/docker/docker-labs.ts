@@ -51,7 +51,10 @@ export interface DockerLabsOptions {
    * one engine need different scopes, or each would remove the other's labs as orphans. Default `'default'`.
    */
   scope?: string;
-  /** Failures of background work (reconcile, stops after a revoke). Default: `console.error`. */
+  /**
+   * Failures of background work (reconcile, stops after a revoke) and of lab starts, with Docker's
+   * own message (HTTP answers and `labView()` carry only the code and a fixed message). Default: `console.error`.
+   */
   onError?: (error: unknown) => void;
 }
 
@@ -66,8 +69,10 @@ export const LAB_LABELS = {
 /**
  * Lab sessions on Docker: each lab gets its own bridge network on a subnet allocated from
  * `addressPool` (atomically, in the session store) and the template's containers on fixed addresses,
- * with CPU, memory and process limits. A lab stops when its session is revoked, expires or goes idle,
- * or when its time is up; crashes are repaired by `reconcile()`.
+ * with CPU, memory and process limits, all capabilities dropped but the template's `capAdd`,
+ * `no-new-privileges` and bounded logs. An internal lab's network leaves the host without an address
+ * in it, so nothing on the host answers a lab. A lab stops when its session is revoked, expires or
+ * goes idle, or when its time is up; crashes are repaired by `reconcile()`.
  *
  * @example
  * const labs = dockerLabs({
@@ -114,6 +119,12 @@ const DOCKER_TIMEOUT_MS = 30_000;
 const PROVISION_GRACE_MS = 5 * 60_000;
 /** Tries at removing a network that still reports endpoints (a container going away concurrently). */
 const NETWORK_REMOVE_ATTEMPTS = 5;
+/** How long the first starts wait for the start-up reconcile to clear what a crashed process left. */
+const START_UP_WAIT_MS = 10_000;
+/** What a lab container may keep of its output: `docker logs` reads it, a noisy lab cannot fill the disk. */
+const LOG_CONFIG = { Type: 'json-file', Config: { 'max-size': '5m', 'max-file': '2' } };
+/** Engine 28.0 (API 1.48) added gateway mode `isolated`, which also keeps IPv6 link-local off the bridge. */
+const ISOLATED_GATEWAY_API = [1, 48] as const;
 
 interface Config {
   readonly manager: SessionManager;
@@ -139,17 +150,24 @@ class DockerLabs implements Labs {
   readonly #timer: NodeJS.Timeout | null;
   #reconciling: Promise<ReconcileReport> | null = null;
   #background = new Set<Promise<unknown>>();
+  /** The start-up reconcile (never rejects); starts wait for it, bounded, so orphans go first. */
+  readonly #startUp: Promise<unknown>;
+  #startedUp = false;
+  /** Bridge options of internal lab networks, chosen once from the engine's API version. */
+  #isolation: Promise<Record<string, string>> | null = null;
   #closed = false;
 
   constructor(config: Config) {
     this.#c = config;
     this.#events = new SessionEmitter<LabEvents>((error) => config.onError(error));
-    const stopSessionLabs = (session: Session, reason: LabStopReason) => this.#inBackground(this.#stopLabsOf(session.id, reason));
+    const stopSessionLabs = (session: Session, reason: LabStopReason) => void this.#inBackground(this.#stopLabsOf(session.id, reason));
     this.#unsubscribe = [
       config.manager.on('revoked', ({ session }) => stopSessionLabs(session, 'session-revoked')),
       config.manager.on('expired', ({ session }) => stopSessionLabs(session, 'session-expired')),
     ];
-    this.#inBackground(this.reconcile());
+    this.#startUp = this.#inBackground(this.reconcile()).finally(() => {
+      this.#startedUp = true;
+    });
     this.#timer = config.intervalMs === null ? null : setInterval(() => this.#inBackground(this.reconcile()), config.intervalMs);
     this.#timer?.unref();
   }
@@ -164,15 +182,20 @@ class DockerLabs implements Labs {
     if (session === null) throw new SessionError('SESSION_NOT_FOUND', `No session has id ${JSON.stringify(sessionId)}`);
     if (session.status !== 'active') throw new SessionError('SESSION_INACTIVE', `Session ${sessionId} is ${session.status}; labs start only for active sessions`);
 
-    // Preflight: subnets overlapping a network Docker already has (other than our labs) are skipped.
-    const foreign = (await this.#docker('listing networks', () => this.#c.docker.listNetworks())).filter(
-      (network) => network.Labels?.[LAB_LABELS.scope] !== this.#c.scope,
-    );
+    if (!this.#startedUp) {
+      await within(this.#startUp, START_UP_WAIT_MS);
+      this.#assertOpen();
+    }
+
+    // Preflight: subnets overlapping a network Docker already has are skipped, our scope's too: a
+    // live lab's subnet is held in the store anyway, and one the store does not know belongs to a
+    // process that crashed with its store, or to a provisioner with another store (until a reconcile).
+    const networks = await this.#docker('listing networks', () => this.#c.docker.listNetworks());
     const id = generateLabId();
     const now = this.#c.now();
     const lab = await this.#store('start', () =>
       this.#c.store.insertLab(session.userId, this.#c.limits, (held) => {
-        const subnet = this.#pickSubnet(held, foreign);
+        const subnet = this.#pickSubnet(held, networks);
         const gateway = this.#c.pool.gateway(subnet);
         return {
           id,
@@ -302,6 +325,8 @@ class DockerLabs implements Labs {
         Internal: template.internal,
         CheckDuplicate: true,
         IPAM: { Driver: 'default', Config: [{ Subnet: lab.network.subnet, Gateway: lab.network.gateway }] },
+        // A network with egress needs its gateway on the host; the host firewall must guard it (README).
+        ...(template.internal ? { Options: await this.#isolatingOptions() } : {}),
         Labels: labels,
       });
       for (const [i, spec] of template.containers.entries()) {
@@ -320,6 +345,10 @@ class DockerLabs implements Labs {
             NanoCpus: spec.nanoCpus,
             PidsLimit: spec.pids,
             RestartPolicy: { Name: 'no' },
+            CapDrop: ['ALL'],
+            ...(spec.capAdd.length > 0 ? { CapAdd: [...spec.capAdd] } : {}),
+            SecurityOpt: ['no-new-privileges'],
+            LogConfig: LOG_CONFIG,
           },
           NetworkingConfig: { EndpointsConfig: { [lab.network.name]: { IPAMConfig: { IPv4Address: lab.containers[i]!.ip } } } },
         });
@@ -333,6 +362,7 @@ class DockerLabs implements Labs {
       return this.#require(lab.id);
     } catch (cause) {
       const error = provisionError(cause, lab, failedContainer);
+      this.#c.onError(error);
       try {
         await this.#teardown(lab);
         await this.#transition(lab, ['provisioning'], { status: 'failed', error: errorEvidence(error, failedContainer), releaseSubnet: true });
@@ -476,16 +506,32 @@ class DockerLabs implements Labs {
 
   // --- helpers ---
 
-  #pickSubnet(held: ReadonlySet<string>, foreign: readonly Docker.NetworkInspectInfo[]): string {
+  /**
+   * Options of an internal lab network that leave the host's bridge without an IPv4 address, so the
+   * gateway address, and through it the host's other addresses, answer nothing (an internal network
+   * keeps that address by default: moby/moby#47356); from Engine 28 also without IPv6 link-local.
+   */
+  #isolatingOptions(): Promise<Record<string, string>> {
+    this.#isolation ??= this.#docker('reading the engine version', () => this.#c.docker.version()).then(
+      ({ ApiVersion }) => isolatingBridgeOptions(ApiVersion),
+      (error: unknown) => {
+        this.#isolation = null;
+        throw error;
+      },
+    );
+    return this.#isolation;
+  }
+
+  #pickSubnet(held: ReadonlySet<string>, networks: readonly Docker.NetworkInspectInfo[]): string {
     const { pool } = this.#c;
     const conflicts = new Map<string, string>();
-    const foreignNetworks = foreign.flatMap((n) =>
+    const existing = networks.flatMap((n) =>
       (n.IPAM?.Config ?? []).flatMap((config) => {
         const parsed = tryParseNetwork(config.Subnet);
         return parsed === null ? [] : [{ name: n.Name, network: parsed }];
       }),
     );
-    // Visits at most the held subnets and one subnet per foreign network before finding a free one.
+    // Visits at most the held subnets and one subnet per existing network before finding a free one.
     for (let index = 0; index < pool.size; ) {
       const subnet = pool.subnet(index);
       if (held.has(subnet)) {
@@ -493,7 +539,7 @@ class DockerLabs implements Labs {
         continue;
       }
       const candidate = tryParseNetwork(subnet)!;
-      const conflict = foreignNetworks.find((f) => overlaps(f.network, candidate));
+      const conflict = existing.find((f) => overlaps(f.network, candidate));
       if (conflict === undefined) return subnet;
       conflicts.set(conflict.name, `${conflict.name} overlaps ${subnet}`);
       index = Math.max(index + 1, pool.indexAfter(conflict.network));
@@ -548,9 +594,11 @@ class DockerLabs implements Labs {
     }
   }
 
-  #inBackground(work: Promise<unknown>): void {
+  /** Tracks `work` for close(); its failure goes to onError. The returned promise never rejects. */
+  #inBackground(work: Promise<unknown>): Promise<unknown> {
     const tracked = work.catch((error: unknown) => this.#c.onError(error)).finally(() => this.#background.delete(tracked));
     this.#background.add(tracked);
+    return tracked;
   }
 
   #assertOpen(): void {
@@ -588,6 +636,29 @@ function containerStats(container: LabContainer, s: DockerStats): LabContainerSt
     txBytes,
     pids: s.pids_stats?.current ?? 0,
   };
+}
+
+function isolatingBridgeOptions(apiVersion: unknown): Record<string, string> {
+  const [major = 0, minor = 0] = String(apiVersion).split('.').map(Number);
+  const [wantMajor, wantMinor] = ISOLATED_GATEWAY_API;
+  const isolated = major > wantMajor || (major === wantMajor && minor >= wantMinor);
+  return {
+    'com.docker.network.bridge.inhibit_ipv4': 'true',
+    ...(isolated ? { 'com.docker.network.bridge.gateway_mode_ipv4': 'isolated', 'com.docker.network.bridge.gateway_mode_ipv6': 'isolated' } : {}),
+  };
+}
+
+/** Waits for `work` (which must not reject), but at most `ms`. */
+async function within(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  try {
+    await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function labName(labId: string, container?: string): string {

@@ -18,6 +18,12 @@ export interface LabContainerTemplate {
   pids?: number;
   env?: Record<string, string>;
   cmd?: string[];
+  /**
+   * Linux capabilities the container keeps, e.g. `['NET_RAW']` for ping or raw-socket scanners.
+   * Every container runs with all capabilities dropped (`CapDrop: ['ALL']`) and `no-new-privileges`;
+   * these are added back. Names as Docker writes them, without `CAP_`. Default none.
+   */
+  capAdd?: string[];
 }
 
 /** What a lab of this kind runs and how long it may live. */
@@ -40,6 +46,7 @@ export interface ResolvedContainer {
   readonly pids: number;
   readonly env: readonly string[];
   readonly cmd: readonly string[] | undefined;
+  readonly capAdd: readonly string[];
 }
 
 export interface ResolvedTemplate {
@@ -88,6 +95,13 @@ export function resolveTemplates(templates: unknown, pool: SubnetPool): Map<stri
 const MEMORY_UNITS: Record<string, number> = { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 /** Docker refuses memory limits under 6 MiB. */
 const MIN_MEMORY = 6 * 1024 ** 2;
+/** The Linux capabilities (capabilities(7), up to CHECKPOINT_RESTORE), as Docker names them. */
+const CAPABILITIES: ReadonlySet<string> = new Set(
+  ('CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP LINUX_IMMUTABLE NET_BIND_SERVICE ' +
+    'NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO SYS_CHROOT SYS_PTRACE SYS_PACCT SYS_ADMIN ' +
+    'SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP MAC_OVERRIDE ' +
+    'MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ PERFMON BPF CHECKPOINT_RESTORE').split(' '),
+);
 
 function resolveContainer(container: LabContainerTemplate, at: string, pool: SubnetPool): ResolvedContainer {
   if (container === null || typeof container !== 'object') invalidConfig(at, 'must be an object');
@@ -109,6 +123,13 @@ function resolveContainer(container: LabContainerTemplate, at: string, pool: Sub
   if (container.cmd !== undefined && (!Array.isArray(container.cmd) || !container.cmd.every((part) => typeof part === 'string'))) {
     invalidConfig(`${at}.cmd`, 'must be an array of strings');
   }
+  const capAdd: unknown = container.capAdd ?? [];
+  if (!Array.isArray(capAdd)) invalidConfig(`${at}.capAdd`, 'must be an array of capability names');
+  capAdd.forEach((name: unknown, i) => {
+    if (typeof name !== 'string' || !CAPABILITIES.has(name)) {
+      invalidConfig(`${at}.capAdd[${i}]`, `must be a Linux capability such as NET_RAW (without CAP_; ALL is not accepted), not ${JSON.stringify(name)}`);
+    }
+  });
   return {
     name,
     image,
@@ -118,6 +139,7 @@ function resolveContainer(container: LabContainerTemplate, at: string, pool: Sub
     pids,
     env,
     cmd: container.cmd,
+    capAdd: [...new Set(capAdd as string[])],
   };
 }
 
