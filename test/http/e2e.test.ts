@@ -790,6 +790,8 @@ describe.each(frameworks)('HTTP end to end over $name', (framework) => {
         await app.get('/protected', { cookie: a.cookie }),
         await app.get('/protected', { bearer: a.token }),
         await app.get('/public', { cookie: a.cookie }),
+        // Several session cookies are validated together: one failure is the answer.
+        await app.get('/public', { cookie: `${a.cookie}; ${SID}=skt_${'A'.repeat(32)}` }),
         await app.get(SELF, { cookie: a.cookie }),
         await app.post('/logout', { cookie: a.cookie }),
       ]) {
