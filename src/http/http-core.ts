@@ -213,25 +213,12 @@ class Core implements SessionHttp {
 
   async authenticate(request: HttpRequest): Promise<Authentication> {
     const ip = this.#clientIp({ remoteAddress: request.remoteAddress, headers: request.headers });
-    const context: ValidateContext = {
-      ip,
-      userAgent: headerValue(request.headers, 'user-agent') ?? null,
-      headers: request.headers as Record<string, string | undefined>,
-    };
     const bearer = this.#bearer ? bearerToken(request.headers) : undefined;
-    if (bearer !== undefined) return this.#authenticateWith(request, bearer, 'bearer', context);
+    if (bearer !== undefined) return this.#authenticateWith(request, bearer, 'bearer', ip);
     const values = this.#cookie === null ? [] : cookieValues(request.headers, this.#cookie.name);
-    if (values.length === 1) return values[0] === '' ? anonymous(ip, false) : this.#authenticateWith(request, values[0]!, 'cookie', context);
-    if (values.length <= 1 || values.length > MAX_SESSION_COOKIES) return anonymous(ip, false);
-
-    const distinct = [...new Set(values)].filter((value) => value !== '');
-    if (distinct.length <= 1) return distinct.length === 0 ? anonymous(ip, false) : this.#authenticateWith(request, distinct[0]!, 'cookie', context);
-    const candidates = distinct.filter(isWellFormedToken);
-    if (candidates.length <= 1) return candidates.length === 0 ? anonymous(ip, true) : this.#authenticateWith(request, candidates[0]!, 'cookie', context);
-    const sessions = await Promise.all(candidates.map((token) => this.#validSession(token)));
-    const valid = candidates.filter((_, i) => sessions[i] !== null);
-    if (valid.length === 1) return this.#authenticateWith(request, valid[0]!, 'cookie', context);
-    return anonymous(ip, valid.length === 0);
+    if (values.length === 0 || values.length > MAX_SESSION_COOKIES) return anonymous(ip, false);
+    if (values.length === 1) return values[0] === '' ? anonymous(ip, false) : this.#authenticateWith(request, values[0]!, 'cookie', ip);
+    return this.#authenticateAmong(request, values, ip);
   }
 
   async login(request: HttpRequest, auth: Authentication, userId: string, extra: LoginExtra = {}): Promise<LoginResult> {
@@ -301,12 +288,33 @@ class Core implements SessionHttp {
   }
 
   /** The request authenticated by `token`, or no session (and the cookie cleared) when it does not validate. */
-  async #authenticateWith(request: HttpRequest, token: string, via: 'cookie' | 'bearer', context: ValidateContext): Promise<Authentication> {
-    const session = await this.#validSession(token, context);
-    if (session === null) return anonymous(context.ip ?? null, via === 'cookie');
-    const auth: Authentication = { session, token, via, clearCookie: false, ip: context.ip ?? null };
+  async #authenticateWith(request: HttpRequest, token: string, via: 'cookie' | 'bearer', ip: string | null): Promise<Authentication> {
+    const session = await this.#validSession(token, {
+      ip,
+      userAgent: headerValue(request.headers, 'user-agent') ?? null,
+      headers: request.headers as Record<string, string | undefined>,
+    });
+    if (session === null) return anonymous(ip, via === 'cookie');
+    const auth: Authentication = { session, token, via, clearCookie: false, ip };
     if (this.#csrf && !this.originAllowed(request, auth)) throw forbiddenOrigin();
     return auth;
+  }
+
+  /**
+   * Two to four cookies of the session cookie's name. The tokens among them are first validated
+   * without the request's context: validating a planted token with it would put this visitor's
+   * address and device into alerts on the planter's account. Only a single winner is validated again
+   * with the context (for the alert rules) and used; no winner clears the cookie, two keep it, since
+   * the clearing Set-Cookie reaches only the cookie with our own path and domain, maybe the real one.
+   */
+  async #authenticateAmong(request: HttpRequest, values: readonly string[], ip: string | null): Promise<Authentication> {
+    const distinct = [...new Set(values)].filter((value) => value !== '');
+    if (distinct.length <= 1) return distinct.length === 0 ? anonymous(ip, false) : this.#authenticateWith(request, distinct[0]!, 'cookie', ip);
+    const tokens = distinct.filter(isWellFormedToken);
+    if (tokens.length <= 1) return tokens.length === 0 ? anonymous(ip, true) : this.#authenticateWith(request, tokens[0]!, 'cookie', ip);
+    const sessions = await Promise.all(tokens.map((token) => this.#validSession(token)));
+    const valid = tokens.filter((_, i) => sessions[i] !== null);
+    return valid.length === 1 ? this.#authenticateWith(request, valid[0]!, 'cookie', ip) : anonymous(ip, valid.length === 0);
   }
 
   /** The session `token` opens, or `null`. Garbage is "no session"; a storage failure is not, and propagates. */
