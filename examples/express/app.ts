@@ -7,7 +7,7 @@
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import express, { type ErrorRequestHandler, type Express, type Request } from 'express';
+import express, { type ErrorRequestHandler, type Express } from 'express';
 import { createSessionManager, type SessionManager, type SessionStore } from 'sessionkeeper';
 import { requireSession, sessionErrorHandler, sessionMiddleware, sessionRoutes } from 'sessionkeeper/express';
 import { sqliteStore } from 'sessionkeeper/sqlite';
@@ -64,9 +64,9 @@ export async function createApp(options: ExampleOptions = {}): Promise<ExampleAp
   });
 
   // DEMO ONLY: anyone may sign in as any name. A real app checks a password, passkey or SSO here,
-  // then calls the same login().
+  // then calls the same login(). login() refuses a cross-site sign-in (403 FORBIDDEN_ORIGIN, through
+  // sessionErrorHandler() below) before it creates anything: no form elsewhere can sign you in.
   app.post('/login', express.urlencoded({ extended: false, limit: '2kb' }), async (req, res) => {
-    if (!sameOrigin(req)) return res.status(403).type('text').send('Cross-site sign-in refused');
     const name = typeof req.body?.name === 'string' ? req.body.name.trim() : '';
     if (!NAME.test(name)) {
       return res.status(400).type('html').send('<!doctype html><title>Sign-in failed</title><p>Type a name of 1 to 64 characters. <a href="/login">Back</a></p>');
@@ -111,22 +111,4 @@ const NAME = /^[^\u0000-\u001f\u007f]{1,64}$/u;
 function sendPage(res: express.Response, file: string): void {
   // Pages show who is signed in: never cache them, so Back and reload ask the server again.
   res.set('cache-control', 'no-store').sendFile(join(import.meta.dirname, 'public', file));
-}
-
-/**
- * The middleware checks the origin of state-changing requests that carry the session cookie. A
- * sign-in carries none, so a cross-site form could sign the visitor in as someone else (login CSRF):
- * the sign-in route checks the origin itself.
- */
-function sameOrigin(req: Request): boolean {
-  const origin = req.get('origin');
-  if (origin !== undefined && origin !== 'null') {
-    try {
-      return new URL(origin).host === req.get('host');
-    } catch {
-      return false;
-    }
-  }
-  const site = req.get('sec-fetch-site');
-  return site === undefined || site === 'same-origin' || site === 'none';
 }

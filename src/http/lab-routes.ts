@@ -3,7 +3,7 @@ import { parseDuration, type Duration } from '../duration.js';
 import { invalidArgument, SessionError } from '../errors.js';
 import { LabError, type Lab, type LabErrorCode, type Labs, type LabStats, type LabStatus, type LabStopReason } from '../labs/types.js';
 import { LAB_ID_PATTERN } from '../token.js';
-import { json, NO_STORE, type SessionHttp } from './http-core.js';
+import { NO_STORE, type SessionHttp } from './http-core.js';
 import { LAB_STATUS_BY_CODE } from './lab-errors.js';
 import type { SelfServiceRequest } from './self-service.js';
 import type { Authentication, HttpResponse } from './types.js';
@@ -101,7 +101,7 @@ export function createLabRoutes(labs: Labs, options: LabRoutesOptions = {}): Lab
     if (route === null) return null;
     try {
       if (auth.session === null) return http.unauthenticated();
-      if (!http.originAllowed(request, auth)) return json(403, 'FORBIDDEN_ORIGIN', 'Cross-site request refused');
+      if (!http.originAllowed(request, auth)) return http.forbiddenOrigin();
       const me = auth.session;
       switch (route.name) {
         case 'start': {

@@ -2,7 +2,7 @@ import type { ActivityCategory, ActivityRecord, Alert, Session } from '../contra
 import { parseDuration, type Duration } from '../duration.js';
 import { invalidArgument, SessionError } from '../errors.js';
 import type { SessionManager } from '../session-manager.js';
-import { json, NO_STORE, type SessionHttp } from './http-core.js';
+import { NO_STORE, type SessionHttp } from './http-core.js';
 import type { Authentication, HttpRequest, HttpResponse } from './types.js';
 
 /** Options of the self-service routes (`sessionRoutes(sessions, options)`). */
@@ -41,7 +41,7 @@ export interface SessionView {
  * | --- | --- |
  * | `GET /` | `{ sessions: SessionView[] }`, the current one flagged |
  * | `GET /current` | `{ session: SessionView }` |
- * | `DELETE /:id` | `{ session }` revoked (another user's id is 404, never 403) |
+ * | `DELETE /:id` | `{ session }` revoked (another user's id is 404, never 403); the current one signs out as `logout()` does |
  * | `POST /revoke-others` | `{ revoked: n }` |
  * | `POST /:id/extend` `{ by }` | `{ session }` |
  * | `GET /statistics` | counts and durations |
@@ -63,7 +63,7 @@ export function createSelfService(options: SelfServiceOptions = {}): SelfService
     const sessions = http.manager;
     try {
       if (auth.session === null) return http.unauthenticated();
-      if (!http.originAllowed(request, auth)) return json(403, 'FORBIDDEN_ORIGIN', 'Cross-site request refused');
+      if (!http.originAllowed(request, auth)) return http.forbiddenOrigin();
       const me = auth.session;
       switch (route.name) {
         case 'list': {
@@ -74,8 +74,12 @@ export function createSelfService(options: SelfServiceOptions = {}): SelfService
           return ok({ session: sessionView(me, me.id) });
         case 'revoke': {
           await ownSession(sessions, route.id, me);
-          const revoked = await sessions.revoke(route.id, { reason: route.id === me.id ? 'logout' : 'revoked_by_user' });
-          return ok({ session: sessionView(revoked, me.id) });
+          const own = route.id === me.id;
+          const revoked = await sessions.revoke(route.id, { reason: own ? 'logout' : 'revoked_by_user' });
+          // Signing out this very session is a logout: a cookie left in the browser would come back
+          // on the next request as a revoked token, which the alert rules report as token theft.
+          const cleared = own && auth.via === 'cookie' ? http.clearCookie() : null;
+          return ok({ session: sessionView(revoked, me.id) }, cleared);
         }
         case 'revokeOthers':
           return ok({ revoked: await sessions.revokeAll(me.userId, { except: me.id, reason: 'revoked_by_user' }) });
@@ -167,8 +171,8 @@ function match(method: string, subpath: string): Route | null {
   return null;
 }
 
-function ok(body: unknown): HttpResponse {
-  return { status: 200, headers: NO_STORE, body };
+function ok(body: unknown, setCookie: string | null = null): HttpResponse {
+  return { status: 200, headers: setCookie === null ? NO_STORE : { ...NO_STORE, 'set-cookie': setCookie }, body };
 }
 
 function extendBy(body: unknown, maxMs: number): number {

@@ -12,6 +12,11 @@ export interface HttpRequest {
   readonly headers: RequestHeaders;
   /** `req.socket.remoteAddress`: the TCP peer. */
   readonly remoteAddress: string | null | undefined;
+  /**
+   * `req.socket.encrypted`: the connection is TLS, so the request's own origin is `https://`.
+   * Absent means plain http (behind a proxy, `X-Forwarded-Proto` from a trusted peer decides).
+   */
+  readonly encrypted?: boolean;
 }
 
 /** A response the wrapper writes as it is: status, headers and a JSON body (or none). */
@@ -24,7 +29,12 @@ export interface HttpResponse {
 
 /** The session cookie. Defaults are the safe ones; loosen them deliberately. */
 export interface SessionCookieOptions {
-  /** Default `'sid'`. A `__Host-` name needs `secure`, `path: '/'` and no `domain` (checked). */
+  /**
+   * Default `'__Host-sid'`: a name the browser accepts only from this host over https, on `/` and
+   * without `domain`, so no other site on the domain and no plain-http page can plant a cookie of
+   * that name (cookie tossing). `'__Secure-sid'` when `path` or `domain` is set, `'sid'` with
+   * `secure: false`. A `__Host-` name needs `secure`, `path: '/'` and no `domain` (checked).
+   */
   name?: string;
   /** Default `true`. Set `false` only for local development over plain http. */
   secure?: boolean;
@@ -43,7 +53,7 @@ export interface SessionCookieOptions {
 
 /** Options shared by the Express, Koa and Fastify middleware. */
 export interface SessionHttpOptions {
-  /** The session cookie, or `false` for bearer tokens only. Default: a cookie named `sid`. */
+  /** The session cookie, or `false` for bearer tokens only. Default: a cookie named `__Host-sid`. */
   cookie?: SessionCookieOptions | false;
   /** Accept `Authorization: Bearer <token>`. Default `true`. A bearer token wins over the cookie. */
   bearer?: boolean;
@@ -53,14 +63,19 @@ export interface SessionHttpOptions {
   /** Record each request of a session in `sessions.activity` once the response is sent. Default `false`. */
   track?: boolean;
   /**
-   * Origins (`https://app.example.com`) allowed, besides the request's own origin (from its `Host`
-   * header), to make state-changing requests authenticated by the cookie. Default: none.
+   * Origins (`https://app.example.com`) allowed, besides the request's own origin, to make
+   * state-changing requests authenticated by the cookie and to sign in (`login()`). The own origin
+   * is scheme, host and port: `https` when the connection is TLS or a proxy trusted by `trustProxy`
+   * says `X-Forwarded-Proto: https`, else `http`; host and port from the `Host` header. List an
+   * identity provider's origin here when it posts its sign-in response to you
+   * (`response_mode=form_post`). Default: none.
    */
   allowedOrigins?: readonly string[];
   /**
    * Refuse (403 `FORBIDDEN_ORIGIN`) every state-changing request (POST, PUT, PATCH, DELETE)
-   * authenticated by the cookie that comes from another origin. Default `true`. With `false` only the
-   * self-service routes check; protect your own routes another way.
+   * authenticated by the cookie, and every state-changing sign-in through `login()`, that comes from
+   * another origin. Default `true`. With `false` only the self-service routes check: your own routes,
+   * sign-in included, are yours to protect another way.
    */
   csrf?: boolean;
 }

@@ -135,6 +135,35 @@ export function clientIp(request: ClientIpRequest, options: ClientIpOptions = {}
   return createClientIpResolver(options)(request);
 }
 
+/**
+ * The first step of {@link createClientIpResolver}'s decision on its own: whether `trustProxy`
+ * trusts a request's TCP peer as a proxy, so that what it says about the client (the forwarding
+ * chain, `X-Forwarded-Proto`) counts. A hop count trusts every peer; a list, the peers in it.
+ *
+ * @throws SessionError `INVALID_CONFIG` for a bad `trustProxy`, as {@link createClientIpResolver}.
+ * @example
+ * const trustsPeer = createPeerTrust('loopback');
+ * trustsPeer('127.0.0.1'); // true
+ * trustsPeer('203.0.113.7'); // false
+ */
+export function createPeerTrust(trustProxy?: TrustProxy): (remoteAddress: string | null | undefined) => boolean {
+  const trust = compileTrust(trustProxy);
+  switch (trust.kind) {
+    case 'none':
+      return () => false;
+    case 'all':
+    case 'hops':
+      return () => true;
+    case 'list': {
+      const { isTrusted } = trust;
+      return (remoteAddress) => {
+        const ip = parseIp(remoteAddress);
+        return ip !== null && isTrusted(ip);
+      };
+    }
+  }
+}
+
 // --- internal ---
 
 const MAX_HEADER_LENGTH = 8192;

@@ -1,4 +1,4 @@
-export { clientIp, createClientIpResolver } from './client-ip.js';
+export { clientIp, createClientIpResolver, createPeerTrust } from './client-ip.js';
 export type {
   ClientIpOptions,
   ClientIpRequest,

@@ -10,12 +10,14 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { SessionManager } from '../../src/index.js';
 import { createApp as createExpressApp } from '../../examples/express/app.js';
 import { createApp as createFastifyApp } from '../../examples/fastify/app.js';
 import { createApp as createKoaApp } from '../../examples/koa/app.js';
 
 interface Running {
   url: string;
+  sessions: SessionManager;
   close(): Promise<void>;
 }
 
@@ -29,8 +31,8 @@ const examples: { name: string; start(filename: string): Promise<Running>; home:
     afterLogin: '/devices',
     afterLogout: '/login',
     async start(filename) {
-      const { app, close } = await createExpressApp({ filename });
-      return listening(app.listen(0, '127.0.0.1'), close);
+      const { app, sessions, close } = await createExpressApp({ filename });
+      return listening(app.listen(0, '127.0.0.1'), sessions, close);
     },
   },
   {
@@ -39,8 +41,8 @@ const examples: { name: string; start(filename: string): Promise<Running>; home:
     afterLogin: '/',
     afterLogout: '/',
     async start(filename) {
-      const { app, close } = await createKoaApp({ filename });
-      return listening(app.listen(0, '127.0.0.1'), close);
+      const { app, sessions, close } = await createKoaApp({ filename });
+      return listening(app.listen(0, '127.0.0.1'), sessions, close);
     },
   },
   {
@@ -49,9 +51,9 @@ const examples: { name: string; start(filename: string): Promise<Running>; home:
     afterLogin: '/',
     afterLogout: '/',
     async start(filename) {
-      const { app, close } = await createFastifyApp({ filename });
+      const { app, sessions, close } = await createFastifyApp({ filename });
       const url = await app.listen({ port: 0, host: '127.0.0.1' });
-      return { url, close };
+      return { url, sessions, close };
     },
   },
 ];
@@ -104,17 +106,22 @@ describe.each(examples)('$name example', (example) => {
     }
   });
 
-  it('refuses a cross-site sign-in (login CSRF)', async () => {
+  it('refuses a cross-site sign-in (login CSRF) with 403 FORBIDDEN_ORIGIN, before any session exists', async () => {
     const app = await example.start(join(dir, `${example.name}-csrf.db`));
     try {
-      const response = await fetch(`${app.url}/login`, {
-        method: 'POST',
-        body: 'name=mallory',
-        redirect: 'manual',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.example' },
-      });
-      expect(response.status).toBe(403);
-      expect(response.headers.get('set-cookie')).toBeNull();
+      // A foreign site, and this site's host under another scheme (the origin is scheme, host and port).
+      for (const origin of ['https://evil.example', app.url.replace(/^http:/, 'https:')]) {
+        const response = await fetch(`${app.url}/login`, {
+          method: 'POST',
+          body: 'name=mallory',
+          redirect: 'manual',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', origin },
+        });
+        expect(response.status, origin).toBe(403);
+        expect(response.headers.get('set-cookie')).toBeNull();
+        expect(await response.json()).toEqual({ error: { code: 'FORBIDDEN_ORIGIN', message: expect.any(String) } });
+      }
+      expect((await app.sessions.stats()).total).toBe(0);
     } finally {
       await app.close();
     }
@@ -123,10 +130,11 @@ describe.each(examples)('$name example', (example) => {
 
 // --- internal ---
 
-async function listening(server: Server, closeApp: () => Promise<void>): Promise<Running> {
+async function listening(server: Server, sessions: SessionManager, closeApp: () => Promise<void>): Promise<Running> {
   await once(server, 'listening');
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    sessions,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

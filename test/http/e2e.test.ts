@@ -1,3 +1,4 @@
+import { request as httpsRequest } from 'node:https';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { memoryStore } from '../../adapters/storage/memory/index.js';
@@ -5,7 +6,7 @@ import { sqliteStore } from '../../adapters/storage/sqlite/index.js';
 import { createSessionManager, type SessionManagerOptions, type SessionManager, type SessionStore } from '../../src/index.js';
 import type { SelfServiceOptions, SessionHttpOptions } from '../../src/http/index.js';
 import { manualClock, type ManualClock } from '../../src/testing/index.js';
-import { frameworks, type TestServer } from './servers.js';
+import { frameworks, testCertificate, type TestCertificate, type TestServer } from './servers.js';
 
 // The same app on every framework in ./servers.ts, over real HTTP on 127.0.0.1, with Node's fetch.
 // fetch keeps no cookies: each "browser" is a variable holding its Cookie header.
@@ -18,6 +19,8 @@ const T0 = '2030-01-01T00:00:00.000Z';
 /** T0 + the default absoluteTimeout (7 days), as a cookie's Expires attribute. */
 const ABSOLUTE_DEADLINE_HTTP = 'Tue, 08 Jan 2030 00:00:00 GMT';
 const EVIL = 'https://evil.example';
+/** The session cookie's default name (with the default `secure: true`). */
+const SID = '__Host-sid';
 const SELF = '/api/v1/me/sessions';
 
 describe.each(frameworks)('HTTP end to end over $name', (framework) => {
@@ -33,11 +36,12 @@ describe.each(frameworks)('HTTP end to end over $name', (framework) => {
       routes?: SelfServiceOptions;
       store?: SessionStore;
       manager?: Partial<SessionManagerOptions>;
+      tls?: TestCertificate;
     } = {},
   ): Promise<{ manager: SessionManager; server: TestServer; clock: ManualClock; app: App }> {
     const clock = manualClock(T0);
     const manager = createSessionManager({ store: options.store ?? memoryStore(), clock: clock.now, ...options.manager });
-    const server = await framework.start(manager, { middleware: options.middleware, routes: options.routes });
+    const server = await framework.start(manager, { middleware: options.middleware, routes: options.routes, tls: options.tls });
     cleanups.push(async () => {
       await server.close();
       await manager.close().catch(() => {});
@@ -56,7 +60,7 @@ describe.each(frameworks)('HTTP end to end over $name', (framework) => {
 
       expect(reply.cookies).toHaveLength(1);
       const cookie = reply.cookies[0]!;
-      expect(cookie.name).toBe('sid');
+      expect(cookie.name).toBe(SID);
       expect(cookie.value).toBe(token);
       expect(cookie.attributes).toEqual({ httponly: true, secure: true, samesite: 'Lax', path: '/', expires: ABSOLUTE_DEADLINE_HTTP });
       const session = await manager.get(id);
@@ -70,18 +74,32 @@ describe.each(frameworks)('HTTP end to end over $name', (framework) => {
       expect(reply.cookies[0]!.attributes).toEqual({ httponly: true, secure: true, samesite: 'Lax', path: '/' });
     });
 
-    it('a __Host- cookie name is set and read back; the default name is then not read', async () => {
-      const { app } = await setup({ middleware: { cookie: { name: '__Host-sid' } } });
+    it("secure: false names the cookie sid (a __Host- cookie needs Secure); an explicit name wins; another name is not read", async () => {
+      const { app } = await setup({ middleware: { cookie: { secure: false } } });
+      const reply = await app.post('/login', { ua: CHROME_WINDOWS, body: { userId: 'alice' } });
+      expect(reply.cookies[0]).toMatchObject({ name: 'sid', attributes: { httponly: true, samesite: 'Lax', path: '/' } });
+      expect(reply.cookies[0]!.attributes).not.toHaveProperty('secure');
+      const { id, token } = reply.body as { id: string; token: string };
+      expect((await app.get('/protected', { cookie: `sid=${token}` })).body).toEqual({ userId: 'alice', sessionId: id });
+      expectError(await app.get('/protected', { cookie: `${SID}=${token}` }), 401, 'UNAUTHENTICATED');
+
+      const named = await setup({ middleware: { cookie: { name: 'app_session' } } });
+      const namedReply = await named.app.post('/login', { ua: CHROME_WINDOWS, body: { userId: 'alice' } });
+      expect(namedReply.cookies[0]).toMatchObject({ name: 'app_session', attributes: { secure: true } });
+      const namedToken = (namedReply.body as { token: string }).token;
+      expect((await named.app.get('/protected', { cookie: `app_session=${namedToken}` })).status).toBe(200);
+      expectError(await named.app.get('/protected', { cookie: `${SID}=${namedToken}` }), 401, 'UNAUTHENTICATED');
+    });
+
+    it('the default __Host-sid cookie is Secure on Path=/ without Domain, and a cookie named sid is not read', async () => {
+      const { app } = await setup();
       const reply = await app.post('/login', { ua: CHROME_WINDOWS, body: { userId: 'alice' } });
       const cookie = reply.cookies[0]!;
       expect(cookie.name).toBe('__Host-sid');
       expect(cookie.attributes).toMatchObject({ secure: true, path: '/' });
       expect(cookie.attributes).not.toHaveProperty('domain');
-      const { token } = reply.body as { token: string };
-
-      const ok = await app.get('/protected', { cookie: `__Host-sid=${token}` });
-      expect(ok.status).toBe(200);
-      expect(ok.body).toEqual({ userId: 'alice', sessionId: (reply.body as { id: string }).id });
+      const { id, token } = reply.body as { id: string; token: string };
+      expect((await app.get('/protected', { cookie: `__Host-sid=${token}` })).body).toEqual({ userId: 'alice', sessionId: id });
       expectError(await app.get('/protected', { cookie: `sid=${token}` }), 401, 'UNAUTHENTICATED');
     });
 
@@ -93,7 +111,7 @@ describe.each(frameworks)('HTTP end to end over $name', (framework) => {
       expect(reply.status).toBe(204);
       expect(reply.text).toBe('');
       expect(reply.headers.get('cache-control')).toBe('no-store');
-      expectCleared(reply, 'sid');
+      expectCleared(reply, SID);
       expect(await manager.get(id)).toMatchObject({ status: 'revoked', revokeReason: 'logout' });
 
       expectError(await app.get('/protected', { cookie }), 401, 'UNAUTHENTICATED');
@@ -104,7 +122,7 @@ describe.each(frameworks)('HTTP end to end over $name', (framework) => {
       const { app } = await setup();
       const reply = await app.post('/logout');
       expect(reply.status).toBe(204);
-      expectCleared(reply, 'sid');
+      expectCleared(reply, SID);
     });
   });
 
@@ -166,7 +184,7 @@ describe.each(frameworks)('HTTP end to end over $name', (framework) => {
       expect(reply.cookies).toEqual([]);
       const { id, token } = reply.body as { id: string; token: string };
       expect((await app.get('/protected', { bearer: token })).body).toEqual({ userId: 'alice', sessionId: id });
-      const viaCookie = await app.get('/protected', { cookie: `sid=${token}` });
+      const viaCookie = await app.get('/protected', { cookie: `${SID}=${token}` });
       expectError(viaCookie, 401, 'UNAUTHENTICATED');
       expect(viaCookie.cookies).toEqual([]);
       expect((await app.post('/logout', { bearer: token })).cookies).toEqual([]);
@@ -249,7 +267,7 @@ describe.each(frameworks)('HTTP end to end over $name', (framework) => {
 
       const bReply = await app.get('/protected', { cookie: b.cookie, ua: SAFARI_IPHONE });
       expectError(bReply, 401, 'UNAUTHENTICATED');
-      expectCleared(bReply, 'sid');
+      expectCleared(bReply, SID);
 
       expect((await app.get('/protected', { cookie: a.cookie, ua: CHROME_WINDOWS })).status).toBe(200);
       const list = (await app.get(SELF, { cookie: a.cookie })).body as { sessions: Array<{ id: string }> };
@@ -279,13 +297,44 @@ describe.each(frameworks)('HTTP end to end over $name', (framework) => {
       expectError(await app.delete(`${SELF}/not-a-session-id`, { cookie: a.cookie }), 400, 'INVALID_ARGUMENT');
     });
 
-    it('DELETE of my own current session signs me out', async () => {
+    it('DELETE of my own current session signs me out like logout: the cookie is cleared with no-store, the browser sends none next, and no revokedTokenReuse alert is raised', async () => {
+      const { app, manager, server, clock } = await setup();
+      const browser = new Browser(app, server.url, CHROME_WINDOWS);
+      const signIn = await browser.send('POST', '/login', { body: { userId: 'alice' } });
+      const { id, token } = signIn.body as { id: string; token: string };
+      expect(browser.cookieHeader).toBe(`${SID}=${token}`);
+
+      const reply = await browser.send('DELETE', `${SELF}/${id}`);
+      expect(reply.status).toBe(200);
+      expect(reply.headers.get('cache-control')).toBe('no-store');
+      expect(reply.body).toMatchObject({ session: { id, status: 'revoked', current: true } });
+      expectCleared(reply, SID);
+      expect(await manager.get(id)).toMatchObject({ status: 'revoked', revokeReason: 'logout' });
+
+      expect(browser.cookieHeader).toBeNull();
+      expect((await browser.send('GET', '/public')).body).toEqual({ sessionId: null });
+      await manager.alerts.flush();
+      expect((await manager.alerts.list({ userId: 'alice' })).items).toEqual([]);
+
+      // The rule is watching: the same token presented later, by someone who kept it, is reported.
+      clock.advance('5m');
+      expectError(await app.get('/protected', { cookie: `${SID}=${token}` }), 401, 'UNAUTHENTICATED');
+      await manager.alerts.flush();
+      expect((await manager.alerts.list({ userId: 'alice' })).items.map((alert) => alert.type)).toEqual(['revokedTokenReuse']);
+    });
+
+    it('DELETE of my own session by bearer token sets no cookie; DELETE of another of my sessions clears none', async () => {
       const { app } = await setup();
       const a = await app.login('alice', CHROME_WINDOWS);
-      const reply = await app.delete(`${SELF}/${a.id}`, { cookie: a.cookie });
-      expect(reply.status).toBe(200);
-      expect(reply.body).toMatchObject({ session: { id: a.id, status: 'revoked', current: true } });
-      expectError(await app.get('/protected', { cookie: a.cookie }), 401, 'UNAUTHENTICATED');
+      const b = await app.login('alice', SAFARI_IPHONE);
+      const other = await app.delete(`${SELF}/${b.id}`, { cookie: a.cookie });
+      expect(other.status).toBe(200);
+      expect(other.cookies).toEqual([]);
+      const own = await app.delete(`${SELF}/${a.id}`, { bearer: a.token });
+      expect(own.status).toBe(200);
+      expect(own.headers.get('cache-control')).toBe('no-store');
+      expect(own.cookies).toEqual([]);
+      expectError(await app.get('/protected', { bearer: a.token }), 401, 'UNAUTHENTICATED');
     });
 
     it('POST /:id/extend moves the idle deadline by at most maxExtend and validates its body', async () => {
@@ -364,7 +413,7 @@ describe.each(frameworks)('HTTP end to end over $name', (framework) => {
         ['DELETE', `${SELF}/${id}`],
         ['POST', `${SELF}/${id}/extend`],
       ] as const) {
-        expectError(await app.send(method, path, { cookie: 'sid=garbage' }), 401, 'UNAUTHENTICATED');
+        expectError(await app.send(method, path, { cookie: `${SID}=garbage` }), 401, 'UNAUTHENTICATED');
       }
     });
   });
@@ -381,15 +430,15 @@ describe.each(frameworks)('HTTP end to end over $name', (framework) => {
       expect(id).toBe(a.id);
       expect(token).not.toBe(a.token);
       expect(reply.cookies).toHaveLength(1);
-      expect(reply.cookies[0]).toMatchObject({ name: 'sid', value: token, attributes: { httponly: true, secure: true, samesite: 'Lax', path: '/', expires: ABSOLUTE_DEADLINE_HTTP } });
+      expect(reply.cookies[0]).toMatchObject({ name: SID, value: token, attributes: { httponly: true, secure: true, samesite: 'Lax', path: '/', expires: ABSOLUTE_DEADLINE_HTTP } });
 
-      const fresh = await app.get('/protected', { cookie: `sid=${token}` });
+      const fresh = await app.get('/protected', { cookie: `${SID}=${token}` });
       expect(fresh.status).toBe(200);
       expect(fresh.body).toEqual({ userId: 'alice', sessionId: a.id });
 
       const stale = await app.get('/protected', { cookie: a.cookie });
       expectError(stale, 401, 'UNAUTHENTICATED');
-      expectCleared(stale, 'sid');
+      expectCleared(stale, SID);
     });
 
     it('rotate over a bearer token returns the new token and sets no cookie', async () => {
@@ -411,19 +460,19 @@ describe.each(frameworks)('HTTP end to end over $name', (framework) => {
       clock.advance('31m'); // the request above was after touchInterval: the deadline slid to 59m
       const reply = await app.get('/protected', { cookie: a.cookie });
       expectError(reply, 401, 'UNAUTHENTICATED');
-      expectCleared(reply, 'sid');
+      expectCleared(reply, SID);
     });
 
     it('a garbage cookie is 401 and cleared; on a public route it is simply no session (and cleared)', async () => {
       const { app } = await setup();
-      const reply = await app.get('/protected', { cookie: 'sid=garbage' });
+      const reply = await app.get('/protected', { cookie: `${SID}=garbage` });
       expectError(reply, 401, 'UNAUTHENTICATED');
-      expectCleared(reply, 'sid');
+      expectCleared(reply, SID);
 
-      const pub = await app.get('/public', { cookie: 'sid=garbage' });
+      const pub = await app.get('/public', { cookie: `${SID}=garbage` });
       expect(pub.status).toBe(200);
       expect(pub.body).toEqual({ sessionId: null });
-      expectCleared(pub, 'sid');
+      expectCleared(pub, SID);
 
       // Other cookies are not ours to clear.
       const other = await app.get('/protected', { cookie: 'theme=dark' });
@@ -537,9 +586,112 @@ describe.each(frameworks)('HTTP end to end over $name', (framework) => {
       // Reading is not a state change; a bearer token is exempt; so is a request the cookie did not authenticate.
       expect((await app.get('/protected', { cookie: a.cookie, origin: EVIL })).status).toBe(200);
       expect((await app.post('/rotate', { bearer: a.token, origin: EVIL })).status).toBe(200);
-      const garbage = await app.post('/logout', { cookie: 'sid=garbage', origin: EVIL });
+      const garbage = await app.post('/logout', { cookie: `${SID}=garbage`, origin: EVIL });
       expect(garbage.status).toBe(204);
-      expectCleared(garbage, 'sid');
+      expectCleared(garbage, SID);
+    });
+
+    it('login CSRF: a cross-site sign-in POST is 403 FORBIDDEN_ORIGIN, with no cookie and no session created', async () => {
+      const { app, manager } = await setup();
+      for (const cross of [{ origin: EVIL }, { origin: 'null' }, { headers: { 'sec-fetch-site': 'cross-site' } }, { headers: { 'sec-fetch-site': 'same-site' } }]) {
+        const reply = await app.post('/login', { ...cross, ua: CHROME_WINDOWS, body: { userId: 'mallory' } });
+        expectError(reply, 403, 'FORBIDDEN_ORIGIN');
+        expect(reply.cookies).toEqual([]);
+      }
+      expect((await manager.stats()).total).toBe(0);
+    });
+
+    it('sign-ins that stay allowed: same origin, clients without browser headers, a cross-site top-level GET (OAuth callback), an IdP listed in allowedOrigins (form_post)', async () => {
+      const { app, server, manager } = await setup({ middleware: { allowedOrigins: ['https://idp.example'] } });
+      const signIn = async (reply: Reply) => {
+        expect(reply.status).toBe(200);
+        expect(reply.cookies.map((c) => c.name)).toEqual([SID]);
+      };
+      await signIn(await app.post('/login', { origin: server.url, headers: { 'sec-fetch-site': 'same-origin' }, body: { userId: 'alice' } }));
+      await signIn(await app.post('/login', { body: { userId: 'alice' } }));
+      await signIn(await app.get('/callback?userId=alice', { headers: { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate' } }));
+      await signIn(await app.post('/login', { origin: 'https://idp.example', headers: { 'sec-fetch-site': 'cross-site' }, body: { userId: 'alice' } }));
+      expect(await manager.count('alice')).toBe(4);
+      expectError(await app.post('/login', { origin: 'https://idp.example:8443', body: { userId: 'mallory' } }), 403, 'FORBIDDEN_ORIGIN');
+    });
+
+    it('csrf: false leaves the sign-in route to the app as well', async () => {
+      const { app } = await setup({ middleware: { csrf: false } });
+      expect((await app.post('/login', { origin: EVIL, body: { userId: 'alice' } })).status).toBe(200);
+    });
+
+    it('origin scheme: an https:// Origin of the same host and port is refused on a plain-http server, with a message that says what to check', async () => {
+      const { app, server, manager } = await setup();
+      const https = server.url.replace(/^http:/, 'https:');
+      const a = await app.login('alice', CHROME_WINDOWS);
+      const b = await app.login('alice', SAFARI_IPHONE);
+
+      const reply = await app.post(`${SELF}/revoke-others`, { cookie: a.cookie, origin: https });
+      expectError(reply, 403, 'FORBIDDEN_ORIGIN');
+      const { message } = (reply.body as ErrorBody).error;
+      expect(message).toMatch(/scheme, host and port/);
+      expect(message).toMatch(/allowedOrigins/);
+      expect(message).toMatch(/trustProxy/);
+      expect(message).not.toContain('127.0.0.1');
+      expectError(await app.post('/rotate', { cookie: a.cookie, origin: https }), 403, 'FORBIDDEN_ORIGIN');
+      expectError(await app.post('/login', { origin: https, body: { userId: 'mallory' } }), 403, 'FORBIDDEN_ORIGIN');
+      expect(await manager.get(b.id)).toMatchObject({ status: 'active' });
+      expect(await manager.count('mallory')).toBe(0);
+
+      expect((await app.post(`${SELF}/revoke-others`, { cookie: a.cookie, origin: server.url })).body).toEqual({ revoked: 1 });
+    });
+
+    it('origin scheme: over TLS the own origin is https://, and an http:// Origin of the same host and port is refused', async () => {
+      const certificate = testCertificate();
+      const { server, manager } = await setup({ tls: certificate });
+      const http = server.url.replace(/^https:/, 'http:');
+      const send = (method: string, path: string, headers: Record<string, string>, body?: unknown) => tlsRequest(server.url + path, certificate.cert, method, headers, body);
+
+      const signIn = await send('POST', '/login', { 'user-agent': CHROME_WINDOWS }, { userId: 'alice' });
+      expect(signIn.status).toBe(200);
+      const cookie = signIn.setCookie[0]!.split(';')[0]!;
+      expect(cookie).toMatch(/^__Host-sid=skt_/);
+      await send('POST', '/login', { 'user-agent': SAFARI_IPHONE }, { userId: 'alice' });
+
+      const refused = await send('POST', `${SELF}/revoke-others`, { cookie, origin: http });
+      expect(refused.status).toBe(403);
+      expect(refused.body).toMatchObject({ error: { code: 'FORBIDDEN_ORIGIN' } });
+      expect((await send('POST', '/login', { origin: http }, { userId: 'mallory' })).status).toBe(403);
+      expect(await manager.count('mallory')).toBe(0);
+      expect(await manager.count('alice')).toBe(2);
+
+      const allowed = await send('POST', `${SELF}/revoke-others`, { cookie, origin: server.url });
+      expect(allowed.status).toBe(200);
+      expect(allowed.body).toEqual({ revoked: 1 });
+    });
+
+    it('origin scheme: behind a TLS-terminating proxy that trustProxy trusts, X-Forwarded-Proto: https makes the own origin https://', async () => {
+      const { app, server, manager } = await setup({ middleware: { trustProxy: 'loopback' } });
+      const https = server.url.replace(/^http:/, 'https:');
+      const proxied = { 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.7' };
+      const a = await app.login('alice', CHROME_WINDOWS);
+      const b = await app.login('alice', SAFARI_IPHONE);
+
+      expectError(await app.post(`${SELF}/revoke-others`, { cookie: a.cookie, origin: server.url, headers: proxied }), 403, 'FORBIDDEN_ORIGIN');
+      expectError(await app.post('/login', { origin: server.url, headers: proxied, body: { userId: 'mallory' } }), 403, 'FORBIDDEN_ORIGIN');
+      expect(await manager.count('mallory')).toBe(0);
+      expect(await manager.get(b.id)).toMatchObject({ status: 'active' });
+
+      expect((await app.post(`${SELF}/revoke-others`, { cookie: a.cookie, origin: https, headers: proxied })).body).toEqual({ revoked: 1 });
+      expect((await app.post('/login', { origin: https, headers: proxied, body: { userId: 'carol' } })).status).toBe(200);
+    });
+
+    it('origin scheme: X-Forwarded-Proto from a peer that trustProxy does not trust is ignored', async () => {
+      for (const trustProxy of [false, '10.0.0.0/8']) {
+        const { app, server } = await setup({ middleware: { trustProxy } });
+        const https = server.url.replace(/^http:/, 'https:');
+        const forged = { 'x-forwarded-proto': 'https' };
+        const a = await app.login('alice', CHROME_WINDOWS);
+        await app.login('alice', SAFARI_IPHONE);
+        expectError(await app.post(`${SELF}/revoke-others`, { cookie: a.cookie, origin: https, headers: forged }), 403, 'FORBIDDEN_ORIGIN');
+        expectError(await app.post('/login', { origin: https, headers: forged, body: { userId: 'mallory' } }), 403, 'FORBIDDEN_ORIGIN');
+        expect((await app.post(`${SELF}/revoke-others`, { cookie: a.cookie, origin: server.url, headers: forged })).body, String(trustProxy)).toEqual({ revoked: 1 });
+      }
     });
 
     it('csrf: false leaves the app\'s own routes to the app; the self-service routes still check', async () => {
@@ -558,6 +710,72 @@ describe.each(frameworks)('HTTP end to end over $name', (framework) => {
     });
   });
 
+  describe('cookie tossing: several cookies of the session cookie\'s name', () => {
+    // A name that a sibling subdomain or a plain-http page could plant beside the real cookie; the
+    // default __Host- name cannot be planted so, but the request must be safe either way.
+    const TOSSABLE = { middleware: { cookie: { secure: false } } } as const;
+
+    it('two cookies of two live sessions are ambiguous: no session, nothing cleared, and nothing about the visitor reaches the planted account', async () => {
+      const { app, manager } = await setup(TOSSABLE);
+      const mallory = await app.login('mallory', SAFARI_IPHONE);
+      const alice = await app.login('alice', CHROME_WINDOWS);
+      for (const cookie of [`${mallory.cookie}; ${alice.cookie}`, `${alice.cookie}; ${mallory.cookie}`, `theme=dark; ${mallory.cookie}; lang=en; ${alice.cookie}`]) {
+        const pub = await app.get('/public', { cookie, ua: CHROME_WINDOWS });
+        expect(pub.body, cookie).toEqual({ sessionId: null });
+        expect(pub.cookies, cookie).toEqual([]);
+        expectError(await app.get('/protected', { cookie, ua: CHROME_WINDOWS }), 401, 'UNAUTHENTICATED');
+        expectError(await app.post('/rotate', { cookie, ua: CHROME_WINDOWS }), 401, 'UNAUTHENTICATED');
+      }
+      await manager.alerts.flush();
+      // Validating mallory's token with alice's browser would have put alice's device into a
+      // sessionHijack alert on mallory's account, which mallory can read.
+      expect((await manager.alerts.list({ userId: 'mallory' })).items).toEqual([]);
+      expect(await manager.get(mallory.id)).toMatchObject({ status: 'active' });
+      expect((await app.get('/protected', { cookie: alice.cookie, ua: CHROME_WINDOWS })).body).toEqual({ userId: 'alice', sessionId: alice.id });
+    });
+
+    it('of several session cookies the one that validates is used: a planted garbage, unknown or revoked token changes nothing', async () => {
+      const { app, manager } = await setup(TOSSABLE);
+      const alice = await app.login('alice', CHROME_WINDOWS);
+      const mallory = await app.login('mallory', CHROME_WINDOWS);
+      await manager.revoke(mallory.id, { reason: 'revoked_by_user' });
+      for (const planted of ['sid=garbage', `sid=skt_${'A'.repeat(32)}`, mallory.cookie, 'sid=']) {
+        for (const cookie of [`${planted}; ${alice.cookie}`, `${alice.cookie}; ${planted}`, `${planted}; ${alice.cookie}; ${alice.cookie}`]) {
+          const reply = await app.get('/protected', { cookie });
+          expect(reply.body, cookie).toEqual({ userId: 'alice', sessionId: alice.id });
+          expect(reply.cookies, cookie).toEqual([]);
+        }
+      }
+    });
+
+    it('none of several session cookies validates: no session, and the cookie is cleared', async () => {
+      const { app, manager } = await setup(TOSSABLE);
+      const mallory = await app.login('mallory', CHROME_WINDOWS);
+      await manager.revoke(mallory.id, { reason: 'revoked_by_user' });
+      for (const cookie of [`sid=garbage; ${mallory.cookie}`, 'sid=garbage; sid=other', `${mallory.cookie}; sid=skt_${'A'.repeat(32)}`]) {
+        const reply = await app.get('/public', { cookie });
+        expect(reply.body, cookie).toEqual({ sessionId: null });
+        expectCleared(reply, 'sid');
+      }
+    });
+
+    it('more than four session cookies: no session, without validating any (nothing touched, nothing cleared); four are still tried', async () => {
+      const { app, manager, clock } = await setup(TOSSABLE);
+      const alice = await app.login('alice', CHROME_WINDOWS);
+      clock.advance('5m'); // past touchInterval: a validation would move lastActiveAt
+      const planted = [`sid=skt_${'A'.repeat(32)}`, `sid=skt_${'B'.repeat(32)}`, `sid=skt_${'C'.repeat(32)}`, `sid=skt_${'D'.repeat(32)}`];
+
+      const five = await app.get('/public', { cookie: [alice.cookie, ...planted].join('; ') });
+      expect(five.body).toEqual({ sessionId: null });
+      expect(five.cookies).toEqual([]);
+      expect((await manager.get(alice.id))!.lastActiveAt).toBe(Date.parse(T0));
+
+      const four = await app.get('/public', { cookie: [...planted.slice(1), alice.cookie].join('; ') });
+      expect(four.body).toEqual({ sessionId: alice.id });
+      expect((await manager.get(alice.id))!.lastActiveAt).toBe(Date.parse(T0) + 5 * 60_000);
+    });
+  });
+
   describe('storage failure', () => {
     it('a closed SQLite database answers 503 STORE_UNAVAILABLE: never 401, never 200, no stack trace', async () => {
       const database = new Database(':memory:');
@@ -572,6 +790,8 @@ describe.each(frameworks)('HTTP end to end over $name', (framework) => {
         await app.get('/protected', { cookie: a.cookie }),
         await app.get('/protected', { bearer: a.token }),
         await app.get('/public', { cookie: a.cookie }),
+        // Several session cookies are validated together: one failure is the answer.
+        await app.get('/public', { cookie: `${a.cookie}; ${SID}=skt_${'A'.repeat(32)}` }),
         await app.get(SELF, { cookie: a.cookie }),
         await app.post('/logout', { cookie: a.cookie }),
       ]) {
@@ -670,9 +890,9 @@ class App {
     const reply = await this.post('/login', { ua, body: { userId } });
     expect(reply.status).toBe(200);
     const { id, token } = reply.body as { id: string; token: string };
-    const set = reply.cookies.find((c) => c.name === 'sid');
-    expect(set?.value).toBe(token);
-    return { id, token, cookie: `sid=${token}` };
+    const set = reply.cookies.find((c) => c.value === token);
+    expect(set, 'the session cookie').toBeDefined();
+    return { id, token, cookie: `${set!.name}=${token}` };
   }
 
   async send(method: string, path: string, options: RequestOptions = {}): Promise<Reply> {
@@ -693,6 +913,51 @@ class App {
     if (reply.status >= 400) expectNoStackTrace(reply);
     return reply;
   }
+}
+
+/**
+ * A browser on one site, as far as the session is concerned: it keeps what Set-Cookie stores, drops
+ * what it clears, and sends its cookies with the Origin and Sec-Fetch-Site of a same-origin page.
+ */
+class Browser {
+  readonly #jar = new Map<string, string>();
+  constructor(
+    private readonly app: App,
+    private readonly origin: string,
+    private readonly ua: string,
+  ) {}
+
+  /** The Cookie header it would send, or `null` when it holds no cookie. */
+  get cookieHeader(): string | null {
+    return this.#jar.size === 0 ? null : [...this.#jar].map(([name, value]) => `${name}=${value}`).join('; ');
+  }
+
+  async send(method: string, path: string, options: Pick<RequestOptions, 'body' | 'headers'> = {}): Promise<Reply> {
+    const reply = await this.app.send(method, path, { ...options, ua: this.ua, cookie: this.cookieHeader, origin: this.origin, headers: { 'sec-fetch-site': 'same-origin', ...options.headers } });
+    for (const cookie of reply.cookies) {
+      if (cookie.value === '' || cookie.attributes['max-age'] === '0') this.#jar.delete(cookie.name);
+      else this.#jar.set(cookie.name, cookie.value);
+    }
+    return reply;
+  }
+}
+
+/** One HTTPS request to a test server with a self-signed certificate (fetch() cannot be given one). */
+function tlsRequest(url: string, ca: string, method: string, headers: Record<string, string>, body?: unknown): Promise<{ status: number; setCookie: string[]; body: unknown }> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const request = httpsRequest(url, { method, ca, headers: { ...headers, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) } }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => {
+        const setCookie = response.headers['set-cookie'] ?? [];
+        resolve({ status: response.statusCode ?? 0, setCookie, body: text === '' ? undefined : JSON.parse(text) });
+      });
+    });
+    request.on('error', reject);
+    request.end(payload);
+  });
 }
 
 function parseSetCookie(header: string): SetCookie {

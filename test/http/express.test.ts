@@ -54,7 +54,7 @@ describe('Express wrapper', () => {
     });
     const { session, token } = await sessions.create({ userId: 'alice' });
     for (const path of ['/api/v1/orders/123', '/items/9', '/unrouted/7']) {
-      await (await fetch(url + path, { headers: { cookie: `sid=${token}` } })).text();
+      await (await fetch(url + path, { headers: { cookie: `__Host-sid=${token}` } })).text();
     }
     const rows = await vi.waitFor(async () => {
       await sessions.activity.flush();
@@ -79,12 +79,12 @@ describe('Express wrapper', () => {
       app.use('/me/sessions', requireSession(), sessionRoutes(sessions));
     });
     const { session, token } = await sessions.create({ userId: 'alice' });
-    const headers = { cookie: `sid=${token}`, 'content-type': 'application/json' };
+    const headers = { cookie: `__Host-sid=${token}`, 'content-type': 'application/json' };
     const extended = await fetch(`${url}/me/sessions/${session.id}/extend`, { method: 'POST', headers, body: JSON.stringify({ by: '10m' }) });
     expect(extended.status).toBe(200);
     expect(((await extended.json()) as { session: { expiresAt: string } }).session.expiresAt).toBe(new Date(session.expiresAt + 600_000).toISOString());
     // A bodiless POST still works after express.json().
-    const others = await fetch(`${url}/me/sessions/revoke-others`, { method: 'POST', headers: { cookie: `sid=${token}` } });
+    const others = await fetch(`${url}/me/sessions/revoke-others`, { method: 'POST', headers: { cookie: `__Host-sid=${token}` } });
     expect(await others.json()).toEqual({ revoked: 0 });
   });
 
@@ -109,7 +109,7 @@ describe('Express wrapper', () => {
       app.use('/me/sessions', sessionRoutes(other));
     });
     const { token } = await sessions.create({ userId: 'alice' });
-    const reply = await fetch(`${url}/me/sessions`, { headers: { cookie: `sid=${token}` } });
+    const reply = await fetch(`${url}/me/sessions`, { headers: { cookie: `__Host-sid=${token}` } });
     expect(reply.status).toBe(500);
     expect(await reply.json()).toEqual({ error: { code: 'INTERNAL', message: 'Internal error' } });
   });
@@ -122,7 +122,7 @@ describe('Express wrapper', () => {
       app.get('/me/sessions/export', (_req, res) => void res.json({ mine: true }));
     });
     const { token } = await sessions.create({ userId: 'alice' });
-    const reply = await fetch(`${url}/me/sessions/export`, { headers: { cookie: `sid=${token}` } });
+    const reply = await fetch(`${url}/me/sessions/export`, { headers: { cookie: `__Host-sid=${token}` } });
     expect(await reply.json()).toEqual({ mine: true });
   });
 });

@@ -3,6 +3,7 @@ import { sessionMiddleware, sessionRoutes } from '../../adapters/http/express/in
 import { memoryStore } from '../../adapters/storage/memory/index.js';
 import { createSessionManager, SessionError, type SessionManager } from '../../src/index.js';
 import { createSessionHttp, HttpError, type SelfServiceOptions, type SessionHttpOptions } from '../../src/http/index.js';
+import type { TrustProxy } from '../../src/net/index.js';
 import { LAB_ERROR_CODES, LabError, type LabErrorCode } from '../../src/labs/types.js';
 
 // Options are checked once, when the middleware is built: a mistake fails at startup, naming the field.
@@ -172,29 +173,114 @@ describe('errorResponse(): a JSON error, never internals', () => {
 
 describe('originAllowed()', () => {
   const cookieAuth = { session: null, token: 'skt_x', via: 'cookie', clearCookie: false, ip: null } as const;
-  const request = (method: string, headers: Record<string, string>) => ({ method, path: '/', headers: { host: 'app.example', ...headers }, remoteAddress: '127.0.0.1' });
+  const request = (method: string, headers: Record<string, string>, more: { encrypted?: boolean; remoteAddress?: string } = {}) => ({
+    method,
+    path: '/',
+    headers: { host: 'app.example', ...headers },
+    remoteAddress: more.remoteAddress ?? '127.0.0.1',
+    ...(more.encrypted === undefined ? {} : { encrypted: more.encrypted }),
+  });
+  const tls = { encrypted: true };
 
   it.each([
-    ['GET from anywhere', 'GET', { origin: 'https://evil.example' }, true],
-    ['HEAD from anywhere', 'HEAD', { 'sec-fetch-site': 'cross-site' }, true],
-    ['POST from the own origin', 'POST', { origin: 'https://app.example' }, true],
-    ['POST from another port of the host', 'POST', { origin: 'https://app.example:8443' }, false],
-    ['PUT from a foreign origin', 'PUT', { origin: 'https://evil.example' }, false],
-    ['PATCH with a malformed Origin', 'PATCH', { origin: 'not a url' }, false],
-    ['DELETE with Origin: null and no Sec-Fetch-Site', 'DELETE', { origin: 'null' }, false],
-    ['POST with Origin: null but Sec-Fetch-Site: same-origin', 'POST', { origin: 'null', 'sec-fetch-site': 'same-origin' }, true],
-    ['POST with Sec-Fetch-Site: none (typed into the address bar)', 'POST', { 'sec-fetch-site': 'none' }, true],
-    ['POST with Sec-Fetch-Site: same-site', 'POST', { 'sec-fetch-site': 'same-site' }, false],
-    ['POST with neither header', 'POST', {}, true],
-  ])('%s: %s', (_, method, headers, allowed) => {
-    expect(createSessionHttp(manager()).originAllowed(request(method, headers), cookieAuth)).toBe(allowed);
+    ['GET from anywhere', 'GET', { origin: 'https://evil.example' }, {}, true],
+    ['HEAD from anywhere', 'HEAD', { 'sec-fetch-site': 'cross-site' }, {}, true],
+    ['POST from the own origin over TLS', 'POST', { origin: 'https://app.example' }, tls, true],
+    ['POST from the own origin over plain http', 'POST', { origin: 'http://app.example' }, {}, true],
+    ['POST from the http:// origin of a TLS site', 'POST', { origin: 'http://app.example' }, tls, false],
+    ['POST from the https:// origin of a plain-http site', 'POST', { origin: 'https://app.example' }, {}, false],
+    ['POST from another port of the host', 'POST', { origin: 'https://app.example:8443' }, tls, false],
+    ['POST with the default port in Host (https)', 'POST', { origin: 'https://app.example', host: 'app.example:443' }, tls, true],
+    ['POST with the default port in Origin (http)', 'POST', { origin: 'http://app.example:80' }, {}, true],
+    ['POST with port 443 on plain http', 'POST', { origin: 'http://app.example', host: 'app.example:443' }, {}, false],
+    ['POST with another port in both', 'POST', { origin: 'https://app.example:8443', host: 'app.example:8443' }, tls, true],
+    ['POST with a Host in upper case', 'POST', { origin: 'https://app.example', host: 'APP.Example' }, tls, true],
+    ['POST from an IPv6 literal', 'POST', { origin: 'http://[::1]:8080', host: '[::1]:8080' }, {}, true],
+    ['POST from another IPv6 literal', 'POST', { origin: 'http://[::2]:8080', host: '[::1]:8080' }, {}, false],
+    ['POST with a Host that carries a path', 'POST', { origin: 'https://app.example', host: 'app.example/evil' }, tls, false],
+    ['POST with a Host that carries credentials', 'POST', { origin: 'https://app.example', host: 'evil.example@app.example' }, tls, false],
+    ['POST with an unterminated IPv6 Host', 'POST', { origin: 'http://[::1]', host: '[::1' }, {}, false],
+    ['POST with a Host port out of range', 'POST', { origin: 'https://app.example:99999', host: 'app.example:99999' }, tls, false],
+    ['POST with a Host port 0', 'POST', { origin: 'https://app.example:0', host: 'app.example:0' }, tls, false],
+    ['POST with an empty Host', 'POST', { origin: 'https://app.example', host: '' }, tls, false],
+    ['POST with an Origin that carries a path', 'POST', { origin: 'https://app.example/x' }, tls, false],
+    ['PUT from a foreign origin', 'PUT', { origin: 'https://evil.example' }, tls, false],
+    ['PATCH with a malformed Origin', 'PATCH', { origin: 'not a url' }, tls, false],
+    ['DELETE with Origin: null and no Sec-Fetch-Site', 'DELETE', { origin: 'null' }, tls, false],
+    ['POST with Origin: null but Sec-Fetch-Site: same-origin', 'POST', { origin: 'null', 'sec-fetch-site': 'same-origin' }, tls, true],
+    ['POST with Sec-Fetch-Site: none (typed into the address bar)', 'POST', { 'sec-fetch-site': 'none' }, tls, true],
+    ['POST with Sec-Fetch-Site: same-site', 'POST', { 'sec-fetch-site': 'same-site' }, tls, false],
+    ['POST with neither header', 'POST', {}, tls, true],
+  ])('%s: %s', (_, method, headers, more, allowed) => {
+    expect(createSessionHttp(manager()).originAllowed(request(method, headers, more), cookieAuth)).toBe(allowed);
+  });
+
+  it('without Host, the HTTP/2 :authority names the own origin', () => {
+    const http = createSessionHttp(manager());
+    const h2 = { method: 'POST', path: '/', headers: { ':authority': 'app.example', origin: 'https://app.example' }, remoteAddress: '127.0.0.1', encrypted: true };
+    expect(http.originAllowed(h2, cookieAuth)).toBe(true);
+    expect(http.originAllowed({ ...h2, headers: { origin: 'https://app.example' } }, cookieAuth)).toBe(false);
+  });
+
+  it('X-Forwarded-Proto counts only from a peer that trustProxy trusts, and only as http or https', () => {
+    const behind = (trustProxy: TrustProxy, proto: string, remoteAddress = '10.0.0.1') =>
+      createSessionHttp(manager(), { trustProxy }).originAllowed(request('POST', { origin: 'https://app.example', 'x-forwarded-proto': proto }, { remoteAddress }), cookieAuth);
+    expect(behind('10.0.0.0/8', 'https')).toBe(true);
+    expect(behind('10.0.0.0/8', 'HTTPS')).toBe(true);
+    expect(behind(1, 'https')).toBe(true);
+    // The client's side of an appending chain is the left-most entry.
+    expect(behind('10.0.0.0/8', 'https, http')).toBe(true);
+    expect(behind('10.0.0.0/8', 'http, https')).toBe(false);
+    expect(behind('10.0.0.0/8', 'https', '203.0.113.7')).toBe(false);
+    expect(behind(false, 'https')).toBe(false);
+    expect(behind('10.0.0.0/8', 'wss')).toBe(false);
+    // A trusted proxy saying http over a TLS hop: the proxy knows what the client used.
+    const http = createSessionHttp(manager(), { trustProxy: 'loopback' });
+    expect(http.originAllowed(request('POST', { origin: 'https://app.example', 'x-forwarded-proto': 'http' }, tls), cookieAuth)).toBe(false);
+    expect(http.originAllowed(request('POST', { origin: 'https://app.example' }, tls), cookieAuth)).toBe(true);
   });
 
   it('allowedOrigins adds origins; the own origin still passes; bearer requests are exempt', () => {
     const http = createSessionHttp(manager(), { allowedOrigins: ['https://admin.example'] });
     expect(http.originAllowed(request('POST', { origin: 'https://admin.example' }), cookieAuth)).toBe(true);
-    expect(http.originAllowed(request('POST', { origin: 'https://app.example' }), cookieAuth)).toBe(true);
+    expect(http.originAllowed(request('POST', { origin: 'https://ADMIN.example:443' }), cookieAuth)).toBe(true);
+    expect(http.originAllowed(request('POST', { origin: 'http://admin.example' }), cookieAuth)).toBe(false);
+    expect(http.originAllowed(request('POST', { origin: 'https://app.example' }, tls), cookieAuth)).toBe(true);
     expect(http.originAllowed(request('POST', { origin: 'https://evil.example' }), cookieAuth)).toBe(false);
     expect(http.originAllowed(request('POST', { origin: 'https://evil.example' }), { ...cookieAuth, via: 'bearer' })).toBe(true);
+  });
+});
+
+describe('the session cookie name', () => {
+  it.each([
+    ['__Host-sid by default', {}, '__Host-sid'],
+    ['__Secure-sid with a path', { path: '/app' }, '__Secure-sid'],
+    ['__Secure-sid with a domain', { domain: 'example.com' }, '__Secure-sid'],
+    ['sid with secure: false', { secure: false }, 'sid'],
+    ['an explicit name', { name: 'app_session', secure: false }, 'app_session'],
+  ])('%s', (_, cookie, name) => {
+    expect(createSessionHttp(manager(), { cookie }).clearCookie()).toMatch(new RegExp(`^${name}=;`));
+  });
+});
+
+describe('authenticate()', () => {
+  // validate() throws INVALID_TOKEN for a malformed token today; it may instead answer
+  // { ok: false, reason: 'malformed' }. Either is "no session", never an error.
+  it.each([
+    ['throws INVALID_TOKEN', 'throws'],
+    ["answers { ok: false, reason: 'malformed' }", 'answers'],
+  ] as const)('a malformed cookie is no session, and cleared, when validate() %s', async (_, behaviour) => {
+    const real = manager();
+    const { token } = await real.create({ userId: 'alice' });
+    const sessions = Object.create(real) as SessionManager;
+    sessions.validate = async (candidate, context) => {
+      if (behaviour === 'answers' && !candidate.startsWith('skt_')) return { ok: false, reason: 'malformed' } as unknown as Awaited<ReturnType<SessionManager['validate']>>;
+      return real.validate(candidate, context);
+    };
+    const http = createSessionHttp(sessions, { cookie: { secure: false } });
+    const request = (cookie: string) => ({ method: 'GET', path: '/', headers: { host: 'app.example', cookie }, remoteAddress: '127.0.0.1' });
+    expect(await http.authenticate(request('sid=garbage'))).toMatchObject({ session: null, via: null, clearCookie: true });
+    expect(await http.authenticate(request(`sid=garbage; sid=${token}`))).toMatchObject({ session: { userId: 'alice' }, via: 'cookie', clearCookie: false });
+    expect(await http.authenticate(request(`sid=${token}; sid=garbage`))).toMatchObject({ session: { userId: 'alice' }, via: 'cookie', clearCookie: false });
   });
 });

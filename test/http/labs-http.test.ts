@@ -358,7 +358,7 @@ class Api {
     const response = await fetch(`${this.server.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userId }) });
     expect(response.status).toBe(200);
     const { id, token } = (await response.json()) as { id: string; token: string };
-    return { userId, sessionId: id, token, cookie: `sid=${token}` };
+    return { userId, sessionId: id, token, cookie: `__Host-sid=${token}` };
   }
 
   /** Every lab route answers `Cache-Control: no-store`, and an error never carries a stack trace. */

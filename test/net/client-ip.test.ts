@@ -4,6 +4,7 @@ import { SessionError } from '../../src/errors.js';
 import {
   clientIp,
   createClientIpResolver,
+  createPeerTrust,
   type ClientIpOptions,
   type ClientIpRequest,
   type TrustProxy,
@@ -425,6 +426,34 @@ describe('configuration', () => {
 
   it('accepts ranges whose host bits are set, matching on the prefix', () => {
     expect(resolve(['10.0.0.1/8'], xff(CLIENT, '10.200.0.1'))).toBe(CLIENT);
+  });
+});
+
+describe('createPeerTrust(): whether the socket peer may speak for the client', () => {
+  it.each([
+    [false, PROXY_1, false],
+    [undefined, '127.0.0.1', false],
+    [0, PROXY_1, false],
+    [true, CLIENT, true],
+    [2, CLIENT, true],
+    ['10.0.0.0/8', PROXY_1, true],
+    ['10.0.0.0/8', CLIENT, false],
+    [['loopback'], '::ffff:127.0.0.1', true],
+    ['loopback', 'not an address', false],
+    ['loopback', undefined, false],
+  ] as const)('trustProxy %j, peer %s: %s', (trustProxy, peer, trusted) => {
+    expect(createPeerTrust(trustProxy as TrustProxy | undefined)(peer)).toBe(trusted);
+  });
+
+  it('agrees with the resolver: the forwarding header counts exactly when the peer is trusted', () => {
+    for (const trustProxy of ['10.0.0.0/8', '192.168.0.0/16', 1, false] as const) {
+      const request = xff(CLIENT, PROXY_1);
+      expect(resolve(trustProxy, request) === CLIENT, String(trustProxy)).toBe(createPeerTrust(trustProxy)(PROXY_1));
+    }
+  });
+
+  it('refuses a bad trustProxy as the resolver does', () => {
+    expect(() => createPeerTrust('nope')).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
   });
 });
 

@@ -38,7 +38,7 @@ declare module 'express-serve-static-core' {
  * A storage failure answers 503 `{ error: { code: 'STORE_UNAVAILABLE' } }`: never "logged out".
  *
  * @example
- * app.use(sessionMiddleware(sessions, { cookie: { name: 'sid' }, trustProxy: 1, track: true }));
+ * app.use(sessionMiddleware(sessions, { trustProxy: 1, track: true }));
  */
 export function sessionMiddleware(sessions: SessionManager, options: SessionHttpOptions = {}): RequestHandler {
   const http = createSessionHttp(sessions, options);
@@ -168,15 +168,24 @@ function serve(routes: Pick<SelfService, 'handle'>, check: (found: Found) => Err
 }
 
 function toHttpRequest(req: Request): HttpRequest {
-  return { method: req.method, path: req.path, headers: req.headers, remoteAddress: req.socket.remoteAddress };
+  return { method: req.method, path: req.path, headers: req.headers, remoteAddress: req.socket.remoteAddress, encrypted: isEncrypted(req.socket) };
 }
 
 function send(res: Response, response: HttpResponse): void {
   if (res.headersSent) return;
   res.status(response.status);
-  for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value as string | string[]);
+  // A cookie cleared before (a stale one, in the middleware) stays: Set-Cookie is added to, not replaced.
+  for (const [name, value] of Object.entries(response.headers)) {
+    if (name.toLowerCase() === 'set-cookie') res.append(name, value as string | string[]);
+    else res.setHeader(name, value as string | string[]);
+  }
   if (response.body === undefined) res.end();
   else res.json(response.body);
+}
+
+/** A TLS socket has `encrypted: true`; a plain one has no such property. */
+function isEncrypted(socket: object): boolean {
+  return (socket as { encrypted?: unknown }).encrypted === true;
 }
 
 function appendCookie(res: Response, setCookie: string | null): void {

@@ -265,7 +265,8 @@ function fastifyErrorResponse(error: unknown): HttpResponse {
 function toHttpRequest(request: FastifyRequest): HttpRequest {
   const url = request.url;
   const query = url.indexOf('?');
-  return { method: request.method, path: query === -1 ? url : url.slice(0, query), headers: request.headers, remoteAddress: request.socket.remoteAddress };
+  const socket = request.socket as { remoteAddress?: string; encrypted?: unknown };
+  return { method: request.method, path: query === -1 ? url : url.slice(0, query), headers: request.headers, remoteAddress: socket.remoteAddress, encrypted: socket.encrypted === true };
 }
 
 /** Fastify's parsed query (`{ a: '1', b: ['2', '3'] }`) as the core reads it. */

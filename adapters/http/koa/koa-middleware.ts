@@ -51,7 +51,7 @@ declare module 'koa' {
  * never "logged out".
  *
  * @example
- * app.use(sessionMiddleware(sessions, { cookie: { name: 'sid' }, trustProxy: 1, track: true }));
+ * app.use(sessionMiddleware(sessions, { trustProxy: 1, track: true }));
  * router.get('/me', requireSession(), (ctx) => { ctx.body = { userId: ctx.state.session!.userId }; });
  */
 export function sessionMiddleware(sessions: SessionManager, options: SessionHttpOptions = {}): Middleware {
@@ -193,7 +193,8 @@ function serve(prefix: string, routes: Pick<SelfService, 'handle'>, check: (foun
 }
 
 function toHttpRequest(ctx: Context): HttpRequest {
-  return { method: ctx.method, path: ctx.path, headers: ctx.req.headers, remoteAddress: ctx.req.socket.remoteAddress };
+  const socket = ctx.req.socket as { remoteAddress?: string; encrypted?: unknown };
+  return { method: ctx.method, path: ctx.path, headers: ctx.req.headers, remoteAddress: socket.remoteAddress, encrypted: socket.encrypted === true };
 }
 
 function send(ctx: Context, response: HttpResponse): void {

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import createApp, { json } from 'express';
 import { labRoutes, requireSession, sessionErrorHandler, sessionMiddleware, sessionRoutes } from '../../../adapters/http/express/index.js';
@@ -14,6 +15,10 @@ export const express: Framework = {
     app.post('/login', json(), async (req, res) => {
       const body = req.body as { userId?: unknown } | undefined;
       const { session, token } = await req.sessionkeeper.login(body?.userId as string);
+      res.json({ id: session.id, token });
+    });
+    app.get('/callback', async (req, res) => {
+      const { session, token } = await req.sessionkeeper.login(req.query.userId as string);
       res.json({ id: session.id, token });
     });
     app.post('/logout', async (req, res) => {
@@ -36,11 +41,11 @@ export const express: Framework = {
     // What sessionkeeper and express.json() throw in the routes above, as JSON.
     app.use(sessionErrorHandler());
 
-    const server = app.listen(0, '127.0.0.1');
+    const server = options.tls ? createServer(options.tls, app).listen(0, '127.0.0.1') : app.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const { port } = server.address() as AddressInfo;
     return {
-      url: `http://127.0.0.1:${port}`,
+      url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
       close: () =>
         new Promise<void>((resolve, reject) => {
           server.close((error) => (error ? reject(error) : resolve()));

@@ -1,4 +1,4 @@
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { requireSession, sessionErrorHandler, sessionkeeper } from '../../../adapters/http/fastify/index.js';
 import { LABS_PREFIX, SESSIONS_PREFIX, type Framework } from '../servers.js';
 
@@ -6,7 +6,8 @@ import { LABS_PREFIX, SESSIONS_PREFIX, type Framework } from '../servers.js';
 export const fastify: Framework = {
   name: 'fastify',
   async start(manager, options = {}) {
-    const app = Fastify();
+    // An HTTPS instance is typed over https.Server; the routes below do not care which server it is.
+    const app = (options.tls ? Fastify({ https: options.tls }) : Fastify()) as FastifyInstance;
 
     // The app's own routes; the plugin's routes have their own handler in their own context.
     app.setErrorHandler(sessionErrorHandler());
@@ -22,6 +23,10 @@ export const fastify: Framework = {
     app.post('/login', async (request) => {
       const body = request.body as { userId?: unknown } | undefined;
       const { session, token } = await request.sessionkeeper.login(body?.userId as string);
+      return { id: session.id, token };
+    });
+    app.get('/callback', async (request) => {
+      const { session, token } = await request.sessionkeeper.login((request.query as { userId?: string }).userId as string);
       return { id: session.id, token };
     });
     app.post('/logout', async (request, reply) => {

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import Router from '@koa/router';
 import Koa from 'koa';
@@ -19,6 +20,10 @@ export const koa: Framework = {
     router.post('/login', async (ctx) => {
       const body = (await readJsonBody(ctx.req)) as { userId?: unknown } | undefined;
       const { session, token } = await ctx.state.sessionkeeper.login(body?.userId as string);
+      ctx.body = { id: session.id, token };
+    });
+    router.get('/callback', async (ctx) => {
+      const { session, token } = await ctx.state.sessionkeeper.login(ctx.query.userId as string);
       ctx.body = { id: session.id, token };
     });
     router.post('/logout', async (ctx) => {
@@ -45,11 +50,11 @@ export const koa: Framework = {
     app.use(sessionRoutes(manager, { ...options.routes, prefix: SESSIONS_PREFIX }));
     if (options.labs) app.use(labRoutes(options.labs, { ...options.labRoutes, prefix: LABS_PREFIX }));
 
-    const server = app.listen(0, '127.0.0.1');
+    const server = options.tls ? createServer(options.tls, app.callback()).listen(0, '127.0.0.1') : app.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const { port } = server.address() as AddressInfo;
     return {
-      url: `http://127.0.0.1:${port}`,
+      url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
       close: () =>
         new Promise<void>((resolve, reject) => {
           server.close((error) => (error ? reject(error) : resolve()));
