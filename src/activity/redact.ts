@@ -100,10 +100,12 @@ function redactEncodedSegment(segment: string): string {
 const PATH_UNSAFE = /[%/?#\s]/g;
 
 function redactPlain(text: string, inPath: boolean, digest: boolean): string {
+  // Nothing redactable is shorter than an email address such as a@b.cc (resource ids often are).
+  if (text.length < 6) return text;
   let result = text;
   if (result.includes('@')) result = result.replace(EMAIL, EMAIL_MARK);
   if (result.includes('eyJ')) result = result.replace(JWT, TOKEN_MARK);
-  if (AUTH_SCHEME_HINT.test(result)) result = result.replace(AUTH_SCHEME, (match, credential: string) => (/[\d=]/.test(credential) ? `${match.slice(0, match.length - credential.length)}${TOKEN_MARK}` : match));
+  if (result.includes('Bearer') || result.includes('Basic')) result = result.replace(AUTH_SCHEME, (match, credential: string) => (/[\d=]/.test(credential) ? `${match.slice(0, match.length - credential.length)}${TOKEN_MARK}` : match));
   result = result.replace(inPath ? PATH_RUN : RUN, (run: string, offset: number, whole: string) => redactRun(run, whole.slice(Math.max(0, offset - LABEL_LOOKBACK), offset), digest));
   if (countDigits(result) >= 8) result = redactNumbers(result);
   return result;
@@ -114,7 +116,6 @@ function redactPlain(text: string, inPath: boolean, digest: boolean): string {
 /** Starts only where a run of local-part characters starts, so each run is scanned once. */
 const EMAIL = /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
 const JWT = /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
-const AUTH_SCHEME_HINT = /\b(?:Bearer|Basic)\s/;
 /** An Authorization header value: the credential must hold a digit or '=' (not "Basic plan"). */
 const AUTH_SCHEME = /\b(?:Bearer|Basic)\s+([A-Za-z0-9._~+/-]{8,}={0,2})(?![A-Za-z0-9._~+/=-])/g;
 /**
