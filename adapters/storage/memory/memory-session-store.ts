@@ -30,7 +30,7 @@ export interface MemoryStoreOptions {
   /** Activity rows kept at most; the oldest are discarded beyond it. Default 100,000. */
   maxActivityRows?: number;
   /**
-   * Alerts kept at most (each costs about 1 KB). Beyond it the store evicts the resolved alert
+   * Alerts kept at most (about 0.4 KB each with small evidence). Beyond it the store evicts the resolved alert
    * resolved longest ago, or, with none resolved, the alert least recently seen. Default 10,000.
    */
   maxAlerts?: number;
