@@ -182,7 +182,7 @@ class Engine implements AlertEngine {
       if (event.reason === 'malformed' || (event.reason === 'unknown' && event.rotated == null)) {
         queue = this.#guesses;
         // By the address as stored, which is also what tokenBruteForce counts by.
-        foldKey = this.#host.storedIp(event.ip ?? '') ?? '';
+        foldKey = event.ip === null ? '' : (this.#host.storedIp(event.ip) ?? '');
       } else {
         foldKey = `${event.reason}:${event.session?.id ?? event.rotated?.sessionId}`;
       }

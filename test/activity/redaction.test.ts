@@ -113,7 +113,7 @@ describe('redaction rules', () => {
     expect(redactString('%FF%FE then alice%40example.com')).toBe('\ufffd\ufffd then [redacted:email]');
   });
 
-  it('takes time linear in the input on adversarial strings: four times the input costs about four times as much, not sixteen', () => {
+  it('takes time linear in the input on adversarial strings: eight times the input costs about eight times as much, not sixty-four', () => {
     const rnd = (alphabet: string, n: number) => Array.from({ length: n }, (_, i) => alphabet[(i * 7919 + (i >> 3) * 104729) % alphabet.length]).join('');
     // Each pattern repeated to the given length: what backtracking regexes choke on.
     const patterns: Array<(n: number) => string> = [
@@ -135,12 +135,13 @@ describe('redaction rules', () => {
         }
         times.push(performance.now() - start);
       }
-      return times.sort((a, b) => a - b)[4]!;
+      // Other work on the machine only ever adds time: the fastest round is the least disturbed.
+      return Math.min(...times);
     };
     // 1,024 is the longest string the filter looks at: longer ones are cut first.
     const superLinear = patterns
-      .map((pattern) => ({ input: pattern(1024).slice(0, 16), growth: cost(pattern(1024)) / cost(pattern(256)) }))
-      .filter(({ growth }) => growth > 8);
+      .map((pattern) => ({ input: pattern(1024).slice(0, 16), growth: cost(pattern(1024)) / cost(pattern(128)) }))
+      .filter(({ growth }) => growth > 24);
     expect(superLinear).toEqual([]);
   });
 });
