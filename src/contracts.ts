@@ -356,6 +356,15 @@ export interface AlertStore {
    * @returns the alert as stored after the call; `null` if no alert has this id.
    */
   setAlertStatus(id: string, status: 'acknowledged' | 'resolved', at: EpochMs, note?: string): Promise<Alert | null>;
+
+  /**
+   * Deletes up to `limit` alerts that are over by `cutoff`: every alert last seen before `cutoff`,
+   * whatever its status, and every resolved alert whose resolution (`updatedAt`) is before `cutoff`.
+   * An open or acknowledged alert last seen at or after `cutoff` is kept however old it is, so an
+   * attack that keeps recurring keeps its alert (and its count).
+   * @returns how many were deleted (the manager calls again while it equals `limit`).
+   */
+  deleteAlertsBefore(cutoff: EpochMs, limit: number): Promise<number>;
 }
 
 /**
@@ -365,14 +374,14 @@ export interface AlertStore {
  */
 export interface CounterStore {
   /**
-   * Adds one hit to `key` at `at` and returns the key's hits in the window ending at `at`, this one
-   * included. The window is counted in ten buckets of `ceil(windowMs / 10)` ms (bucket
-   * `floor(at / bucketMs)`): the hits of the current bucket and the nine before it. So a hit is
-   * counted for at least its first `9 * bucketMs` ms and never once it is `10 * bucketMs` ms old
-   * (`windowMs` when that is a multiple of 10). A key is always used with the same `windowMs`.
-   * Concurrent hits are all counted; each caller sees at least its own.
+   * Adds `hits` hits (a positive integer, default 1) to `key` at `at` and returns the key's hits in
+   * the window ending at `at`, these included. The window is counted in ten buckets of
+   * `ceil(windowMs / 10)` ms (bucket `floor(at / bucketMs)`): the hits of the current bucket and the
+   * nine before it. So a hit is counted for at least its first `9 * bucketMs` ms and never once it
+   * is `10 * bucketMs` ms old (`windowMs` when that is a multiple of 10). A key is always used with
+   * the same `windowMs`. Concurrent hits are all counted; each caller sees at least its own.
    */
-  hitCounter(key: string, at: EpochMs, windowMs: number): Promise<number>;
+  hitCounter(key: string, at: EpochMs, windowMs: number, hits?: number): Promise<number>;
 
   /**
    * Deletes up to `limit` counter buckets that no window reaching `cutoff` or later can count: bucket

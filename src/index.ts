@@ -60,6 +60,7 @@ export type {
   AlertAction,
   AlertCenter,
   AlertEngineStats,
+  AlertQueueStats,
   AlertEvent,
   AlertEventType,
   AlertFinding,

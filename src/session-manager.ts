@@ -7,7 +7,7 @@ import { LruCache } from './device/lru-cache.js';
 import { normalizeIp } from './net/ip-address.js';
 import { toEpochMs } from './pagination.js';
 import { createIpProtector, type IpPrivacyMode, type IpProtector } from './net/ip-privacy.js';
-import type { EpochMs, Session, SessionLimit, SessionStore } from './contracts.js';
+import type { EpochMs, RotatedToken, Session, SessionLimit, SessionStore } from './contracts.js';
 import { parseDuration, type Duration } from './duration.js';
 import { invalidArgument, invalidConfig, isSessionError, SessionError, toStoreError } from './errors.js';
 import { SessionEmitter, type SessionEventListener, type SessionEvents } from './events.js';
@@ -172,9 +172,11 @@ export interface SessionManager {
   stats(options?: StatsOptions): Promise<SessionStats>;
 
   /**
-   * Deletes sessions that ended (expired or revoked) more than `olderThan` ago and, with
-   * `activityOlderThan`, activity rows older than that, in batches.
-   * @returns how many sessions were deleted (activity rows are not counted).
+   * Deletes, in batches, sessions that ended (expired or revoked) more than `olderThan` ago, and
+   * with them the records of rotated-away tokens, lab sessions and alerts that old (an alert last
+   * seen, or resolved, before then; one that keeps recurring stays), expired alert counters, and
+   * with `activityOlderThan`, activity rows older than that.
+   * @returns how many sessions were deleted (other rows are not counted).
    * @example
    * setInterval(() => sessions.cleanup({ olderThan: '30d', activityOlderThan: '90d' }), 3_600_000).unref();
    */
@@ -415,7 +417,7 @@ class DefaultSessionManager implements SessionManager {
       throw toStoreError(err, 'validate');
     }
     if (session === null) {
-      if (this.#wants.tokenRejected) this.#rejected('unknown', tokenHash, null, context);
+      if (this.#wants.tokenRejected) await this.#rejectedUnknown(tokenHash, context);
       return UNKNOWN;
     }
     if (session.status === 'revoked') {
@@ -448,8 +450,24 @@ class DefaultSessionManager implements SessionManager {
     return { ok: true, session, deviceChanged: device.fingerprint !== session.device.fingerprint };
   }
 
-  #rejected(reason: 'malformed' | 'unknown' | 'revoked' | 'expired', tokenHash: string | null, session: Session | null, context: ValidateContext | undefined): void {
-    this.#alerts.submit({ type: 'tokenRejected', at: this.#now(), reason, tokenHash, session, ip: eventIp(context?.ip) });
+  #rejected(
+    reason: 'malformed' | 'unknown' | 'revoked' | 'expired',
+    tokenHash: string | null,
+    session: Session | null,
+    context: ValidateContext | undefined,
+    rotated?: RotatedToken | null,
+  ): void {
+    this.#alerts.submit({ type: 'tokenRejected', at: this.#now(), reason, tokenHash, session, rotated, attempts: 1, ip: eventIp(context?.ip) });
+  }
+
+  /**
+   * An unknown token is a guess or a replayed rotated-away one, and only the store can tell which.
+   * Asking here, on the failure path only (one indexed read), lets the engine queue guesses apart,
+   * so that a flood of them cannot push a replayed token out of its queue.
+   */
+  async #rejectedUnknown(tokenHash: string, context: ValidateContext | undefined): Promise<void> {
+    const rotated = this.#alerts.watchesRotatedTokens ? await this.#alerts.lookupRotatedToken(tokenHash) : undefined;
+    this.#rejected('unknown', tokenHash, null, context, rotated);
   }
 
   async extend(sessionId: string, by: Duration): Promise<Session> {
@@ -569,6 +587,7 @@ class DefaultSessionManager implements SessionManager {
     await this.#deleteInBatches((limit) => this.#store.deleteRotatedTokensBefore(now - olderThanMs, limit), batchSize);
     await this.#deleteInBatches((limit) => this.#store.deleteCountersBefore(now, limit), batchSize);
     await this.#deleteInBatches((limit) => this.#store.deleteLabsEndedBefore(now - olderThanMs, limit), batchSize);
+    await this.#deleteInBatches((limit) => this.#store.deleteAlertsBefore(now - olderThanMs, limit), batchSize);
     if (activityMs !== undefined) {
       await this.#deleteInBatches((limit) => this.#store.deleteActivityBefore(now - activityMs, limit), batchSize);
     }

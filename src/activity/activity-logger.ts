@@ -21,7 +21,7 @@ export interface ActivityEvent {
   bytesOut?: number;
   /** `'conversation:123'` or `{ type, id }`. Default: extracted from `path`. */
   resource?: string | { type: string; id: string };
-  /** Application data; secrets, emails and card numbers are redacted before storage. */
+  /** Application data; secrets and personal data (emails, card and phone numbers, ...) are redacted before storage. */
   details?: Record<string, unknown>;
   /** When it happened. Default: now. */
   at?: Date | EpochMs;

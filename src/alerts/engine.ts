@@ -1,4 +1,4 @@
-import type { Alert, AlertQuery, AlertStatus, EpochMs, Session, SessionStore } from '../contracts.js';
+import type { Alert, AlertQuery, AlertStatus, EpochMs, RotatedToken, Session, SessionStore } from '../contracts.js';
 import { LruCache } from '../device/lru-cache.js';
 import { parseDuration } from '../duration.js';
 import { invalidArgument, invalidConfig, SessionError, toStoreError } from '../errors.js';
@@ -18,6 +18,7 @@ import type {
   AlertListOptions,
   AlertOptions,
   AlertPage,
+  AlertQueueStats,
   AlertRule,
   AlertRuleContext,
   GeoLocation,
@@ -40,6 +41,14 @@ export interface AlertEngineHost {
 export interface AlertEngine extends AlertCenter {
   /** Per event type: does any rule evaluate it? The manager builds only the events that are wanted. */
   readonly wants: Readonly<Record<AlertEventType, boolean>>;
+  /**
+   * Whether `validate()` should look up the rotated-token record of an unknown token before it
+   * submits the event (the built-in revokedTokenReuse rule is on): that is what tells a replayed
+   * token from a guess, and so which queue the event waits in.
+   */
+  readonly watchesRotatedTokens: boolean;
+  /** The record of a rotated-away token hash; `undefined` (reported to `onError`) when the store fails. */
+  lookupRotatedToken(tokenHash: string): Promise<RotatedToken | null | undefined>;
   /** Queues an event for evaluation; never throws, never waits. */
   submit(event: AlertEvent): void;
   /** Stops accepting events and waits for those under evaluation. */
@@ -65,6 +74,10 @@ const GEO_CACHE_SIZE = 10_000;
  * a few pool connections at most and validation keeps the rest, even under a flood of bad tokens.
  */
 const EVALUATION_CONCURRENCY = 4;
+/** Of those, guesses at most: one worker is always free for the other events. */
+const GUESS_CONCURRENCY = EVALUATION_CONCURRENCY - 1;
+/** Dropped events are reported at most this often (and on close). */
+const DROP_REPORT_INTERVAL_MS = 60_000;
 
 interface ResolvedRule {
   readonly rule: AlertRule;
@@ -78,11 +91,17 @@ interface ResolvedOptions {
   readonly geo: GeoResolver | undefined;
   readonly onError: (error: unknown, source: string) => void;
   readonly maxPending: number;
+  readonly watchesRotatedTokens: boolean;
+}
+
+function defaultOnError(error: unknown, source: string): void {
+  // Drop reports are counts, already one line: no "failed", no stack.
+  if (source === 'queue') console.warn(`sessionkeeper: ${(error as Error).message}`);
+  else console.error(`sessionkeeper: alert ${source} failed`, error);
 }
 
 function resolveOptions(options: AlertOptions | false | undefined): ResolvedOptions {
-  const defaultOnError = (error: unknown, source: string) => console.error(`sessionkeeper: alert ${source} failed`, error);
-  if (options === false) return { rules: [], onAlert: undefined, geo: undefined, onError: defaultOnError, maxPending: 0 };
+  if (options === false) return { rules: [], onAlert: undefined, geo: undefined, onError: defaultOnError, maxPending: 0, watchesRotatedTokens: false };
   const o = options ?? {};
   if (o === null || typeof o !== 'object') invalidConfig('alerts', 'must be an options object or false');
   for (const field of ['onAlert', 'geo', 'onError'] as const) {
@@ -94,7 +113,8 @@ function resolveOptions(options: AlertOptions | false | undefined): ResolvedOpti
 
   const rules: ResolvedRule[] = [];
   const types = new Set<string>();
-  for (const [i, rule] of [...builtinRules(o.rules, o.geo !== undefined), ...(o.custom ?? [])].entries()) {
+  const builtin = builtinRules(o.rules, o.geo !== undefined);
+  for (const [i, rule] of [...builtin, ...(o.custom ?? [])].entries()) {
     const field = `alerts rule ${typeof rule?.type === 'string' ? `'${rule.type}'` : `#${i}`}`;
     if (rule === null || typeof rule !== 'object' || typeof rule.evaluate !== 'function') invalidConfig(field, 'must be an object with type and evaluate(event, ctx)');
     if (typeof rule.type !== 'string' || !/^[A-Za-z][\w.:-]{0,47}$/.test(rule.type)) invalidConfig(field, 'needs a type: a name of up to 48 letters, digits, _ . : -');
@@ -107,28 +127,44 @@ function resolveOptions(options: AlertOptions | false | undefined): ResolvedOpti
     if (!ACTIONS.includes(action)) invalidConfig(`${field} action`, `must be one of ${ACTIONS.join(', ')}`);
     rules.push({ rule, windowMs: parseDuration(rule.window ?? '1h', `${field} window`), action });
   }
-  return { rules, onAlert: o.onAlert, geo: o.geo, onError: o.onError ?? defaultOnError, maxPending };
+  return {
+    rules,
+    onAlert: o.onAlert,
+    geo: o.geo,
+    onError: o.onError ?? defaultOnError,
+    maxPending,
+    watchesRotatedTokens: builtin.some((rule) => rule.type === 'revokedTokenReuse'),
+  };
 }
 
 class Engine implements AlertEngine {
   readonly wants: Readonly<Record<AlertEventType, boolean>>;
+  readonly watchesRotatedTokens: boolean;
   readonly #options: ResolvedOptions;
   readonly #host: AlertEngineHost;
   readonly #rulesByEvent = new Map<AlertEventType, ResolvedRule[]>();
-  /** Events waiting for a worker; `#head` is the next one (an array shifted by index, not by copying). */
-  #queue: AlertEvent[] = [];
-  #head = 0;
+  /** Every event but guesses; drained first. */
+  readonly #events: Queue;
+  /** Guesses: malformed tokens, and unknown ones that were never rotated away. */
+  readonly #guesses: Queue;
   #workers = 0;
-  /** Events taken by a worker and not yet fully evaluated. */
+  /** Events taken by a worker and not yet fully evaluated, and how many of them are guesses. */
   #busy = 0;
+  #busyGuesses = 0;
   #idleWaiters: Array<() => void> = [];
   readonly #geoCache = new LruCache<GeoLocation | null>(GEO_CACHE_SIZE);
-  readonly #stats = { dropped: 0, raised: 0, folded: 0, errors: 0 };
+  readonly #stats = { raised: 0, folded: 0, errors: 0 };
+  /** When drops were last reported (monotonic ms), and the timer that reports the ones since. */
+  #reportedAt = -Infinity;
+  #reportTimer: NodeJS.Timeout | null = null;
   #closed = false;
 
   constructor(options: ResolvedOptions, host: AlertEngineHost) {
     this.#options = options;
     this.#host = host;
+    this.#events = new Queue(options.maxPending);
+    this.#guesses = new Queue(options.maxPending);
+    this.watchesRotatedTokens = options.watchesRotatedTokens;
     const wants = {} as Record<AlertEventType, boolean>;
     for (const type of EVENT_TYPES) {
       const rules = options.rules.filter((r) => r.rule.events === undefined || r.rule.events.includes(type));
@@ -140,19 +176,32 @@ class Engine implements AlertEngine {
 
   submit(event: AlertEvent): void {
     if (this.#closed) return;
-    if (this.#pending() >= this.#options.maxPending) {
-      const dropped = ++this.#stats.dropped;
-      // 1st, 10th, 100th, ...: enough to notice a flood without flooding the log.
-      if (Number.isInteger(Math.log10(dropped))) {
-        this.#report(new Error(`evaluation queue full (${this.#options.maxPending} events waiting): ${dropped} dropped so far`), 'queue');
+    let queue = this.#events;
+    let foldKey: string | null = null;
+    if (event.type === 'tokenRejected') {
+      if (event.reason === 'malformed' || (event.reason === 'unknown' && event.rotated == null)) {
+        queue = this.#guesses;
+        // By the address as stored, which is also what tokenBruteForce counts by.
+        foldKey = event.ip === null ? '' : (this.#host.storedIp(event.ip) ?? '');
+      } else {
+        foldKey = `${event.reason}:${event.session?.id ?? event.rotated?.sessionId}`;
       }
-      return;
     }
-    this.#queue.push(event);
-    if (this.#workers < EVALUATION_CONCURRENCY) {
+    const outcome = queue.add(event, foldKey);
+    if (outcome === 'dropped') this.#dropped();
+    else if (outcome === 'queued' && this.#workers < EVALUATION_CONCURRENCY && (queue === this.#events || this.#busyGuesses < GUESS_CONCURRENCY)) {
       this.#workers++;
       // A microtask: rules never run inside the operation that produced the event.
       queueMicrotask(() => void this.#work());
+    }
+  }
+
+  async lookupRotatedToken(tokenHash: string): Promise<RotatedToken | null | undefined> {
+    try {
+      return await this.#host.store.findRotatedToken(tokenHash);
+    } catch (error) {
+      this.#report(toStoreError(error, 'validate'), 'rotated token lookup');
+      return undefined;
     }
   }
 
@@ -196,37 +245,37 @@ class Engine implements AlertEngine {
   }
 
   stats(): AlertEngineStats {
-    return { pending: this.#pending(), ...this.#stats };
-  }
-
-  #pending(): number {
-    return this.#queue.length - this.#head + this.#busy;
+    const events = this.#events.stats();
+    const guesses = this.#guesses.stats();
+    return {
+      pending: events.waiting + guesses.waiting + this.#busy,
+      dropped: events.dropped + guesses.dropped,
+      ...this.#stats,
+      queues: { events, guesses },
+    };
   }
 
   /**
-   * One worker: takes events until none are left. A rule that answers synchronously with no finding
-   * (the common case) costs no promise; the worker awaits only rules that are async or fire.
+   * One worker: takes events until none are left, other events before guesses, and a guess only
+   * while fewer than GUESS_CONCURRENCY are being evaluated. A rule that answers synchronously with
+   * no finding (the common case) costs no promise; the worker awaits only rules that are async or fire.
    */
   async #work(): Promise<void> {
     try {
-      while (this.#head < this.#queue.length) {
-        const event = this.#queue[this.#head]!;
-        this.#queue[this.#head++] = undefined!;
-        if (this.#head === this.#queue.length) {
-          this.#queue = [];
-          this.#head = 0;
-        } else if (this.#head >= 1024 && this.#head * 2 >= this.#queue.length) {
-          // Under load that never lets the queue empty, drop the consumed front now and then.
-          this.#queue = this.#queue.slice(this.#head);
-          this.#head = 0;
-        }
+      for (;;) {
+        let event = this.#events.take();
+        const guess = event === undefined;
+        if (guess && this.#busyGuesses < GUESS_CONCURRENCY) event = this.#guesses.take();
+        if (event === undefined) return;
         const evaluation = this.#evaluate(event);
         if (evaluation === undefined) continue;
         this.#busy++;
+        if (guess) this.#busyGuesses++;
         try {
           await evaluation;
         } finally {
           this.#busy--;
+          if (guess) this.#busyGuesses--;
         }
       }
     } finally {
@@ -246,7 +295,7 @@ class Engine implements AlertEngine {
       const resolved = rules[i]!;
       let result: ReturnType<AlertRule['evaluate']>;
       try {
-        result = resolved.rule.evaluate(event, new RuleContext(this, resolved.rule.type, event.at));
+        result = resolved.rule.evaluate(event, new RuleContext(this, resolved.rule.type, event));
       } catch (error) {
         this.#report(error, `rule '${resolved.rule.type}'`);
         continue;
@@ -263,7 +312,7 @@ class Engine implements AlertEngine {
       const resolved = rules[i]!;
       let finding: AlertFinding | null | undefined;
       try {
-        finding = i === index ? await first : await resolved.rule.evaluate(event, new RuleContext(this, resolved.rule.type, event.at));
+        finding = i === index ? await first : await resolved.rule.evaluate(event, new RuleContext(this, resolved.rule.type, event));
       } catch (error) {
         this.#report(error, `rule '${resolved.rule.type}'`);
         continue;
@@ -275,6 +324,37 @@ class Engine implements AlertEngine {
   async close(): Promise<void> {
     await this.flush();
     this.#closed = true;
+    if (this.#reportTimer !== null) clearTimeout(this.#reportTimer);
+    this.#reportTimer = null;
+    this.#reportDrops();
+  }
+
+  /** Counts are exact in stats(); the log gets one line at most once a minute, so a flood cannot flood it. */
+  #dropped(): void {
+    if (this.#reportTimer !== null) return;
+    const wait = this.#reportedAt + DROP_REPORT_INTERVAL_MS - performance.now();
+    if (wait <= 0) this.#reportDrops();
+    else this.#reportTimer = setTimeout(() => this.#reportDrops(), wait).unref();
+  }
+
+  #reportDrops(): void {
+    this.#reportTimer = null;
+    const events = this.#events.takeUnreported();
+    const guesses = this.#guesses.takeUnreported();
+    if (events + guesses === 0) return;
+    this.#reportedAt = performance.now();
+    const { dropped } = this.stats();
+    const message =
+      `alert evaluation queue full: dropped ${events} events and ${guesses} token guesses` +
+      `${dropped === events + guesses ? '' : ` since the last report (${dropped} in all)`}; see sessions.alerts.stats()`;
+    const report = new Error(message);
+    // A count, not a failure somewhere in the code: one line wherever it is printed.
+    report.stack = `Error: ${message}`;
+    try {
+      this.#options.onError(report, 'queue');
+    } catch {
+      // The reporter itself failed; there is nowhere left to report to.
+    }
   }
 
   async #setStatus(alertId: string, status: 'acknowledged' | 'resolved', options: { note?: string } | undefined): Promise<Alert> {
@@ -375,20 +455,97 @@ class Engine implements AlertEngine {
   }
 }
 
+/**
+ * Events waiting for a worker, oldest first (an array shifted by index, not by copying). A rejected
+ * token with a fold key joins the waiting event of that key instead of taking a place of its own.
+ */
+class Queue {
+  readonly #max: number;
+  #items: Waiting[] = [];
+  #head = 0;
+  /** Waiting events by fold key; an event leaves it when a worker takes it. */
+  readonly #byKey = new Map<string, Waiting>();
+  #dropped = 0;
+  #folded = 0;
+  #unreported = 0;
+
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  add(event: AlertEvent, foldKey: string | null): 'queued' | 'folded' | 'dropped' {
+    if (foldKey !== null) {
+      const waiting = this.#byKey.get(foldKey);
+      if (waiting !== undefined) {
+        // The newest event is kept: it is the one whose time the rules should see.
+        waiting.attempts += (event as { attempts: number }).attempts;
+        waiting.event = event;
+        this.#folded++;
+        return 'folded';
+      }
+    }
+    if (this.#items.length - this.#head >= this.#max) {
+      this.#dropped++;
+      this.#unreported++;
+      return 'dropped';
+    }
+    const entry: Waiting = { event, foldKey, attempts: event.type === 'tokenRejected' ? event.attempts : 1 };
+    this.#items.push(entry);
+    if (foldKey !== null) this.#byKey.set(foldKey, entry);
+    return 'queued';
+  }
+
+  take(): AlertEvent | undefined {
+    if (this.#head === this.#items.length) return undefined;
+    const entry = this.#items[this.#head]!;
+    this.#items[this.#head++] = undefined!;
+    if (this.#head === this.#items.length) {
+      this.#items = [];
+      this.#head = 0;
+    } else if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
+      // Under load that never lets the queue empty, drop the consumed front now and then.
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    if (entry.foldKey === null) return entry.event;
+    this.#byKey.delete(entry.foldKey);
+    const event = entry.event as Extract<AlertEvent, { type: 'tokenRejected' }>;
+    return entry.attempts === event.attempts ? event : { ...event, attempts: entry.attempts };
+  }
+
+  stats(): AlertQueueStats {
+    return { waiting: this.#items.length - this.#head, dropped: this.#dropped, folded: this.#folded };
+  }
+
+  /** Drops since the last call. */
+  takeUnreported(): number {
+    const count = this.#unreported;
+    this.#unreported = 0;
+    return count;
+  }
+}
+
+interface Waiting {
+  event: AlertEvent;
+  readonly foldKey: string | null;
+  attempts: number;
+}
+
 /** What one evaluation sees; the counter and lookups go through the manager's store. */
 class RuleContext implements AlertRuleContext {
   readonly #engine: Engine;
   readonly #type: string;
-  readonly #at: EpochMs;
+  readonly #event: AlertEvent;
 
-  constructor(engine: Engine, type: string, at: EpochMs) {
+  constructor(engine: Engine, type: string, event: AlertEvent) {
     this.#engine = engine;
     this.#type = type;
-    this.#at = at;
+    this.#event = event;
   }
 
-  count(key: string, windowMs: number): Promise<number> {
-    return this.#engine.host.store.hitCounter(`${this.#type}:${key}`, this.#at, windowMs);
+  count(key: string, windowMs: number, hits = 1): Promise<number> {
+    if (!Number.isSafeInteger(hits) || hits < 1) return Promise.reject(new TypeError('ctx.count() hits must be a positive integer'));
+    return this.#engine.host.store.hitCounter(`${this.#type}:${key}`, this.#event.at, windowMs, hits);
   }
 
   geo(ip: string): Promise<GeoLocation | null> {
@@ -399,7 +556,9 @@ class RuleContext implements AlertRuleContext {
     return this.#engine.host.store.listByUser(userId);
   }
 
-  findRotatedToken(tokenHash: string) {
+  findRotatedToken(tokenHash: string): Promise<RotatedToken | null> {
+    const event = this.#event;
+    if (event.type === 'tokenRejected' && event.rotated !== undefined && event.tokenHash === tokenHash) return Promise.resolve(event.rotated);
     return this.#engine.host.store.findRotatedToken(tokenHash);
   }
 

@@ -1,4 +1,4 @@
-import type { AlertSeverity, Session, SessionDevice } from '../contracts.js';
+import type { AlertSeverity, RotatedToken, Session, SessionDevice } from '../contracts.js';
 import type { DeviceInfo } from '../device/index.js';
 import { LruCache } from '../device/lru-cache.js';
 import { parseDuration } from '../duration.js';
@@ -70,6 +70,8 @@ const EARTH_RADIUS_KM = 6371.0088;
 /** Sessions and users whose last network or place a process remembers, at most (about 100 bytes each). */
 const STATE_ENTRIES = 100_000;
 const identities = new WeakMap<object, string | null>();
+
+type TokenRejected = Extract<AlertEvent, { type: 'tokenRejected' }>;
 
 const FACTORIES = {
   newDevice,
@@ -202,34 +204,47 @@ function revokedTokenReuse(options: BuiltinRuleOptions & { grace?: unknown; reas
   const reasons = options.reasons ?? ['logout'];
   if (!Array.isArray(reasons) || !reasons.every((r) => typeof r === 'string')) invalidConfig('alerts.rules.revokedTokenReuse.reasons', 'must be an array of revoke reasons');
   const watched = new Set<string>(reasons);
-  return rule('revokedTokenReuse', options, 'high', ['tokenRejected'], async (event, ctx, severity) => {
+  // Synchronous unless validate() did not look the rotated token up: most events cost no promise.
+  return rule('revokedTokenReuse', options, 'high', ['tokenRejected'], (event, ctx, severity) => {
     if (event.type !== 'tokenRejected') return null;
-    const ip = ctx.storedIp(event.ip);
     if (event.reason === 'revoked' && event.session !== null) {
       const { session } = event;
       // Only reasons after which the client no longer holds the token: a device signed out from
       // elsewhere still has it and presents it once, innocently.
       if (session.revokeReason === null || !watched.has(session.revokeReason)) return null;
+      // Within the grace window this is a request that was in flight when the user logged out (a
+      // page's parallel requests, a tab that had not seen the cookie cleared yet), not a second holder.
+      if (session.revokedAt === null || event.at - session.revokedAt <= graceMs) return null;
       return {
         userId: session.userId,
         sessionId: session.id,
         severity,
-        evidence: { token: 'revoked', revokeReason: session.revokeReason, revokedAt: session.revokedAt, ip },
+        evidence: {
+          token: 'revoked',
+          revokeReason: session.revokeReason,
+          revokedAt: session.revokedAt,
+          secondsSinceRevocation: Math.round((event.at - session.revokedAt) / 1000),
+          ip: ctx.storedIp(event.ip),
+        },
         dedupKey: `revokedTokenReuse:${session.id}`,
       };
     }
     if (event.reason !== 'unknown' || event.tokenHash === null) return null;
-    const rotated = await ctx.findRotatedToken(event.tokenHash);
-    // Within the grace window this is a request that raced the rotation, not a second holder.
-    if (rotated === null || event.at - rotated.rotatedAt <= graceMs) return null;
-    return {
-      userId: rotated.userId,
-      sessionId: rotated.sessionId,
-      severity,
-      evidence: { token: 'rotated', rotatedAt: rotated.rotatedAt, secondsSinceRotation: Math.round((event.at - rotated.rotatedAt) / 1000), ip },
-      dedupKey: `revokedTokenReuse:${rotated.sessionId}`,
-    };
+    if (event.rotated !== undefined) return rotatedTokenFinding(event, event.rotated, graceMs, ctx, severity);
+    return ctx.findRotatedToken(event.tokenHash).then((rotated) => rotatedTokenFinding(event, rotated, graceMs, ctx, severity));
   });
+}
+
+/** A replayed rotated-away token, unless it raced the rotation (within the grace window). */
+function rotatedTokenFinding(event: TokenRejected, rotated: RotatedToken | null, graceMs: number, ctx: AlertRuleContext, severity: AlertSeverity): AlertFinding | null {
+  if (rotated === null || event.at - rotated.rotatedAt <= graceMs) return null;
+  return {
+    userId: rotated.userId,
+    sessionId: rotated.sessionId,
+    severity,
+    evidence: { token: 'rotated', rotatedAt: rotated.rotatedAt, secondsSinceRotation: Math.round((event.at - rotated.rotatedAt) / 1000), ip: ctx.storedIp(event.ip) },
+    dedupKey: `revokedTokenReuse:${rotated.sessionId}`,
+  };
 }
 
 function tokenBruteForce(options: BuiltinRuleOptions & { threshold?: unknown; within?: unknown }): AlertRule {
@@ -242,10 +257,11 @@ function tokenBruteForce(options: BuiltinRuleOptions & { threshold?: unknown; wi
     // (with 'truncate', a whole /24 or /48 counts together).
     const client = ctx.storedIp(event.ip);
     if (client === null) return null;
-    const attempts = await ctx.count(client, withinMs);
-    // Reported at the threshold and at each further multiple of it: a flood of guesses costs one
-    // alert write per `threshold` guesses, not one per guess.
-    if (attempts < threshold || attempts % threshold !== 0) return null;
+    // Guesses folded under load arrive as one event: one counter update for all of them.
+    const attempts = await ctx.count(client, withinMs, event.attempts);
+    // Reported when the count reaches the threshold and each further multiple of it: a flood of
+    // guesses costs one alert write per `threshold` guesses, not one per guess.
+    if (attempts < threshold || Math.floor(attempts / threshold) === Math.floor((attempts - event.attempts) / threshold)) return null;
     return { userId: null, severity, evidence: { ip: client, attempts, within }, dedupKey: `tokenBruteForce:${client}` };
   });
 }

@@ -47,6 +47,19 @@ export type AlertEvent =
       /** The token's hash (as stores keep it); `null` for a malformed token. */
       readonly tokenHash: string | null;
       readonly session: Session | null;
+      /**
+       * For an `unknown` token while the built-in `revokedTokenReuse` rule is on: who held it before
+       * `rotate()` replaced it, or `null` when it was never rotated away (a guess). `validate()` looks
+       * it up before queueing the event, so that guesses can wait apart from everything else.
+       * `undefined` when not looked up: ask `ctx.findRotatedToken`.
+       */
+      readonly rotated: RotatedToken | null | undefined;
+      /**
+       * How many rejected tokens this event stands for, usually 1. Under load, a rejection that
+       * arrives while an earlier one of the same client (guesses) or the same session is still
+       * waiting for evaluation is folded into it: the newest event is kept and `attempts` adds up.
+       */
+      readonly attempts: number;
       readonly ip: string | null;
     }
   | {
@@ -105,16 +118,19 @@ export interface AlertFinding {
 /** What a rule may use besides the event. */
 export interface AlertRuleContext {
   /**
-   * Adds a hit to `key` (namespaced by the rule's type) and returns the hits inside the last
-   * `windowMs`, this one included. Backed by the store: shared by every app server on Postgres and
-   * SQLite, per process on the memory store.
+   * Adds `hits` (default 1; e.g. an event's `attempts`) to `key` (namespaced by the rule's type)
+   * and returns the hits inside the last `windowMs`, these included. Backed by the store: shared by
+   * every app server on Postgres and SQLite, per process on the memory store.
    */
-  count(key: string, windowMs: number): Promise<number>;
+  count(key: string, windowMs: number, hits?: number): Promise<number>;
   /** Where an address is, through the configured resolver (cached); `null` without one. */
   geo(ip: string): Promise<GeoLocation | null>;
   /** Every stored session of the user (any status), most recently active first. */
   sessionsOf(userId: string): Promise<Session[]>;
-  /** Who held a token hash before `rotate()` replaced it, if the store still remembers. */
+  /**
+   * Who held a token hash before `rotate()` replaced it, if the store still remembers. For the
+   * token of the event being evaluated, answered from `event.rotated` when that was looked up.
+   */
   findRotatedToken(tokenHash: string): Promise<RotatedToken | null>;
   /** An address in the form the manager stores it (`ipPrivacy`): use this in evidence. */
   storedIp(ip: string | null): string | null;
@@ -164,7 +180,7 @@ export interface BuiltinRules {
   concurrentLimit?: BuiltinRuleOptions | false;
   /** A session used from another device, or another /16 (IPv4) or /48 (IPv6) network shortly after its last use. High. */
   sessionHijack?: (BuiltinRuleOptions & { within?: Duration; checkDevice?: boolean; checkNetwork?: boolean }) | false;
-  /** A rotated-away token after `grace`, or the token of a session revoked for one of `reasons`. High. */
+  /** A rotated-away token, or the token of a session revoked for one of `reasons`, more than `grace` after it was replaced or revoked. High. */
   revokedTokenReuse?: (BuiltinRuleOptions & { grace?: Duration; reasons?: readonly string[] }) | false;
   /** At least `threshold` unknown or malformed tokens from one client address `within`. High. */
   tokenBruteForce?: (BuiltinRuleOptions & { threshold?: number; within?: Duration }) | false;
@@ -184,9 +200,17 @@ export interface AlertOptions {
   onAlert?: (alert: Alert) => void | Promise<void>;
   /** Turns addresses into places for `impossibleTravel`. */
   geo?: GeoResolver;
-  /** Receives what rules, `onAlert`, the geo resolver or alert storage threw. Default: `console.error`. */
+  /**
+   * Receives what rules, `onAlert`, the geo resolver or alert storage threw, with where it came
+   * from (`"rule 'sessionHijack'"`, `'onAlert'`, ...). Dropped events are reported here too, as
+   * source `'queue'`: one line of counts (an Error without a stack trace) at most once a minute and
+   * on close. Default: `console.error` (`console.warn` for `'queue'`).
+   */
   onError?: (error: unknown, source: string) => void;
-  /** Events waiting for evaluation, at most; beyond it new ones are dropped and counted. Default 10,000. */
+  /**
+   * Events waiting for evaluation, at most, in each of the two queues (guesses, and all other
+   * events); beyond it new ones are dropped and counted. Default 10,000.
+   */
   maxPending?: number;
 }
 
@@ -209,17 +233,33 @@ export interface AlertPage {
   nextCursor: string | null;
 }
 
+/** One of the engine's two queues, in {@link AlertEngineStats}. */
+export interface AlertQueueStats {
+  /** Events waiting for a worker. */
+  waiting: number;
+  /** Events dropped because `maxPending` were already waiting in this queue. */
+  dropped: number;
+  /** Rejected tokens folded into a waiting event of the same client or session (see `attempts`). */
+  folded: number;
+}
+
 /** Counters of the alert engine since the manager was created. */
 export interface AlertEngineStats {
   /** Events waiting for or under evaluation. */
   pending: number;
-  /** Events dropped because `maxPending` were already waiting. */
+  /** Events dropped because `maxPending` were already waiting (both queues). */
   dropped: number;
   /** Alerts created and occurrences folded into existing ones. */
   raised: number;
   folded: number;
   /** Rule, storage and hook failures (each also went to `onError`). */
   errors: number;
+  /**
+   * Guesses (malformed tokens, and unknown tokens that were never rotated away) wait in a queue of
+   * their own, so that a flood of them can neither drop nor delay other events; at most three of
+   * the four evaluations in progress are guesses.
+   */
+  queues: { events: AlertQueueStats; guesses: AlertQueueStats };
 }
 
 /** The alerts of a session manager: `sessions.alerts`. */

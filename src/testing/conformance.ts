@@ -311,8 +311,8 @@ function newRecord(
   };
 }
 
-const ids = (sessions: readonly Session[]): string[] => sessions.map((s) => s.id);
-const sortedIds = (sessions: readonly Session[]): string[] => ids(sessions).sort();
+const ids = (records: readonly { id: string }[]): string[] => records.map((s) => s.id);
+const sortedIds = (records: readonly { id: string }[]): string[] => ids(records).sort();
 
 // --- groups ---
 
@@ -1236,6 +1236,27 @@ function describeCleanup(t: () => Harness): void {
       expect((await m.validate(active.token)).ok).toBe(true);
       expect(await m.cleanup({ olderThan: 0 })).toBe(0);
     });
+
+    it('deletes alerts last seen or resolved more than olderThan ago, in batches, and keeps the recurring and the recent', async () => {
+      const h = t();
+      const m = h.manager();
+      const userId = h.user();
+      const raise = async (dedupKey: string, at: number) =>
+        (await h.store.raiseAlert({ id: `alr_${randomBytes(8).toString('hex')}`, userId, sessionId: null, type: 'test', severity: 'low', evidence: {}, dedupKey, at }, DAY)).alert;
+      for (let i = 0; i < 5; i++) await raise(`old-${i}`, START + i * MINUTE);
+      const recurring = await raise('recurring', START);
+      const resolved = await raise('resolved', START + DAY);
+      await h.store.setAlertStatus(resolved.id, 'resolved', START + DAY + HOUR);
+      // Recurring within the fold window (a day) keeps one alert alive: last seen at START + 40 h.
+      await raise('recurring', START + 20 * HOUR);
+      await raise('recurring', START + 40 * HOUR);
+      const recent = await raise('recent', START + 47 * HOUR);
+      h.clock.set(START + 2 * DAY + 2 * HOUR); // cutoff: START + 1d 2h
+      const callsBefore = h.calls('deleteAlertsBefore');
+      await m.cleanup({ olderThan: '1d', batchSize: 2 });
+      expect(h.calls('deleteAlertsBefore') - callsBefore).toBeGreaterThanOrEqual(3);
+      expect(sortedIds((await m.alerts.list({ userId })).items)).toEqual(sortedIds([recurring, recent]));
+    });
   });
 }
 
@@ -2109,6 +2130,40 @@ function describeAlertStorage(t: () => Harness): void {
       await h.store.raiseAlert(occurrence(userId), HOUR);
       expect((await h.store.listAlerts({ userId, limit: 10 })).map((a) => a.userId)).toEqual([userId]);
     });
+
+    it('deleteAlertsBefore deletes at most `limit` alerts last seen before the cutoff or resolved before it, and keeps a recurring open one', async () => {
+      const h = t();
+      const userId = h.user();
+      const cutoff = START + 2 * HOUR;
+      const raise = async (dedupKey: string, at: number) => (await h.store.raiseAlert(occurrence(userId, { dedupKey, at }), DAY)).alert;
+      const stale = await raise('stale', START);
+      // Acknowledged after the cutoff, but last seen before it: over.
+      const acknowledged = await raise('acknowledged', START + MINUTE);
+      await h.store.setAlertStatus(acknowledged.id, 'acknowledged', START + 3 * HOUR);
+      const resolved = await raise('resolved', START + 30 * MINUTE);
+      await h.store.setAlertStatus(resolved.id, 'resolved', START + HOUR);
+      // Seen after the cutoff (a clock ahead elsewhere), resolved before it: over.
+      const resolvedBefore = await raise('resolved-before', START + 3 * HOUR);
+      await h.store.setAlertStatus(resolvedBefore.id, 'resolved', START + HOUR);
+      // Kept: created long ago but still recurring; last seen exactly at the cutoff; resolved after it.
+      const recurring = await raise('recurring', START);
+      await raise('recurring', START + 3 * HOUR);
+      const atCutoff = await raise('at-cutoff', cutoff);
+      const resolvedAfter = await raise('resolved-after', cutoff + MINUTE);
+      await h.store.setAlertStatus(resolvedAfter.id, 'resolved', cutoff + 2 * MINUTE);
+
+      expect(await h.store.deleteAlertsBefore(cutoff, 3)).toBe(3);
+      expect(await h.store.deleteAlertsBefore(cutoff, 3)).toBe(1);
+      expect(await h.store.deleteAlertsBefore(cutoff, 3)).toBe(0);
+      const left = await h.store.listAlerts({ userId, limit: 100 });
+      expect(sortedIds(left)).toEqual(sortedIds([recurring, atCutoff, resolvedAfter]));
+      for (const gone of [stale, acknowledged, resolved, resolvedBefore]) expect(left.map((a) => a.id)).not.toContain(gone.id);
+      expect(left.find((a) => a.id === recurring.id)).toMatchObject({ count: 2, lastSeenAt: START + 3 * HOUR });
+      // An occurrence of a deleted alert's key, inside its window, starts a new alert.
+      const again = await h.store.raiseAlert(occurrence(userId, { dedupKey: 'stale', at: cutoff }), DAY);
+      expect(again).toMatchObject({ created: true, alert: { count: 1 } });
+      expect(again.alert.id).not.toBe(stale.id);
+    });
   });
 }
 
@@ -2230,6 +2285,17 @@ function describeCounters(t: () => Harness, options: ConformanceOptions): void {
       expect(await hit(START + 109)).toBe(3);
       expect(await hit(START + 199)).toBe(3); // bucket 19: buckets 10..19
       expect(await hit(START + 200)).toBe(2); // bucket 20: buckets 11..20
+    });
+
+    it('hitCounter adds `hits` at once, counted as that many single hits', async () => {
+      const h = t();
+      const key = h.user('key');
+      expect(await h.store.hitCounter(key, START, WINDOW, 5)).toBe(5);
+      expect(await h.store.hitCounter(key, START + MINUTE, WINDOW)).toBe(6);
+      expect(await h.store.hitCounter(key, START + 2 * MINUTE, WINDOW, 20)).toBe(26);
+      expect(await h.store.hitCounter(key, START + 2 * MINUTE, WINDOW, 3)).toBe(29);
+      // Bucket 10: the five hits of bucket 0 are out of the window.
+      expect(await h.store.hitCounter(key, START + 10 * MINUTE, WINDOW, 2)).toBe(26);
     });
 
     it('keys are counted independently', async () => {

@@ -172,20 +172,60 @@ describe('alerts.list, acknowledge, resolve', () => {
 });
 
 describe('engine limits and lifecycle', () => {
-  it('drops events beyond maxPending instead of queueing without bound, and counts them', async () => {
+  it('drops events beyond maxPending instead of queueing without bound, counts them per queue, and reports them once', async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const errors: string[] = [];
+    const errors: Array<[string, string]> = [];
     const manager = open({
       store: memoryStore(),
-      alerts: { rules: { tokenBruteForce: false, revokedTokenReuse: false }, maxPending: 5, onError: (e) => errors.push((e as Error).message), custom: [{ type: 'slow', events: ['tokenRejected'], evaluate: () => gate.then(() => null) }] },
+      alerts: { rules: { tokenBruteForce: false, revokedTokenReuse: false }, maxPending: 5, onError: (e, source) => errors.push([source, (e as Error).message]), custom: [{ type: 'slow', events: ['tokenRejected'], evaluate: () => gate.then(() => null) }] },
     });
-    for (let i = 0; i < 12; i++) await manager.validate(generateToken());
-    expect(manager.alerts.stats()).toMatchObject({ pending: 5, dropped: 7 });
-    expect(errors).toEqual(['evaluation queue full (5 events waiting): 1 dropped so far']);
+    // From 12 networks, so that no two guesses fold: three are evaluated, five wait, four are dropped.
+    for (let i = 0; i < 12; i++) await manager.validate(generateToken(), { ip: `198.51.${i}.1` });
+    expect(manager.alerts.stats()).toMatchObject({ pending: 8, dropped: 4, queues: { guesses: { waiting: 5, dropped: 4, folded: 0 }, events: { waiting: 0, dropped: 0 } } });
+    expect(errors).toEqual([['queue', 'alert evaluation queue full: dropped 0 events and 1 token guesses; see sessions.alerts.stats()']]);
+    // The worker guesses may not take still evaluates other events at once.
+    await manager.create({ userId: 'u1' });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(manager.alerts.stats()).toMatchObject({ pending: 8, queues: { events: { waiting: 0 } } });
     release();
     await manager.alerts.flush();
     expect(manager.alerts.stats().pending).toBe(0);
+  });
+
+  it('tells custom rules about the rotated-token lookup and folded attempts of tokenRejected events', async () => {
+    const clock = manualClock(START);
+    const seen: Array<[string, unknown, number]> = [];
+    const reads: string[] = [];
+    const store = memoryStore();
+    const counted = new Proxy(store, {
+      get: (target, name: keyof SessionStore) => {
+        if (name === 'findRotatedToken') return (hash: string) => (reads.push(hash), target.findRotatedToken(hash));
+        return typeof target[name] === 'function' ? (target[name] as Function).bind(target) : target[name];
+      },
+    });
+    const manager = open({
+      store: counted,
+      clock: clock.now,
+      alerts: {
+        custom: [{
+          type: 'watcher',
+          events: ['tokenRejected'],
+          evaluate: async (e, ctx) => {
+            if (e.type === 'tokenRejected' && e.tokenHash !== null) seen.push([e.reason, (await ctx.findRotatedToken(e.tokenHash))?.sessionId ?? null, e.attempts]);
+            return null;
+          },
+        }],
+      },
+    });
+    const { session, token } = await manager.create({ userId: 'u1' });
+    await manager.rotate(token);
+    await manager.validate(token);
+    await manager.validate(generateToken());
+    await manager.alerts.flush();
+    expect(seen).toEqual([['unknown', session.id, 1], ['unknown', null, 1]]);
+    // validate() looked each unknown token up once; the rule's ctx answered from the event.
+    expect(reads).toHaveLength(2);
   });
 
   it('close() waits for evaluations in progress, including their actions', async () => {
@@ -210,7 +250,14 @@ describe('engine limits and lifecycle', () => {
     for (let i = 0; i < 25; i++) await manager.validate(generateToken(), { ip: '203.0.113.66' });
     await manager.validate(token, { ip: '198.51.100.7' });
     await manager.alerts.flush();
-    expect(manager.alerts.stats()).toEqual({ pending: 0, dropped: 0, raised: 0, folded: 0, errors: 0 });
+    expect(manager.alerts.stats()).toEqual({
+      pending: 0,
+      dropped: 0,
+      raised: 0,
+      folded: 0,
+      errors: 0,
+      queues: { events: { waiting: 0, dropped: 0, folded: 0 }, guesses: { waiting: 0, dropped: 0, folded: 0 } },
+    });
     expect((await manager.alerts.list()).items).toEqual([]);
   });
 

@@ -196,16 +196,50 @@ describe('revokedTokenReuse', () => {
   });
 
   it('raises it for the token of a session the user logged out of, not for one signed out from elsewhere', async () => {
-    const { manager, alertsOf } = setup({}, { maxSessionsPerUser: 3 });
+    const { manager, clock, alertsOf } = setup({}, { maxSessionsPerUser: 3 });
     const { session: loggedOut, token: loggedOutToken } = await manager.create({ userId: 'u1' });
     const { session: other, token: otherToken } = await manager.create({ userId: 'u1' });
     await manager.revoke(loggedOut.id, { reason: 'logout' });
     await manager.revoke(other.id);
+    clock.advance('5m');
     expect(await manager.validate(otherToken)).toEqual({ ok: false, reason: 'revoked' });
     expect(await alertsOf('revokedTokenReuse')).toEqual([]);
-    expect(await manager.validate(loggedOutToken)).toEqual({ ok: false, reason: 'revoked' });
+    expect(await manager.validate(loggedOutToken, { ip: '198.51.100.7' })).toEqual({ ok: false, reason: 'revoked' });
     const [alert] = await alertsOf('revokedTokenReuse');
-    expect(alert).toMatchObject({ sessionId: loggedOut.id, evidence: { token: 'revoked', revokeReason: 'logout', revokedAt: START } });
+    expect(alert).toMatchObject({ sessionId: loggedOut.id, evidence: { token: 'revoked', revokeReason: 'logout', revokedAt: START, secondsSinceRevocation: 300, ip: '198.51.100.0' } });
+  });
+
+  it('gives a logged-out token the same grace as a rotated one: quiet within 30 s of the logout, an alert after', async () => {
+    // Issue #11, attack 5: the browser's next request after "sign out" still carries the cookie.
+    const { manager, clock, alertsOf } = setup({ rules: { revokedTokenReuse: { action: 'revokeAll' } } });
+    const { session, token } = await manager.create({ userId: 'u1' });
+    const { session: phone } = await manager.create({ userId: 'u1' });
+    await manager.revoke(session.id, { reason: 'logout' });
+    clock.advance('30s');
+    expect(await manager.validate(token)).toEqual({ ok: false, reason: 'revoked' });
+    expect(await alertsOf('revokedTokenReuse')).toEqual([]);
+    // Nobody was signed out everywhere by their own logout.
+    expect(await manager.get(phone.id)).toMatchObject({ status: 'active' });
+    clock.advance('1s');
+    await manager.validate(token);
+    expect(await alertsOf('revokedTokenReuse')).toMatchObject([{ sessionId: session.id, evidence: { token: 'revoked', secondsSinceRevocation: 31 } }]);
+    expect(await manager.get(phone.id)).toMatchObject({ status: 'revoked', revokeReason: 'alert:revokedTokenReuse' });
+  });
+
+  it('applies a configured grace to both kinds of token', async () => {
+    const { manager, clock, alertsOf } = setup({ rules: { revokedTokenReuse: { grace: '2m' } } });
+    const { token: rotatedAway } = await manager.create({ userId: 'u1' });
+    const { session, token: loggedOut } = await manager.create({ userId: 'u2' });
+    await manager.rotate(rotatedAway);
+    await manager.revoke(session.id, { reason: 'logout' });
+    clock.advance('90s');
+    await manager.validate(rotatedAway);
+    await manager.validate(loggedOut);
+    expect(await alertsOf('revokedTokenReuse')).toEqual([]);
+    clock.advance('31s');
+    await manager.validate(rotatedAway);
+    await manager.validate(loggedOut);
+    expect((await alertsOf('revokedTokenReuse')).map((a) => [a.userId, a.evidence.token]).sort()).toEqual([['u1', 'rotated'], ['u2', 'revoked']]);
   });
 });
 

@@ -29,6 +29,11 @@ export interface MemoryStoreOptions {
   retainEnded?: Duration;
   /** Activity rows kept at most; the oldest are discarded beyond it. Default 100,000. */
   maxActivityRows?: number;
+  /**
+   * Alerts kept at most (about 0.4 KB each with small evidence). Beyond it the store evicts the resolved alert
+   * resolved longest ago, or, with none resolved, the alert least recently seen. Default 10,000.
+   */
+  maxAlerts?: number;
 }
 
 /**
@@ -45,7 +50,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
   if (!Number.isSafeInteger(maxActivityRows) || maxActivityRows < 0) {
     throw new SessionError('INVALID_CONFIG', 'maxActivityRows must be a non-negative integer');
   }
-  return new MemorySessionStore(parseDuration(options.retainEnded ?? '1d', 'retainEnded'), maxActivityRows);
+  const maxAlerts = options.maxAlerts ?? 10_000;
+  if (!Number.isSafeInteger(maxAlerts) || maxAlerts < 1) throw new SessionError('INVALID_CONFIG', 'maxAlerts must be a positive integer');
+  return new MemorySessionStore(parseDuration(options.retainEnded ?? '1d', 'retainEnded'), maxActivityRows, maxAlerts);
 }
 
 // --- internal ---
@@ -81,7 +88,11 @@ class MemorySessionStore implements SessionStore {
   #activity: ActivityRecord[] = [];
   readonly #activityIds = new Set<string>();
   readonly #maxActivityRows: number;
+  /** Least recently seen first: an alert moves to the end when an occurrence folds into it. */
   readonly #alerts = new Map<string, Alert>();
+  /** Ids of resolved alerts, resolved longest ago first: evicted before any other. */
+  readonly #resolvedAlerts = new Set<string>();
+  readonly #maxAlerts: number;
   /** The newest alert of each dedup key: the only one an occurrence can fold into. */
   readonly #alertByKey = new Map<string, string>();
   /** Rotated-away token hashes, oldest rotation first (Map insertion order). */
@@ -93,9 +104,10 @@ class MemorySessionStore implements SessionStore {
   #sweep: Iterator<string> | null = null;
   #closed = false;
 
-  constructor(retainEndedMs: number, maxActivityRows: number) {
+  constructor(retainEndedMs: number, maxActivityRows: number, maxAlerts: number) {
     this.#retainEndedMs = retainEndedMs;
     this.#maxActivityRows = maxActivityRows;
+    this.#maxAlerts = maxAlerts;
   }
 
   async migrate(): Promise<void> {
@@ -311,6 +323,7 @@ class MemorySessionStore implements SessionStore {
         evidence: structuredClone(occurrence.evidence),
         count: latest.count + 1,
       });
+      this.#alerts.delete(folded.id);
       this.#alerts.set(folded.id, folded);
       return { alert: folded, created: false };
     }
@@ -331,6 +344,7 @@ class MemorySessionStore implements SessionStore {
     });
     this.#alerts.set(alert.id, alert);
     this.#alertByKey.set(alert.dedupKey, alert.id);
+    if (this.#alerts.size > this.#maxAlerts) this.#deleteAlert(this.#resolvedAlerts.values().next().value ?? this.#alerts.keys().next().value!);
     return { alert, created: true };
   }
 
@@ -358,10 +372,24 @@ class MemorySessionStore implements SessionStore {
     if (alert.status === 'resolved' || (status === 'acknowledged' && alert.status !== 'open')) return alert;
     const updated = Object.freeze({ ...alert, status, updatedAt: at, note: note ?? alert.note });
     this.#alerts.set(id, updated);
+    if (status === 'resolved') this.#resolvedAlerts.add(id);
     return updated;
   }
 
-  async hitCounter(key: string, at: EpochMs, windowMs: number): Promise<number> {
+  async deleteAlertsBefore(cutoff: EpochMs, limit: number): Promise<number> {
+    this.#assertOpen();
+    let deleted = 0;
+    for (const alert of this.#alerts.values()) {
+      if (deleted === limit) break;
+      if (alert.lastSeenAt < cutoff || (alert.status === 'resolved' && alert.updatedAt! < cutoff)) {
+        this.#deleteAlert(alert.id);
+        deleted++;
+      }
+    }
+    return deleted;
+  }
+
+  async hitCounter(key: string, at: EpochMs, windowMs: number, hits = 1): Promise<number> {
     this.#assertOpen();
     const bucketMs = Math.ceil(windowMs / BUCKETS);
     const bucket = Math.floor(at / bucketMs);
@@ -377,8 +405,8 @@ class MemorySessionStore implements SessionStore {
     if (this.#counters.size > MAX_COUNTER_KEYS) this.#counters.delete(this.#counters.keys().next().value!);
     this.#reclaimCounters(at);
     // A hit in a bucket the ring no longer holds is counted for its caller only.
-    if (bucket <= counter.newest - BUCKETS) return 1;
-    counter.hits[slot(bucket)]!++;
+    if (bucket <= counter.newest - BUCKETS) return hits;
+    counter.hits[slot(bucket)]! += hits;
     let sum = 0;
     for (let b = counter.newest - BUCKETS + 1; b <= bucket; b++) sum += counter.hits[slot(b)]!;
     return sum;
@@ -489,6 +517,7 @@ class MemorySessionStore implements SessionStore {
     this.#rotated.clear();
     this.#counters.clear();
     this.#alerts.clear();
+    this.#resolvedAlerts.clear();
     this.#alertByKey.clear();
     this.#activity = [];
     this.#activityIds.clear();
@@ -510,6 +539,13 @@ class MemorySessionStore implements SessionStore {
   #put(session: Session): Session {
     this.#byHash.set(this.#hashById.get(session.id)!, session);
     return session;
+  }
+
+  #deleteAlert(id: string): void {
+    const alert = this.#alerts.get(id)!;
+    this.#alerts.delete(id);
+    this.#resolvedAlerts.delete(id);
+    if (this.#alertByKey.get(alert.dedupKey) === id) this.#alertByKey.delete(alert.dedupKey);
   }
 
   #sessionsOf(userId: string): Session[] {

@@ -314,5 +314,14 @@ function migrations(driver: SqlDriver, tables: SqlTableNames): Record<string, Mi
         await schema.createIndex(`${l}_status_idx`).on(l).column('status').execute();
       },
     },
+    '0006_index_alerts_for_retention': {
+      async up(db) {
+        const schema = schemaOf(db);
+        const t = tables.alerts;
+        // cleanup() deletes alerts last seen, or resolved, before its cutoff: one index per condition.
+        await schema.createIndex(`${t}_last_seen_idx`).on(t).column('last_seen_at').execute();
+        await schema.createIndex(`${t}_resolved_idx`).on(t).columns(['status', 'updated_at']).execute();
+      },
+    },
   };
 }

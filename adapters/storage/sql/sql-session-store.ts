@@ -349,10 +349,14 @@ export class SqlSessionStore implements SessionStore {
     return current.length === 0 ? null : toAlert(current[0]!);
   }
 
-  async hitCounter(key: string, at: EpochMs, windowMs: number): Promise<number> {
+  async deleteAlertsBefore(cutoff: EpochMs, limit: number): Promise<number> {
+    return (await this.#run('deleteAlertsBefore', this.#al.deleteBefore, { cutoff, limit })).length;
+  }
+
+  async hitCounter(key: string, at: EpochMs, windowMs: number, hits = 1): Promise<number> {
     const bucketMs = Math.ceil(windowMs / 10);
     const bucket = Math.floor(at / bucketMs);
-    const values = { key, bucket, oldest: bucket - 9, expiresAt: (bucket + 10) * bucketMs };
+    const values = { key, bucket, hits, oldest: bucket - 9, expiresAt: (bucket + 10) * bucketMs };
     if (this.#driver.dialect === 'postgres') {
       // One statement, one round trip: the upsert's own count (the row lock orders concurrent hits,
       // so each caller gets a distinct count) plus the nine older buckets.
@@ -841,6 +845,20 @@ function buildAlertStatements(db: Kysely<any>, table: string, rowLocks: boolean)
       true,
     ),
     byId: prepare(db.selectFrom(table).select(ALERT_COLUMNS).where('id', '=', param('id')), true),
+    deleteBefore: prepare(
+      db
+        .deleteFrom(table)
+        .where(
+          'id',
+          'in',
+          db
+            .selectFrom(table)
+            .select('id')
+            .where(sql<boolean>`last_seen_at < ${param('cutoff')} or (status = 'resolved' and updated_at < ${param('cutoff')})`)
+            .limit(param('limit')),
+        )
+        .returning('id'),
+    ),
   };
 }
 
@@ -911,8 +929,8 @@ function buildRotationStatements(db: Kysely<any>, tables: SqlTableNames) {
 function buildCounterStatements(db: Kysely<any>, table: string) {
   const hit = db
     .insertInto(table)
-    .values({ key: param('key'), bucket: param('bucket'), hits: sql.lit(1), expires_at: param('expiresAt') })
-    .onConflict((oc) => oc.columns(['key', 'bucket']).doUpdateSet({ hits: sql`${sql.ref(`${table}.hits`)} + 1` }));
+    .values({ key: param('key'), bucket: param('bucket'), hits: param('hits'), expires_at: param('expiresAt') })
+    .onConflict((oc) => oc.columns(['key', 'bucket']).doUpdateSet({ hits: sql`${sql.ref(`${table}.hits`)} + ${sql.ref('excluded.hits')}` }));
   const window = (upTo: 'bucket' | 'below') =>
     db
       .selectFrom(table)
