@@ -140,11 +140,16 @@ export interface SessionStore extends ActivityStore, AlertStore, CounterStore, L
   touch(id: string, at: EpochMs, idleExpiresAt: EpochMs): Promise<Session | null>;
 
   /**
-   * Atomically moves `expiresAt` forward by `byMs`, capped at `absoluteExpiresAt`, if the session is
-   * active at `now`. Concurrent extends add up.
-   * @returns the updated session, or `null` if it is missing or not active (nothing written).
+   * Moves `expiresAt` forward by `byMs` if the session is active at `now`, to at most
+   * `maxIdleExpiresAt` and `absoluteExpiresAt`, and never backwards: a deadline already beyond
+   * `maxIdleExpiresAt` stays as it is. That is, `expiresAt` becomes
+   * `min(expiresAt + byMs, absoluteExpiresAt, max(expiresAt, maxIdleExpiresAt))`, computed from the
+   * stored value in the same atomic step as the write (one `UPDATE`, a critical section), so that
+   * concurrent extends add up to the cap and never pass it.
+   * @returns the updated session (unchanged when already at a cap), or `null` if it is missing or not
+   * active (nothing written).
    */
-  extend(id: string, byMs: number, now: EpochMs): Promise<Session | null>;
+  extend(id: string, byMs: number, now: EpochMs, maxIdleExpiresAt: EpochMs): Promise<Session | null>;
 
   /**
    * Compare-and-swap of the token hash: replaces `currentHash` by `nextHash` if the session holding

@@ -1,9 +1,11 @@
 export { createSessionManager } from './session-manager.js';
 export type {
   CreateSessionInput,
+  ExtendOptions,
   InvalidReason,
   SessionManager,
   SessionManagerOptions,
+  SessionPreset,
   ValidateContext,
   ValidationResult,
 } from './session-manager.js';

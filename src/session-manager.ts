@@ -19,9 +19,16 @@ import { generateSessionId, generateToken, hashToken, isWellFormedToken, TOKEN_L
 export interface SessionManagerOptions {
   /** Where sessions live: `memoryStore()`, `sqliteStore()`, `postgresStore()` or your own {@link SessionStore}. */
   store: SessionStore;
-  /** A session unused for this long expires. Default `'30m'`. */
+  /**
+   * `idleTimeout` and `absoluteTimeout` of a NIST SP 800-63B-4 authentication assurance level
+   * (reauthentication, sections 2.1.3, 2.2.3 and 2.3.3): `'aal1'` 30 days absolute (idle as the
+   * default), `'aal2'` 1 h idle and 24 h absolute, `'aal3'` 15 min idle and 12 h absolute. Either
+   * timeout given explicitly wins over the preset's. Default: none.
+   */
+  preset?: SessionPreset;
+  /** A session unused for this long expires. Default `'30m'` (or the preset's). */
   idleTimeout?: Duration;
-  /** Hard cap on a session's life from creation; nothing extends past it. Default `'7d'`. */
+  /** Hard cap on a session's life from creation; nothing extends past it. Default `'7d'` (or the preset's). */
   absoluteTimeout?: Duration;
   /** `validate()` writes `lastActiveAt` at most this often per session. Must be below `idleTimeout`. Default `'1m'`. */
   touchInterval?: Duration;
@@ -51,6 +58,21 @@ export interface SessionManagerOptions {
   alerts?: AlertOptions | false;
 }
 
+/** A named set of timeouts; see {@link SessionManagerOptions.preset}. */
+export type SessionPreset = 'aal1' | 'aal2' | 'aal3';
+
+/** Options of {@link SessionManager.extend}. */
+export interface ExtendOptions {
+  /**
+   * Bounds the idle deadline, however often or concurrently `extend()` is called: it ends at most
+   * `maxIdle` from now, or `idleTimeout` from now if that is longer (the window any request gives the
+   * session anyway). A deadline already further out is kept, never shortened. Pass it whenever `by`
+   * comes from a client, as the self-service route does with `maxExtend`. Default: only the absolute
+   * deadline bounds it.
+   */
+  maxIdle?: Duration;
+}
+
 /** Input of {@link SessionManager.create}. */
 export interface CreateSessionInput {
   userId: string;
@@ -72,7 +94,12 @@ export interface ValidateContext {
   headers?: DeviceHeaders | null;
 }
 
-export type InvalidReason = 'unknown' | 'expired' | 'idle' | 'revoked';
+/**
+ * Why a token was refused: `malformed` (not a sessionkeeper token: empty, oversized, wrong format),
+ * `unknown` (no session holds it), `expired` (past the absolute deadline), `idle` (past the idle
+ * deadline) or `revoked`.
+ */
+export type InvalidReason = 'malformed' | 'unknown' | 'expired' | 'idle' | 'revoked';
 
 /** The outcome of {@link SessionManager.validate}. An invalid token is an expected outcome, not an error. */
 export type ValidationResult =
@@ -105,8 +132,10 @@ export interface SessionManager {
 
   /**
    * Checks a token. Active sessions come back with `ok: true`; at most once per `touchInterval` this
-   * also records activity, sliding the idle deadline.
-   * @throws SessionError `INVALID_TOKEN` for a value that is not a sessionkeeper token at all.
+   * also records activity, sliding the idle deadline. Any string a client sends is an outcome, never
+   * an exception: one that is not a sessionkeeper token (empty, oversized, wrong format) is
+   * `{ ok: false, reason: 'malformed' }`, refused on its shape before it is hashed or looked up.
+   * @throws SessionError `INVALID_TOKEN` when `token` is not a string: a bug in the caller, not client input.
    * @example
    * const r = await sessions.validate(token);
    * if (!r.ok) return res.status(401).json({ reason: r.reason });
@@ -114,17 +143,20 @@ export interface SessionManager {
   validate(token: string, context?: ValidateContext): Promise<ValidationResult>;
 
   /**
-   * Moves the idle deadline of an active session forward by `by`, never past its absolute deadline.
+   * Moves the idle deadline of an active session forward by `by`, never past its absolute deadline
+   * and, with `maxIdle`, never further than that from now (see {@link ExtendOptions}).
    * @throws SessionError `SESSION_NOT_FOUND`, `SESSION_INACTIVE`, `INVALID_ARGUMENT`
    * @example
    * await sessions.extend(session.id, '1h');
+   * await sessions.extend(session.id, req.body.by, { maxIdle: '1h' }); // a client's request: bounded
    */
-  extend(sessionId: string, by: Duration): Promise<Session>;
+  extend(sessionId: string, by: Duration, options?: ExtendOptions): Promise<Session>;
 
   /**
    * Replaces the token of an active session (after login, privilege change, or periodically). The old
-   * token stops working at once; of concurrent rotations of one token exactly one succeeds.
-   * @throws SessionError `INVALID_TOKEN`, `SESSION_NOT_FOUND` (no active session holds this token)
+   * token stops working at once; of concurrent rotations of one token exactly one succeeds. A string
+   * that is not a sessionkeeper token is one no session holds: `SESSION_NOT_FOUND`, as in `validate()`.
+   * @throws SessionError `SESSION_NOT_FOUND` (no active session holds this token), `INVALID_TOKEN` (not a string)
    * @example
    * const { token: next } = await sessions.rotate(token);
    */
@@ -214,10 +246,26 @@ const DEFAULT_MAX_METADATA_BYTES = 32 * 1024;
 const STATS_PAGE_SIZE = 1000;
 const DEFAULT_CLEANUP_BATCH = 1000;
 
+const MALFORMED: ValidationResult = Object.freeze({ ok: false, reason: 'malformed' });
 const UNKNOWN: ValidationResult = Object.freeze({ ok: false, reason: 'unknown' });
 const REVOKED: ValidationResult = Object.freeze({ ok: false, reason: 'revoked' });
 const EXPIRED: ValidationResult = Object.freeze({ ok: false, reason: 'expired' });
 const IDLE: ValidationResult = Object.freeze({ ok: false, reason: 'idle' });
+
+interface PresetTimeouts {
+  readonly idleTimeout?: Duration;
+  readonly absoluteTimeout: Duration;
+}
+
+/**
+ * The upper bounds NIST SP 800-63B-4 gives for reauthentication (sections 2.1.3, 2.2.3, 2.3.3).
+ * AAL1 requires no inactivity timeout, so it keeps the default one.
+ */
+const PRESETS: Readonly<Record<SessionPreset, PresetTimeouts>> = Object.freeze({
+  aal1: { absoluteTimeout: '30d' },
+  aal2: { idleTimeout: '1h', absoluteTimeout: '24h' },
+  aal3: { idleTimeout: '15m', absoluteTimeout: '12h' },
+});
 
 interface ResolvedConfig {
   store: SessionStore;
@@ -239,8 +287,15 @@ function resolveConfig(options: SessionManagerOptions): ResolvedConfig {
   if (!store || typeof store.insert !== 'function' || typeof store.findByTokenHash !== 'function') {
     invalidConfig('store', 'must be a SessionStore such as memoryStore(), sqliteStore() or postgresStore()');
   }
-  const idleMs = parseDuration(options.idleTimeout ?? '30m', 'idleTimeout');
-  const absoluteMs = parseDuration(options.absoluteTimeout ?? '7d', 'absoluteTimeout');
+  let preset: PresetTimeouts | undefined;
+  if (options.preset !== undefined) {
+    if (typeof options.preset !== 'string' || !Object.hasOwn(PRESETS, options.preset)) {
+      invalidConfig('preset', `must be one of ${Object.keys(PRESETS).map((name) => `'${name}'`).join(', ')}`);
+    }
+    preset = PRESETS[options.preset];
+  }
+  const idleMs = parseDuration(options.idleTimeout ?? preset?.idleTimeout ?? '30m', 'idleTimeout');
+  const absoluteMs = parseDuration(options.absoluteTimeout ?? preset?.absoluteTimeout ?? '7d', 'absoluteTimeout');
   const touchMs = parseDuration(options.touchInterval ?? '1m', 'touchInterval');
   if (idleMs === 0) invalidConfig('idleTimeout', 'must be greater than zero');
   if (absoluteMs === 0) invalidConfig('absoluteTimeout', 'must be greater than zero');
@@ -406,8 +461,9 @@ class DefaultSessionManager implements SessionManager {
     // events are built only when a rule evaluates them, and evaluated after this returns.
     this.#assertOpen();
     if (!isWellFormedToken(token)) {
+      if (typeof token !== 'string') throw notAString(token);
       if (this.#wants.tokenRejected) this.#rejected('malformed', null, null, context);
-      throw malformedToken(token);
+      return MALFORMED;
     }
     const tokenHash = hashToken(token);
     let session: Session | null;
@@ -470,13 +526,17 @@ class DefaultSessionManager implements SessionManager {
     this.#rejected('unknown', tokenHash, null, context, rotated);
   }
 
-  async extend(sessionId: string, by: Duration): Promise<Session> {
+  async extend(sessionId: string, by: Duration, options?: ExtendOptions): Promise<Session> {
     this.#assertOpen();
     const id = requireId(sessionId, 'sessionId');
     const byMs = parseDuration(by, 'extend() duration', 'INVALID_ARGUMENT');
     if (byMs === 0) throw invalidArgument('extend() duration must be greater than zero');
+    if (options !== undefined && (options === null || typeof options !== 'object')) throw invalidArgument('extend() options must be an object');
+    const maxIdleMs = options?.maxIdle === undefined ? undefined : parseDuration(options.maxIdle, 'extend() maxIdle', 'INVALID_ARGUMENT');
     const now = this.#now();
-    const session = await this.#call('extend', () => this.#store.extend(id, byMs, now));
+    // Without maxIdle, no cap but the absolute deadline, which the store applies itself.
+    const maxIdleExpiresAt = maxIdleMs === undefined ? Number.MAX_SAFE_INTEGER : now + Math.max(this.#config.idleMs, maxIdleMs);
+    const session = await this.#call('extend', () => this.#store.extend(id, byMs, now, maxIdleExpiresAt));
     if (session === null) throw await this.#whyNotActive(id, now);
     this.#events.emit('extended', { session });
     return session;
@@ -484,7 +544,10 @@ class DefaultSessionManager implements SessionManager {
 
   async rotate(token: string): Promise<{ session: Session; token: string }> {
     this.#assertOpen();
-    assertToken(token);
+    if (!isWellFormedToken(token)) {
+      if (typeof token !== 'string') throw notAString(token);
+      throw new SessionError('SESSION_NOT_FOUND', `No session holds this token: it is not a sessionkeeper token (${malformation(token)})`);
+    }
     const currentHash = hashToken(token);
     const now = this.#now();
     const current = await this.#call('rotate', () => this.#store.findByTokenHash(currentHash));
@@ -673,14 +736,14 @@ function withStatus(session: Session, status: Session['status']): Session {
   return { ...session, status };
 }
 
-function assertToken(token: unknown): asserts token is string {
-  if (!isWellFormedToken(token)) throw malformedToken(token);
+/** A token that is not a string is the caller's bug: client input is always a string. */
+function notAString(token: unknown): SessionError {
+  return new SessionError('INVALID_TOKEN', `A token must be a string, not ${token === null ? 'null' : `a ${typeof token}`}`);
 }
 
-function malformedToken(token: unknown): SessionError {
-  const what =
-    typeof token !== 'string' ? `a ${token === null ? 'null' : typeof token}` : token.length === 0 ? 'empty' : token.length > TOKEN_LENGTH ? 'too long' : 'malformed';
-  return new SessionError('INVALID_TOKEN', `Not a sessionkeeper token (${what})`);
+/** What is wrong with a string that is not a token, for messages; never the string itself. */
+function malformation(token: string): string {
+  return token.length === 0 ? 'empty' : token.length > TOKEN_LENGTH ? 'too long' : 'wrong format';
 }
 
 /** A request's address for the alert rules: normalised, or null when absent or not an address. */

@@ -197,6 +197,55 @@ describe('createSessionManager options', () => {
   });
 });
 
+describe('preset (NIST SP 800-63B-4 reauthentication timeouts)', () => {
+  const MINUTE = 60_000;
+  const HOUR = 60 * MINUTE;
+
+  it("'aal2': a session is idle after 1 h without use and expired 24 h after sign-in however it is used", async () => {
+    const { manager, clock } = sessions({ preset: 'aal2' });
+    const unused = await manager.create({ userId: 'u1' });
+    const busy = await manager.create({ userId: 'u1' });
+    clock.advance(HOUR - 1);
+    expect((await manager.get(unused.session.id))?.status).toBe('active');
+    clock.set(START + HOUR);
+    expect(await manager.validate(unused.token)).toEqual({ ok: false, reason: 'idle' });
+
+    // Used every 50 minutes: never idle, still out at 24 h.
+    for (let at = 50 * MINUTE; at < 24 * HOUR; at += 50 * MINUTE) {
+      clock.set(START + at);
+      expect((await manager.validate(busy.token)).ok, `at ${at / MINUTE} min`).toBe(true);
+    }
+    clock.set(START + 24 * HOUR);
+    expect(await manager.validate(busy.token)).toEqual({ ok: false, reason: 'expired' });
+  });
+
+  it("'aal3' is 15 min idle and 12 h absolute; 'aal1' is 30 days absolute with the default 30 min idle", async () => {
+    const aal3 = sessions({ preset: 'aal3' });
+    const strict = (await aal3.manager.create({ userId: 'u1' })).session;
+    expect([strict.expiresAt - START, strict.absoluteExpiresAt - START]).toEqual([15 * MINUTE, 12 * HOUR]);
+    const aal1 = sessions({ preset: 'aal1' });
+    const loose = (await aal1.manager.create({ userId: 'u1' })).session;
+    expect([loose.expiresAt - START, loose.absoluteExpiresAt - START]).toEqual([30 * MINUTE, 30 * 24 * HOUR]);
+  });
+
+  it("explicit idleTimeout and absoluteTimeout override the preset's", async () => {
+    const { manager, clock } = sessions({ preset: 'aal2', idleTimeout: '10m' });
+    const { session, token } = await manager.create({ userId: 'u1' });
+    expect(session.absoluteExpiresAt - START).toBe(24 * HOUR);
+    clock.advance('10m');
+    expect(await manager.validate(token)).toEqual({ ok: false, reason: 'idle' });
+    const both = sessions({ preset: 'aal3', idleTimeout: '2h', absoluteTimeout: '3d' });
+    const s = (await both.manager.create({ userId: 'u1' })).session;
+    expect([s.expiresAt - START, s.absoluteExpiresAt - START]).toEqual([2 * HOUR, 72 * HOUR]);
+  });
+
+  it.each(['aal4', 'AAL2', '', 'constructor', 2, null])('rejects preset %j with INVALID_CONFIG naming the field', (preset) => {
+    const options = { store: memoryStore(), preset } as unknown as SessionManagerOptions;
+    expect(codeOf(() => createSessionManager(options))).toBe('INVALID_CONFIG');
+    expect(() => createSessionManager(options)).toThrow('preset');
+  });
+});
+
 describe('events', () => {
   it('reports listener errors to console.error by default', async () => {
     const logged = vi.spyOn(console, 'error').mockImplementation(() => {});

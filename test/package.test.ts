@@ -32,13 +32,14 @@ describe('built package', () => {
          const sessions = createSessionManager({ store });
          const { token } = await sessions.create({ userId: 'u' });
          const r = await sessions.validate(token);
+         const malformed = await sessions.validate('x');
          let code = null;
-         try { await sessions.validate('x') } catch (e) { code = e instanceof SessionError ? e.code : 'wrong class' }
-         console.log(store.kind, r.ok, code);
+         try { await sessions.validate(42) } catch (e) { code = e instanceof SessionError ? e.code : 'wrong class' }
+         console.log(store.kind, r.ok, malformed.reason, code);
          await sessions.close();
        }`,
     ]);
-    expect(out.trim().split('\n')).toEqual(['sqlite true INVALID_TOKEN', 'memory true INVALID_TOKEN']);
+    expect(out.trim().split('\n')).toEqual(['sqlite true malformed INVALID_TOKEN', 'memory true malformed INVALID_TOKEN']);
   });
 
   it('loads every entry through require() (CommonJS build)', () => {

@@ -7,7 +7,10 @@ import type { Authentication, HttpRequest, HttpResponse } from './types.js';
 
 /** Options of the self-service routes (`sessionRoutes(sessions, options)`). */
 export interface SelfServiceOptions {
-  /** The most `POST /:id/extend` may add at once. Default `'1h'`. */
+  /**
+   * The most `POST /:id/extend` may add at once, and how far ahead it may move the idle deadline:
+   * however often it is called, never past `max(idleTimeout, maxExtend)` from now. Default `'1h'`.
+   */
   maxExtend?: Duration;
 }
 
@@ -86,7 +89,7 @@ export function createSelfService(options: SelfServiceOptions = {}): SelfService
         case 'extend': {
           await ownSession(sessions, route.id, me);
           const by = extendBy(request.body, maxExtendMs);
-          return ok({ session: sessionView(await sessions.extend(route.id, by), me.id) });
+          return ok({ session: sessionView(await sessions.extend(route.id, by, { maxIdle: maxExtendMs }), me.id) });
         }
         case 'statistics':
           return ok(await sessions.stats({ userId: me.userId }));

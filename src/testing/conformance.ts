@@ -519,7 +519,7 @@ function describeStoreGuards(t: () => Harness): void {
       ];
       for (const { id, token } of cases) {
         expect(await h.store.touch(id, now, now + IDLE), `touch ${id}`).toBeNull();
-        expect(await h.store.extend(id, HOUR, now), `extend ${id}`).toBeNull();
+        expect(await h.store.extend(id, HOUR, now, now + DAY), `extend ${id}`).toBeNull();
         expect(await h.store.rotateToken(hashToken(token), hashToken(generateToken()), now, now + IDLE), `rotateToken ${id}`).toBeNull();
         expect(await h.store.mergeMetadata(id, { v: 2 }, now, 1024), `mergeMetadata ${id}`).toBeNull();
       }
@@ -649,6 +649,69 @@ function describeExpiry(t: () => Harness): void {
       const { session } = await m.create({ userId: h.user() });
       await Promise.all(Array.from({ length: 10 }, () => m.extend(session.id, '1m')));
       expect((await m.get(session.id))?.expiresAt).toBe(START + IDLE + 10 * MINUTE);
+    });
+
+    it('with maxIdle, repeated extends stop at max(idleTimeout, maxIdle) from now', async () => {
+      const h = t();
+      const m = h.manager();
+      const { session, token } = await m.create({ userId: h.user() });
+      h.clock.advance('10m');
+      const now = START + 10 * MINUTE;
+      let last = session;
+      for (let i = 0; i < 10; i++) last = await m.extend(session.id, '1h', { maxIdle: '2h' });
+      expect(last.expiresAt).toBe(now + 2 * HOUR);
+      expect(await m.get(session.id)).toEqual(last);
+
+      // A bound below idleTimeout still leaves the session its idle window from now.
+      const other = await m.create({ userId: h.user() });
+      expect((await m.extend(other.session.id, '1h', { maxIdle: '5m' })).expiresAt).toBe(now + IDLE);
+
+      h.clock.set(now + 2 * HOUR);
+      expect(await m.validate(token)).toEqual({ ok: false, reason: 'idle' });
+    });
+
+    it('10 parallel extends with maxIdle never pass the bound', async () => {
+      const h = t();
+      const m = h.manager();
+      const { session } = await m.create({ userId: h.user() });
+      h.clock.advance('10m');
+      const bound = START + 10 * MINUTE + HOUR;
+      const results = await Promise.all(Array.from({ length: 10 }, () => m.extend(session.id, '20m', { maxIdle: '1h' })));
+      for (const result of results) expect(result.expiresAt).toBeLessThanOrEqual(bound);
+      expect((await m.get(session.id))?.expiresAt).toBe(bound);
+    });
+
+    it('maxIdle never shortens a deadline that is already further out', async () => {
+      const h = t();
+      const m = h.manager();
+      const { session } = await m.create({ userId: h.user() });
+      await m.extend(session.id, '5h');
+      h.clock.advance('10m');
+      const again = await m.extend(session.id, '1h', { maxIdle: '1h' });
+      expect(again.expiresAt).toBe(START + IDLE + 5 * HOUR);
+      expect((await m.get(session.id))?.expiresAt).toBe(START + IDLE + 5 * HOUR);
+    });
+
+    it('with maxIdle the absolute deadline still wins', async () => {
+      const h = t();
+      const m = h.manager({ absoluteTimeout: '2h' });
+      const { session, token } = await m.create({ userId: h.user() });
+      expect((await m.extend(session.id, '1h', { maxIdle: '3h' })).expiresAt).toBe(START + IDLE + HOUR);
+      expect((await m.extend(session.id, '1h', { maxIdle: '3h' })).expiresAt).toBe(START + 2 * HOUR);
+      h.clock.set(START + 2 * HOUR);
+      expect(await m.validate(token)).toEqual({ ok: false, reason: 'expired' });
+    });
+
+    it('extend() rejects a maxIdle that is not a duration with INVALID_ARGUMENT and changes nothing', async () => {
+      const h = t();
+      const m = h.manager();
+      const { session } = await m.create({ userId: h.user() });
+      const writes = h.writes();
+      for (const options of [{ maxIdle: -1 }, { maxIdle: 'soon' }, { maxIdle: null }, null, 'maxIdle']) {
+        await expectError(() => m.extend(session.id, '1h', options as { maxIdle: Duration }), 'INVALID_ARGUMENT', JSON.stringify(options));
+      }
+      expect(h.writes()).toBe(writes);
+      expect(await m.get(session.id)).toEqual(session);
     });
 
     it('extend() of an expired or revoked session throws SESSION_INACTIVE and of an unknown id SESSION_NOT_FOUND', async () => {
@@ -1401,11 +1464,25 @@ function describeBadInput(t: () => Harness): void {
       ['array', ['skt_']],
     ];
 
-    it('validate() and rotate() reject malformed tokens with INVALID_TOKEN', async () => {
+    it("validate() of a string that is not a token is { ok: false, reason: 'malformed' }; rotate() of one throws SESSION_NOT_FOUND", async () => {
       const h = t();
       const { m, active, writes, unchanged } = await withState(h);
-      const padded = ` ${active.token}`;
-      for (const [label, token] of [...BAD_TOKENS, ['padded real token', padded] as const]) {
+      const strings = BAD_TOKENS.filter(([, token]) => typeof token === 'string');
+      const lookups = h.calls('findByTokenHash');
+      for (const [label, token] of [...strings, ['padded real token', ` ${active.token}`] as const]) {
+        expect(await m.validate(token as string), `validate: ${label}`).toEqual({ ok: false, reason: 'malformed' });
+        await expectError(() => m.rotate(token as string), 'SESSION_NOT_FOUND', `rotate: ${label}`);
+      }
+      // Refused on its shape alone: no lookup, no write.
+      expect(h.calls('findByTokenHash')).toBe(lookups);
+      expect(h.writes()).toBe(writes);
+      await unchanged();
+    });
+
+    it('validate() and rotate() of a value that is not a string throw INVALID_TOKEN', async () => {
+      const h = t();
+      const { m, writes, unchanged } = await withState(h);
+      for (const [label, token] of BAD_TOKENS.filter(([, value]) => typeof value !== 'string')) {
         await expectError(() => m.validate(token as string), 'INVALID_TOKEN', `validate: ${label}`);
         await expectError(() => m.rotate(token as string), 'INVALID_TOKEN', `rotate: ${label}`);
       }
@@ -1524,6 +1601,8 @@ function describeBadInput(t: () => Harness): void {
       ['unknown onLimit', { maxSessionsPerUser: 3, onLimit: 'drop-newest' as 'reject' }, 'onLimit'],
       ['onLimit without maxSessionsPerUser', { onLimit: 'reject' }, 'onLimit'],
       ['maxMetadataBytes 0', { maxMetadataBytes: 0 }, 'maxMetadataBytes'],
+      ['unknown preset', { preset: 'aal4' as 'aal1' }, 'preset'],
+      ['preset inherited from Object.prototype', { preset: 'toString' as 'aal1' }, 'preset'],
     ];
 
     it('invalid manager options throw INVALID_CONFIG naming the field, without touching the store', async () => {

@@ -418,6 +418,41 @@ describe.each(frameworks)('HTTP end to end over $name', (framework) => {
     });
   });
 
+  describe('POST /:id/extend is bounded by the idle window, not per call', () => {
+    /** The session's idle deadline as the routes report it, in epoch ms. */
+    async function deadline(app: App, cookie: string): Promise<number> {
+      const reply = await app.get(`${SELF}/current`, { cookie });
+      return Date.parse((reply.body as { session: { expiresAt: string } }).session.expiresAt);
+    }
+
+    it("ten POST /:id/extend { by: '1h' } leave expiresAt at most now + max(idleTimeout, maxExtend)", async () => {
+      const { app, clock } = await setup(); // idleTimeout 30m, maxExtend 1h
+      const a = await app.login('alice', CHROME_WINDOWS);
+      clock.advance('5m');
+      const now = clock.now().getTime();
+      for (let i = 0; i < 10; i++) {
+        const reply = await app.post(`${SELF}/${a.id}/extend`, { cookie: a.cookie, body: { by: '1h' } });
+        expect(reply.status, `extend #${i + 1}`).toBe(200);
+      }
+      expect(await deadline(app, a.cookie)).toBe(now + 60 * 60_000);
+    });
+
+    it('ten parallel extends stop at the same bound; an idleTimeout longer than maxExtend is the bound', async () => {
+      const { app, clock } = await setup({ manager: { idleTimeout: '2h' }, routes: { maxExtend: '30m' } });
+      const a = await app.login('alice', CHROME_WINDOWS);
+      clock.advance('10m');
+      const now = clock.now().getTime();
+      const replies = await Promise.all(
+        Array.from({ length: 10 }, () => app.post(`${SELF}/${a.id}/extend`, { cookie: a.cookie, body: { by: '30m' } })),
+      );
+      expect(replies.map((r) => r.status)).toEqual(Array(10).fill(200));
+      for (const reply of replies) {
+        expect(Date.parse((reply.body as { session: { expiresAt: string } }).session.expiresAt)).toBeLessThanOrEqual(now + 2 * 60 * 60_000);
+      }
+      expect(await deadline(app, a.cookie)).toBe(now + 2 * 60 * 60_000);
+    });
+  });
+
   describe('rotation, expiry and hostile input', () => {
     it('rotate: the new cookie works and the old one is refused and cleared', async () => {
       const { app } = await setup();

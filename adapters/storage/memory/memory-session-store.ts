@@ -161,11 +161,11 @@ class MemorySessionStore implements SessionStore {
     return this.#put(touched(session, at, idleExpiresAt));
   }
 
-  async extend(id: string, byMs: number, now: EpochMs): Promise<Session | null> {
+  async extend(id: string, byMs: number, now: EpochMs, maxIdleExpiresAt: EpochMs): Promise<Session | null> {
     this.#assertOpen();
     const session = this.#get(id);
     if (session === null || !isActive(session, now)) return null;
-    const expiresAt = Math.min(session.expiresAt + byMs, session.absoluteExpiresAt);
+    const expiresAt = Math.min(session.expiresAt + byMs, session.absoluteExpiresAt, Math.max(session.expiresAt, maxIdleExpiresAt));
     return this.#put(freezeSession({ ...session, expiresAt }));
   }
 

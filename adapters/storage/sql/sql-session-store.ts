@@ -133,8 +133,8 @@ export class SqlSessionStore implements SessionStore {
     return first(await this.#run('touch', this.#q.touch, { id, at, idleExpiresAt }));
   }
 
-  async extend(id: string, byMs: number, now: EpochMs): Promise<Session | null> {
-    return first(await this.#run('extend', this.#q.extend, { id, byMs, now }));
+  async extend(id: string, byMs: number, now: EpochMs, maxIdleExpiresAt: EpochMs): Promise<Session | null> {
+    return first(await this.#run('extend', this.#q.extend, { id, byMs, now, maxIdleExpiresAt }));
   }
 
   async rotateToken(currentHash: string, nextHash: string, now: EpochMs, idleExpiresAt: EpochMs): Promise<Session | null> {
@@ -701,11 +701,17 @@ function buildStatements(db: Kysely<any>, table: string, rowLocks: boolean) {
         .returning(SESSION_COLUMNS),
       true,
     ),
+    // min(expires_at + byMs, absolute_expires_at, max(expires_at, cap)), read and written in one
+    // statement so that concurrent extends cannot pass the cap. expires_at <= absolute_expires_at always.
     extend: prepare(
       db
         .updateTable(table)
         .set({
-          expires_at: sql`case when expires_at + ${param('byMs')} > absolute_expires_at then absolute_expires_at else expires_at + ${param('byMs')} end`,
+          expires_at: sql`case
+            when expires_at >= ${param('maxIdleExpiresAt')} then expires_at
+            when expires_at + ${param('byMs')} <= ${param('maxIdleExpiresAt')} and expires_at + ${param('byMs')} <= absolute_expires_at then expires_at + ${param('byMs')}
+            when ${param('maxIdleExpiresAt')} <= absolute_expires_at then ${param('maxIdleExpiresAt')}
+            else absolute_expires_at end`,
         })
         .where('id', '=', param('id'))
         .where(isActive('now'))
