@@ -1,6 +1,6 @@
 import { serialize as serializeCookie } from 'cookie';
 import type { Session } from '../contracts.js';
-import { invalidConfig, isSessionError, SessionError, type SessionErrorCode } from '../errors.js';
+import { invalidConfig, SessionError, type SessionErrorCode } from '../errors.js';
 import { LabError, type LabErrorCode } from '../labs/types.js';
 import { createClientIpResolver, createPeerTrust, type ClientIpResolver } from '../net/index.js';
 import type { CreateSessionInput, SessionManager, ValidateContext } from '../session-manager.js';
@@ -301,15 +301,10 @@ class Core implements SessionHttp {
     return valid.length === 1 ? this.#authenticateWith(request, valid[0]!, 'cookie', ip) : anonymous(ip, valid.length === 0);
   }
 
-  /** The session `token` opens, or `null`. Garbage is "no session"; a storage failure is not, and propagates. */
+  /** The session `token` opens, or `null` (garbage included); a storage failure propagates. */
   async #validSession(token: string, context?: ValidateContext): Promise<Session | null> {
-    try {
-      const result = await this.manager.validate(token, context);
-      return result.ok ? result.session : null;
-    } catch (error) {
-      if (isSessionError(error, 'INVALID_TOKEN')) return null;
-      throw error;
-    }
+    const result = await this.manager.validate(token, context);
+    return result.ok ? result.session : null;
   }
 
   /** The origin rule for a state-changing request, whatever authenticated it (see {@link SessionHttp.originAllowed}). */
