@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import type { SessionStore } from '../../../src/contracts.js';
 import { SessionError } from '../../../src/errors.js';
 import { checkIdentifier } from '../sql/schema.js';
@@ -66,6 +66,12 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
 
 // --- internal ---
 
+/** A client checked out of the pool; release() gives it back, discarded if it or `broken` failed. */
+interface Lease {
+  readonly client: pg.PoolClient;
+  release(broken?: Error): void;
+}
+
 /** SQLSTATE codes meaning the table or schema is missing. */
 const MISSING_RELATION = new Set(['42P01', '3F000']);
 
@@ -81,7 +87,15 @@ class PostgresDriver implements SqlDriver {
     this.#pool = pool;
     this.#owned = owned;
     this.schema = schema;
-    this.db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+    // Kysely checks clients out too (the migrator's connection): through #lease, so they are listened to.
+    const leased: PostgresPool = {
+      connect: async () => {
+        const lease = await this.#lease();
+        return { query: lease.client.query.bind(lease.client) as PostgresPoolClient['query'], release: () => lease.release() };
+      },
+      end: async () => {},
+    };
+    this.db = new Kysely<any>({ dialect: new PostgresDialect({ pool: leased }) });
   }
 
   async query(statement: Statement, parameters: readonly unknown[]): Promise<Row[]> {
@@ -89,8 +103,9 @@ class PostgresDriver implements SqlDriver {
   }
 
   async transaction<T>(lockKey: string | null, body: () => TransactionBody<T>): Promise<T> {
-    const client = await this.#pool.connect();
-    let broken = false;
+    const lease = await this.#lease();
+    const { client } = lease;
+    let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       if (lockKey !== null) {
@@ -108,13 +123,13 @@ class PostgresDriver implements SqlDriver {
     } catch (err) {
       try {
         await client.query('ROLLBACK');
-      } catch {
-        broken = true;
+      } catch (rollbackError) {
+        broken = rollbackError as Error;
       }
       throw err;
     } finally {
       // A client whose rollback failed is discarded rather than returned to the pool mid-transaction.
-      client.release(broken);
+      lease.release(broken);
     }
   }
 
@@ -124,6 +139,39 @@ class PostgresDriver implements SqlDriver {
 
   async close(): Promise<void> {
     if (this.#owned) await this.#pool.end();
+  }
+
+  /**
+   * Checks a client out with an 'error' listener for as long as we hold it. pg emits 'error' on a
+   * checked-out client whose connection dies (the server restarts, a network cut), and an 'error'
+   * event nobody listens to kills the process. The query in flight fails anyway, and that failure
+   * is what the caller sees (as STORE_UNAVAILABLE); the listener only records it, so the client is
+   * released as broken and the pool discards it. Removed on release: a pool passed in does not
+   * collect our listeners on its clients.
+   */
+  #lease(): Promise<Lease> {
+    return new Promise((resolve, reject) => {
+      // The callback form: the listener is attached in the same tick the pool hands the client over.
+      // After `await pool.connect()` it would come a microtask later, and the rest of the socket chunk
+      // that completed the previous query (a FATAL from a dying server often follows in it) is
+      // parsed before that.
+      this.#pool.connect((err, client) => {
+        if (err || client === undefined) return reject(err);
+        let failure: Error | undefined;
+        const onError = (error: Error) => void (failure ??= error);
+        client.on('error', onError);
+        resolve({
+          client,
+          release(broken) {
+            try {
+              client.release(failure ?? broken);
+            } finally {
+              client.removeListener('error', onError);
+            }
+          },
+        });
+      });
+    });
   }
 }
 
