@@ -82,8 +82,17 @@ export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
         for (const p of family) tryKill(p);
         await waitUntil(() => family.every((p) => !alive(p)), 5_000);
       }
+      // Postgres refuses to start while the old postmaster's pid exists, a zombie included (its
+      // kill(pid, 0) succeeds). Init reaps it soon; where it does not, the pid file is stale.
+      if (!(await waitUntil(() => procStat(pid) === null, 5_000))) rmSync(join(data, 'postmaster.pid'), { force: true });
     },
-    start: async () => void (await pgCtl(['start', '-w', '-t', '30', '-l', log])),
+    async start() {
+      try {
+        await pgCtl(['start', '-w', '-t', '30', '-l', log]);
+      } catch (err) {
+        throw new Error(`${(err as Error).message}\nserver log:\n${server.logTail()}`);
+      }
+    },
     logTail: (lines = 20) => (existsSync(log) ? readFileSync(log, 'utf8').trimEnd().split('\n').slice(-lines).join('\n') : '(no server log)'),
     async destroy() {
       if (destroyed) return;
@@ -114,9 +123,8 @@ export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
     );
     await server.start();
   } catch (err) {
-    const tail = server.logTail();
     await server.destroy();
-    throw new Error(`throwaway Postgres failed to start: ${(err as Error).message}\n${tail}`);
+    throw new Error(`throwaway Postgres failed to start: ${(err as Error).message}`);
   }
   return server;
 }
