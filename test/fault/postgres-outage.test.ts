@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { startChild } from '../support/child-process.js';
-import { ask, startLoad, waitFor, type Answer } from '../support/http-load.js';
+import { ask, signIn, startLoad, summarize, waitFor } from '../support/http-load.js';
 import { serviceGate } from '../support/services.js';
 import { probeThrowawayPostgres, startThrowawayPostgres, type ThrowawayPostgres } from '../support/throwaway-postgres.js';
 
@@ -46,8 +46,8 @@ describe.runIf(available)('an Express app on postgresStore while its PostgreSQL 
         onTestFinished(() => app.kill());
         const { url } = await app.next<{ url: string }>('ready');
 
-        const alice = `sid=${await login(url, 'alice')}`;
-        const bob = `sid=${await login(url, 'bob')}`;
+        const alice = await signIn(url, 'alice');
+        const bob = await signIn(url, 'bob');
         expect((await ask(url, { name: 'bob', path: '/logout', method: 'POST', cookie: bob })).status).toBe(204);
         // The revoked token, presented again, raises an alert: a write in a transaction on a
         // checked-out client. That client is the one a dying server used to crash the app through.
@@ -127,12 +127,6 @@ interface PoolStats {
   errorListeners: number[];
 }
 
-async function login(url: string, userId: string): Promise<string> {
-  const response = await fetch(`${url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userId }) });
-  expect(response.status).toBe(200);
-  return ((await response.json()) as { token: string }).token;
-}
-
 async function query(url: string, text: string, values: unknown[]): Promise<Record<string, number>[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -141,9 +135,4 @@ async function query(url: string, text: string, values: unknown[]): Promise<Reco
   } finally {
     await client.end();
   }
-}
-
-/** The answers that break a rule, in a form that reads well in a failed assertion. */
-function summarize(answers: Answer[]): string[] {
-  return answers.slice(0, 10).map((a) => `${a.client} ${a.status} ${a.code ?? ''}${a.clearsCookie ? ' clears cookie' : ''}${a.failure ? ` (${a.failure})` : ''} at ${a.started.toFixed(0)}`);
 }

@@ -4,11 +4,14 @@
  *
  * - `SK_STORE`: `postgres` (with `SK_PG_URL`, `SK_PG_SCHEMA`, and `SK_PG_POOL` = `owned` for a
  *   `connectionString` store of `SK_PG_POOL_SIZE` connections or `passed` for a `pg.Pool` of that
- *   size given to the store) or `sqlite` (with `SK_SQLITE_FILE`, optional `SK_SQLITE_BUSY_TIMEOUT`).
+ *   size given to the store) or `sqlite` (with `SK_SQLITE_FILE`, optional `SK_SQLITE_BUSY_TIMEOUT`;
+ *   `SK_SQLITE_PASSED=1` opens the database here and passes it to the store).
  *
  * Sends `{ type: 'ready', url }` once listening. Answers `{ type: 'pool' }` with the passed pool's
- * counts and each of its clients' number of `'error'` listeners.
+ * counts and each of its clients' number of `'error'` listeners, `{ type: 'close-database' }` by
+ * closing the passed SQLite database, `{ type: 'stop' }` by closing everything and exiting 0.
  */
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { createSessionManager, type SessionStore } from '../../src/index.js';
 import { postgresStore } from '../../adapters/storage/postgres/index.js';
@@ -18,6 +21,7 @@ import { frameworks } from '../http/servers.js';
 const env = process.env;
 let store: SessionStore;
 let pool: pg.Pool | null = null;
+let database: Database.Database | null = null;
 const clients = new Set<pg.PoolClient>();
 if (env.SK_STORE === 'postgres') {
   const size = Number(env.SK_PG_POOL_SIZE ?? 4);
@@ -32,6 +36,10 @@ if (env.SK_STORE === 'postgres') {
   } else {
     store = postgresStore({ connectionString: url, poolSize: size, schema: env.SK_PG_SCHEMA! });
   }
+} else if (env.SK_SQLITE_PASSED === '1') {
+  database = new Database(env.SK_SQLITE_FILE!);
+  database.pragma('journal_mode = WAL');
+  store = sqliteStore({ database });
 } else {
   store = sqliteStore({
     filename: env.SK_SQLITE_FILE!,
@@ -53,6 +61,11 @@ process.on('message', (message: { type?: string }) => {
       waitingCount: pool.waitingCount,
       errorListeners: [...clients].map((client) => client.listenerCount('error')),
     });
+  }
+  if (message.type === 'close-database' && database !== null) {
+    // Someone else's code closing the database the store was given.
+    database.close();
+    process.send!({ type: 'closed' });
   }
   if (message.type === 'stop') {
     void server

@@ -22,6 +22,8 @@ export interface LoadClient {
   path: string;
   cookie?: string;
   method?: string;
+  /** Sent as JSON. */
+  body?: unknown;
 }
 
 /** Sends one request and records the answer; never throws. */
@@ -30,7 +32,8 @@ export async function ask(base: string, client: LoadClient, timeoutMs = 10_000):
   try {
     const response = await fetch(base + client.path, {
       method: client.method ?? 'GET',
-      headers: client.cookie === undefined ? {} : { cookie: client.cookie },
+      headers: { ...(client.cookie === undefined ? {} : { cookie: client.cookie }), ...(client.body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(client.body === undefined ? {} : { body: JSON.stringify(client.body) }),
       redirect: 'manual',
       signal: AbortSignal.timeout(timeoutMs),
     });
@@ -91,4 +94,16 @@ export async function waitFor(condition: () => boolean, timeoutMs: number): Prom
     await sleep(10);
   }
   return true;
+}
+
+/** POST /login as `userId` on the test app; returns the cookie header that carries the session. */
+export async function signIn(base: string, userId: string): Promise<string> {
+  const response = await fetch(`${base}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userId }) });
+  if (response.status !== 200) throw new Error(`POST /login answered ${response.status}: ${await response.text()}`);
+  return `sid=${((await response.json()) as { token: string }).token}`;
+}
+
+/** The answers that break a rule, in a form that reads well in a failed assertion. */
+export function summarize(answers: Answer[]): string[] {
+  return answers.slice(0, 10).map((a) => `${a.client} ${a.status} ${a.code ?? ''}${a.clearsCookie ? ' clears cookie' : ''}${a.failure ? ` (${a.failure})` : ''} at ${a.started.toFixed(0)}`);
 }
