@@ -16,7 +16,11 @@ export type PostgresStoreOptions = (
       pool?: never;
     }
   | {
-      /** A pool you created. The store never ends it. */
+      /**
+       * A pool you created. The store never ends it, and never adds a pool-level `'error'` listener to
+       * it: attach `pool.on('error', ...)` yourself, or an idle client losing its connection (a
+       * database restart) crashes the process. Clients the store checks out are covered while it holds them.
+       */
       pool: pg.Pool;
       connectionString?: never;
       poolSize?: never;
@@ -31,6 +35,12 @@ export type PostgresStoreOptions = (
 /**
  * A store in PostgreSQL through pg: for several app servers sharing sessions. Hot statements are
  * prepared once per connection; limits hold across processes through a per-user advisory lock.
+ *
+ * While the database is unreachable every call fails with `STORE_UNAVAILABLE` (the HTTP middleware
+ * answers 503 and keeps the cookie); once it is back, the next calls succeed on fresh connections,
+ * with no restart of the app. A connection dying under the store never crashes the process: each
+ * client it checks out has an `'error'` listener while held, and the pool it opens has one too. A
+ * pool you pass in is yours: give it `pool.on('error', ...)` (see {@link PostgresStoreOptions}).
  *
  * @example
  * const store = postgresStore({ connectionString: process.env.DATABASE_URL! });
