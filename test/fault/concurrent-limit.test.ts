@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { postgresStore } from '../../adapters/storage/postgres/index.js';
+import { createSessionManager } from '../../src/index.js';
 import { startChild } from '../support/child-process.js';
 import { serviceGate } from '../support/services.js';
 import { probeThrowawayPostgres, startThrowawayPostgres, type ThrowawayPostgres } from '../support/throwaway-postgres.js';
@@ -20,7 +21,7 @@ interface Done {
   endedAt: number;
 }
 
-describe.runIf(available)(`${PROCESSES} processes × ${CREATES} concurrent creates for one user against one PostgreSQL, maxSessionsPerUser ${MAX}`, () => {
+describe.runIf(available)(`concurrent writes for one user against one PostgreSQL, maxSessionsPerUser ${MAX}`, () => {
   let server: ThrowawayPostgres;
   let admin: pg.Pool;
   beforeAll(async () => {
@@ -75,7 +76,7 @@ describe.runIf(available)(`${PROCESSES} processes × ${CREATES} concurrent creat
     return rows[0];
   }
 
-  it(`onLimit 'reject': exactly ${MAX} creates succeed across both processes, every other one throws SESSION_LIMIT, ${MAX} active at every moment sampled`, async () => {
+  it(`${PROCESSES} processes × ${CREATES} concurrent creates, onLimit 'reject': exactly ${MAX} succeed across both processes, every other one throws SESSION_LIMIT, ${MAX} active at every moment sampled`, async () => {
     const { schema, results, samples, highest } = await race('reject');
     const created = results.flatMap((r) => r.created);
     expect(results.flatMap((r) => r.failures)).toEqual([]);
@@ -87,7 +88,7 @@ describe.runIf(available)(`${PROCESSES} processes × ${CREATES} concurrent creat
     expect(highest).toBeLessThanOrEqual(MAX);
   }, 90_000);
 
-  it(`onLimit 'evict-oldest': all ${PROCESSES * CREATES} creates succeed, exactly ${MAX} stay active, the other ${PROCESSES * CREATES - MAX} are revoked with reason 'limit', never more than ${MAX} active at any moment sampled`, async () => {
+  it(`${PROCESSES} processes × ${CREATES} concurrent creates, onLimit 'evict-oldest': all ${PROCESSES * CREATES} succeed, exactly ${MAX} stay active, the other ${PROCESSES * CREATES - MAX} are revoked with reason 'limit', never more than ${MAX} active at any moment sampled`, async () => {
     const { schema, results, samples, highest } = await race('evict-oldest');
     const created = results.flatMap((r) => r.created);
     expect(results.flatMap((r) => r.failures)).toEqual([]);
@@ -97,4 +98,36 @@ describe.runIf(available)(`${PROCESSES} processes × ${CREATES} concurrent creat
     expect(samples).toBeGreaterThan(0);
     expect(highest).toBeLessThanOrEqual(MAX);
   }, 90_000);
+
+  // Found by the SIGKILL writer: a revoke (no user lock) committing while an evicting insert waits for
+  // the row made that insert fail with STORE_UNAVAILABLE. The other transaction is held open here so
+  // the interleaving happens every time.
+  it("onLimit 'evict-oldest' while another process revokes the very session being evicted: the create succeeds, that revocation stands, and the limit holds", async () => {
+    const schema = `fault_${randomBytes(5).toString('hex')}`;
+    const store = postgresStore({ connectionString: `${server.url}?application_name=${schema}`, schema, poolSize: 2 });
+    await store.migrate();
+    const sessions = createSessionManager({ store, maxSessionsPerUser: MAX, onLimit: 'evict-oldest', alerts: false });
+    onTestFinished(() => sessions.close());
+    const oldest = (await sessions.create({ userId: 'alice' })).session;
+    for (let i = 1; i < MAX; i++) await sessions.create({ userId: 'alice' });
+
+    const other = new pg.Client({ connectionString: server.url });
+    await other.connect();
+    onTestFinished(() => other.end());
+    await other.query('begin');
+    await other.query(`update ${schema}.sessions set revoked_at = $1, revoke_reason = 'logout' where id = $2`, [Date.now(), oldest.id]);
+    const creating = sessions.create({ userId: 'alice' });
+    // The insert has read the oldest as active and now waits for its row lock.
+    const waiting = async () =>
+      (await admin.query(`select count(*)::int as n from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock'`, [schema])).rows[0].n > 0;
+    let blocked = false;
+    for (const deadline = performance.now() + 5000; !blocked && performance.now() < deadline; ) blocked = await waiting();
+    expect(blocked).toBe(true);
+    await other.query('commit');
+
+    const { session } = await creating;
+    expect(session.status).toBe('active');
+    expect(await sessions.get(oldest.id)).toMatchObject({ status: 'revoked', revokeReason: 'logout' });
+    expect(await activeAndRevoked(schema)).toEqual({ active: MAX, limit: 0, other: 1, total: MAX + 1 });
+  }, 30_000);
 });
