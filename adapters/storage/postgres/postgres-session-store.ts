@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import type { SessionStore } from '../../../src/contracts.js';
 import { SessionError } from '../../../src/errors.js';
 import { checkIdentifier } from '../sql/schema.js';
@@ -16,7 +16,11 @@ export type PostgresStoreOptions = (
       pool?: never;
     }
   | {
-      /** A pool you created. The store never ends it. */
+      /**
+       * A pool you created. The store never ends it, and never adds a pool-level `'error'` listener to
+       * it: attach `pool.on('error', ...)` yourself, or an idle client losing its connection (a
+       * database restart) crashes the process. Clients the store checks out are covered while it holds them.
+       */
       pool: pg.Pool;
       connectionString?: never;
       poolSize?: never;
@@ -31,6 +35,12 @@ export type PostgresStoreOptions = (
 /**
  * A store in PostgreSQL through pg: for several app servers sharing sessions. Hot statements are
  * prepared once per connection; limits hold across processes through a per-user advisory lock.
+ *
+ * While the database is unreachable every call fails with `STORE_UNAVAILABLE` (the HTTP middleware
+ * answers 503 and keeps the cookie); once it is back, the next calls succeed on fresh connections,
+ * with no restart of the app. A connection dying under the store never crashes the process: each
+ * client it checks out has an `'error'` listener while held, and the pool it opens has one too. A
+ * pool you pass in is yours: give it `pool.on('error', ...)` (see {@link PostgresStoreOptions}).
  *
  * @example
  * const store = postgresStore({ connectionString: process.env.DATABASE_URL! });
@@ -66,6 +76,12 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
 
 // --- internal ---
 
+/** A client checked out of the pool; release() gives it back, discarded if it or `broken` failed. */
+interface Lease {
+  readonly client: pg.PoolClient;
+  release(broken?: Error): void;
+}
+
 /** SQLSTATE codes meaning the table or schema is missing. */
 const MISSING_RELATION = new Set(['42P01', '3F000']);
 
@@ -81,7 +97,15 @@ class PostgresDriver implements SqlDriver {
     this.#pool = pool;
     this.#owned = owned;
     this.schema = schema;
-    this.db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+    // Kysely checks clients out too (the migrator's connection): through #lease, so they are listened to.
+    const leased: PostgresPool = {
+      connect: async () => {
+        const lease = await this.#lease();
+        return { query: lease.client.query.bind(lease.client) as PostgresPoolClient['query'], release: () => lease.release() };
+      },
+      end: async () => {},
+    };
+    this.db = new Kysely<any>({ dialect: new PostgresDialect({ pool: leased }) });
   }
 
   async query(statement: Statement, parameters: readonly unknown[]): Promise<Row[]> {
@@ -89,8 +113,9 @@ class PostgresDriver implements SqlDriver {
   }
 
   async transaction<T>(lockKey: string | null, body: () => TransactionBody<T>): Promise<T> {
-    const client = await this.#pool.connect();
-    let broken = false;
+    const lease = await this.#lease();
+    const { client } = lease;
+    let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       if (lockKey !== null) {
@@ -108,13 +133,13 @@ class PostgresDriver implements SqlDriver {
     } catch (err) {
       try {
         await client.query('ROLLBACK');
-      } catch {
-        broken = true;
+      } catch (rollbackError) {
+        broken = rollbackError as Error;
       }
       throw err;
     } finally {
       // A client whose rollback failed is discarded rather than returned to the pool mid-transaction.
-      client.release(broken);
+      lease.release(broken);
     }
   }
 
@@ -124,6 +149,39 @@ class PostgresDriver implements SqlDriver {
 
   async close(): Promise<void> {
     if (this.#owned) await this.#pool.end();
+  }
+
+  /**
+   * Checks a client out with an 'error' listener for as long as we hold it. pg emits 'error' on a
+   * checked-out client whose connection dies (the server restarts, a network cut), and an 'error'
+   * event nobody listens to kills the process. The query in flight fails anyway, and that failure
+   * is what the caller sees (as STORE_UNAVAILABLE); the listener only records it, so the client is
+   * released as broken and the pool discards it. Removed on release: a pool passed in does not
+   * collect our listeners on its clients.
+   */
+  #lease(): Promise<Lease> {
+    return new Promise((resolve, reject) => {
+      // The callback form: the listener is attached in the same tick the pool hands the client over.
+      // After `await pool.connect()` it would come a microtask later, and the rest of the socket chunk
+      // that completed the previous query (a FATAL from a dying server often follows in it) is
+      // parsed before that.
+      this.#pool.connect((err, client) => {
+        if (err || client === undefined) return reject(err);
+        let failure: Error | undefined;
+        const onError = (error: Error) => void (failure ??= error);
+        client.on('error', onError);
+        resolve({
+          client,
+          release(broken) {
+            try {
+              client.release(failure ?? broken);
+            } finally {
+              client.removeListener('error', onError);
+            }
+          },
+        });
+      });
+    });
   }
 }
 

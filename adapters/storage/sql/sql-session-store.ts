@@ -96,7 +96,9 @@ export class SqlSessionStore implements SessionStore {
         }
         for (const row of active.slice(0, excess)) {
           const revoked = yield bound(q.revoke, { id: row[0], reason: 'limit', at: now });
-          evicted.push(toSession(revoked[0]!));
+          // Postgres: a revoke (which takes no user lock) may have committed since the read; that
+          // session no longer counts, so it makes room just the same, and its revocation stands.
+          if (revoked.length > 0) evicted.push(toSession(revoked[0]!));
         }
       }
       const rows = yield bound(q.insert, values);

@@ -1,6 +1,8 @@
+import { stat, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { SessionStore } from '../../../src/contracts.js';
+import { parseDuration, type Duration } from '../../../src/duration.js';
 import { SessionError } from '../../../src/errors.js';
 import { checkIdentifier } from '../sql/schema.js';
 import type { Row, SqlDriver, Statement, TransactionBody } from '../sql/sql-driver.js';
@@ -34,12 +36,18 @@ export type SqliteStoreOptions = (
   | {
       /** Path of the database file (created if missing), or `':memory:'`. The store opens and closes it. */
       filename: string;
+      /**
+       * How long a write waits for another connection's lock before it fails with `STORE_UNAVAILABLE`.
+       * better-sqlite3 waits synchronously: the whole process stalls for that long. Default `'5s'`.
+       */
+      busyTimeout?: Duration;
       database?: never;
     }
   | {
       /** An open better-sqlite3 database. The store never closes it and leaves its pragmas alone. */
       database: SqliteDatabase;
       filename?: never;
+      busyTimeout?: never;
     }
 ) & {
   /** Prefix of the table names, e.g. `'auth_'` gives `auth_sessions`. Default `''`. */
@@ -48,8 +56,11 @@ export type SqliteStoreOptions = (
 
 /**
  * A store in a SQLite database through better-sqlite3: sessions survive restarts with no server to
- * run. A file the store opens itself is put in WAL mode with a 5 s busy timeout, so several processes
- * may share it; each write that enforces a limit runs in a `BEGIN IMMEDIATE` transaction.
+ * run. A file the store opens itself is put in WAL mode with a busy timeout (5 s unless
+ * `busyTimeout` says otherwise), so several processes may share it; each write that enforces a limit
+ * runs in a `BEGIN IMMEDIATE` transaction. Such a file is also watched: once its path no longer names
+ * the file the store has open (deleted, its directory removed, replaced), every call fails with
+ * `STORE_UNAVAILABLE` within a second, rather than writing sessions into a file nobody will read again.
  *
  * @example
  * const store = sqliteStore({ filename: 'sessions.db' });
@@ -61,26 +72,36 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
   const tablePrefix = checkIdentifier(options.tablePrefix ?? '', 'tablePrefix');
   let database: SqliteDatabase;
   let owned = false;
+  let filename: string | undefined;
   if (options.database !== undefined) {
     if (typeof options.database.prepare !== 'function') {
       throw new SessionError('INVALID_CONFIG', 'database must be a better-sqlite3 Database');
     }
     database = options.database;
   } else if (typeof options.filename === 'string' && options.filename.length > 0) {
+    const busyMs = parseDuration(options.busyTimeout ?? '5s', 'busyTimeout');
+    let opened: SqliteDatabase | undefined;
     try {
-      database = new Database(options.filename) as unknown as SqliteDatabase;
+      opened = new Database(options.filename) as unknown as SqliteDatabase;
+      // The first statement reads the file: a file that is not a database fails here.
+      opened.exec(`PRAGMA busy_timeout = ${busyMs}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;`);
     } catch (err) {
+      if (opened?.open) opened.close();
       throw new SessionError('STORE_UNAVAILABLE', `Cannot open SQLite database ${options.filename}: ${(err as Error).message}`, { cause: err });
     }
+    database = opened;
     owned = true;
-    database.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+    filename = options.filename === ':memory:' ? undefined : options.filename;
   } else {
     throw new SessionError('INVALID_CONFIG', 'sqliteStore() needs a non-empty filename or an open database');
   }
-  return new SqlSessionStore(new SqliteDriver(database, owned), tablePrefix);
+  return new SqlSessionStore(new SqliteDriver(database, owned, filename), tablePrefix);
 }
 
 // --- internal ---
+
+/** How often a store checks that its file is still where it opened it. */
+const FILE_CHECK_MS = 1000;
 
 /**
  * better-sqlite3 is synchronous: each statement, and each whole transaction body, runs to completion
@@ -96,18 +117,24 @@ class SqliteDriver implements SqlDriver {
   #control: { begin: SqliteStatement; commit: SqliteStatement; rollback: SqliteStatement } | null = null;
   readonly #owned: boolean;
   readonly #statements = new Map<string, SqliteStatement>();
+  /** Set once the watched file is gone from its path; every statement then fails with it. */
+  #lost: Error | null = null;
+  #watch: NodeJS.Timeout | null = null;
 
-  constructor(database: SqliteDatabase, owned: boolean) {
+  constructor(database: SqliteDatabase, owned: boolean, filename: string | undefined) {
     this.#database = database;
     this.#owned = owned;
     this.db = new Kysely<any>({ dialect: new SqliteDialect({ database: database as never }) });
+    if (filename !== undefined) this.#watchFile(filename);
   }
 
   query(statement: Statement, parameters: readonly unknown[]): Row[] {
+    if (this.#lost !== null) throw this.#lost;
     return this.#execute(statement, parameters);
   }
 
   async transaction<T>(_lockKey: string | null, body: () => TransactionBody<T>): Promise<T> {
+    if (this.#lost !== null) throw this.#lost;
     // IMMEDIATE takes the write lock up front, so a limit check and its insert see one state even
     // when other processes share the file.
     // Prepared once: exec() would parse the SQL text again on every transaction.
@@ -134,8 +161,30 @@ class SqliteDriver implements SqlDriver {
   }
 
   async close(): Promise<void> {
+    if (this.#watch !== null) clearInterval(this.#watch);
     this.#statements.clear();
     if (this.#owned && this.#database.open) this.#database.close();
+  }
+
+  /**
+   * On Linux a deleted file stays readable and writable through the open descriptor: the store would
+   * go on validating and creating sessions in a file no other process, and no restart, will see
+   * (a revocation made there would be undone by the restart). Checked on a timer, off the hot path.
+   */
+  #watchFile(filename: string): void {
+    const opened = statSync(filename);
+    let checking = false;
+    this.#watch = setInterval(() => {
+      if (checking) return;
+      checking = true;
+      stat(filename, (error, current) => {
+        checking = false;
+        const gone = error ? error.code === 'ENOENT' || error.code === 'ENOTDIR' : current.ino !== opened.ino || current.dev !== opened.dev;
+        if (!gone || this.#lost !== null) return;
+        this.#lost = new Error(`the database file ${filename} was removed or replaced while open; restore it and restart the app`);
+        clearInterval(this.#watch!);
+      });
+    }, FILE_CHECK_MS).unref();
   }
 
   #execute(statement: Statement, parameters: readonly unknown[]): Row[] {
