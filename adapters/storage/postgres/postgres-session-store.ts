@@ -64,7 +64,9 @@ export function postgresStore(options: PostgresStoreOptions): SessionStore {
   } else if (typeof options.connectionString === 'string' && options.connectionString.length > 0) {
     const max = options.poolSize ?? 10;
     if (!Number.isSafeInteger(max) || max < 1) throw new SessionError('INVALID_CONFIG', 'poolSize must be a positive integer');
-    pool = new pg.Pool({ connectionString: options.connectionString, max });
+    // A database host that drops packets must not hang requests: connecting gives up after 5 s
+    // (STORE_UNAVAILABLE), and TCP keepalive finds connections that died silently.
+    pool = new pg.Pool({ connectionString: options.connectionString, max, connectionTimeoutMillis: 5000, keepAlive: true });
     // An idle client losing its connection must not crash the process; the next query reports it.
     pool.on('error', () => {});
     owned = true;
