@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { memoryStore } from '../../adapters/storage/memory/index.js';
+import { createDeviceParser, createSessionManager, parseDevice, parseDuration, SessionError } from '../../src/index.js';
+import { createSessionHttp, errorResponse } from '../../src/http/index.js';
+
+// The minimal counterexamples the property suites in this folder found, each as a plain test of the
+// attack or misuse through the public API, so that a regression names its bug.
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+    return 'no error';
+  } catch (error) {
+    return error instanceof SessionError ? error.code : `${(error as Error).constructor.name}: ${(error as Error).message}`;
+  }
+}
+
+describe('found by the property suites', () => {
+  it("parseDuration refuses a duration whose milliseconds are past 2^53 ('918097824d') instead of returning an inexact number", () => {
+    expect(codeOf(() => parseDuration('918097824d', 'by', 'INVALID_ARGUMENT'))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => parseDuration('999999999d', 'idleTimeout'))).toBe('INVALID_CONFIG');
+    // The largest whole number of days that is still exact.
+    expect(parseDuration('104249991d', 'by')).toBe(104249991 * 86_400_000);
+  });
+});
