@@ -22,4 +22,18 @@ describe('found by the property suites', () => {
     // The largest whole number of days that is still exact.
     expect(parseDuration('104249991d', 'by')).toBe(104249991 * 86_400_000);
   });
+
+  it('a client hint brand or platform named "constructor" or "__proto__" is an unknown name, not Object.prototype', async () => {
+    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      const device = parseDevice({ headers: { 'sec-ch-ua': `"${name}";v="131"`, 'sec-ch-ua-platform': `"${name}"` } });
+      expect(typeof device.label).toBe('string');
+      expect(device.label).not.toMatch(/native code|\[object/);
+      for (const value of [device.browser.name, device.os.name]) expect(value === null || typeof value === 'string').toBe(true);
+    }
+    // Stored as it was parsed: a function in the device would vanish from its JSON in SQL stores.
+    const manager = createSessionManager({ store: memoryStore() });
+    const { session } = await manager.create({ userId: 'u', headers: { 'sec-ch-ua': '"constructor";v="1"', 'sec-ch-ua-platform': '"constructor"' } });
+    expect(JSON.parse(JSON.stringify(session.device))).toEqual(session.device);
+    await manager.close();
+  });
 });
