@@ -36,4 +36,8 @@ describe('found by the property suites', () => {
     expect(JSON.parse(JSON.stringify(session.device))).toEqual(session.device);
     await manager.close();
   });
+
+  it('createDeviceParser({ cacheSize: Object.create(null) }) throws INVALID_CONFIG, not a TypeError from its message', () => {
+    expect(codeOf(() => createDeviceParser({ cacheSize: Object.create(null) as number }))).toBe('INVALID_CONFIG');
+  });
 });
