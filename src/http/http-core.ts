@@ -166,6 +166,7 @@ class Core implements SessionHttp {
     this.#track = options.track ?? false;
     if (typeof this.#track !== 'boolean') invalidConfig('track', 'must be a boolean');
     this.#clientIp = createClientIpResolver({ trustProxy: options.trustProxy, proxyHeader: options.proxyHeader });
+    if (options.allowedOrigins !== undefined && !Array.isArray(options.allowedOrigins)) invalidConfig('allowedOrigins', 'must be a list of origins such as https://app.example.com');
     this.#allowedOrigins = options.allowedOrigins === undefined ? null : new Set(options.allowedOrigins.map(checkOrigin));
     this.#csrf = options.csrf ?? true;
     if (typeof this.#csrf !== 'boolean') invalidConfig('csrf', 'must be a boolean');

@@ -40,4 +40,12 @@ describe('found by the property suites', () => {
   it('createDeviceParser({ cacheSize: Object.create(null) }) throws INVALID_CONFIG, not a TypeError from its message', () => {
     expect(codeOf(() => createDeviceParser({ cacheSize: Object.create(null) as number }))).toBe('INVALID_CONFIG');
   });
+
+  it('createSessionHttp({ allowedOrigins: false }) throws INVALID_CONFIG, not a TypeError', async () => {
+    const manager = createSessionManager({ store: memoryStore() });
+    for (const allowedOrigins of [false, 'https://app.example', {}, 1]) {
+      expect(codeOf(() => createSessionHttp(manager, { allowedOrigins } as never))).toBe('INVALID_CONFIG');
+    }
+    await manager.close();
+  });
 });
