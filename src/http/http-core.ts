@@ -317,7 +317,7 @@ export function knownErrorResponse(error: unknown): HttpResponse | null {
   const { status, statusCode, expose, code } = (error ?? {}) as { status?: unknown; statusCode?: unknown; expose?: unknown; code?: unknown };
   const clientStatus = typeof status === 'number' ? status : statusCode;
   const fromParser = expose === true || (typeof code === 'string' && code.startsWith('FST_ERR_CTP_'));
-  if (!fromParser || typeof clientStatus !== 'number' || clientStatus < 400 || clientStatus > 499) return null;
+  if (!fromParser || typeof clientStatus !== 'number' || !Number.isInteger(clientStatus) || clientStatus < 400 || clientStatus > 499) return null;
   if (clientStatus === 413) return json(413, 'INVALID_BODY', 'The request body is too large');
   if (clientStatus === 415) return json(415, 'INVALID_BODY', 'The request body must be JSON');
   return json(clientStatus, clientStatus === 400 ? 'INVALID_BODY' : 'INVALID_ARGUMENT', clientStatus === 400 ? 'The request body is not valid JSON' : 'The request was refused');

@@ -48,4 +48,11 @@ describe('found by the property suites', () => {
     }
     await manager.close();
   });
+
+  it('errorResponse() of a body-parser-like error with a NaN or fractional status is a 500, never a response with status NaN', () => {
+    for (const status of [Number.NaN, 400.5, Number.POSITIVE_INFINITY]) {
+      expect(errorResponse({ statusCode: status, expose: true }).status).toBe(500);
+      expect(errorResponse({ status, code: 'FST_ERR_CTP_INVALID_JSON' }).status).toBe(500);
+    }
+  });
 });
