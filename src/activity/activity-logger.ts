@@ -131,6 +131,8 @@ interface Pending {
 }
 
 const MAX_TEXT = 255;
+/** The largest instant a Date can hold (±100,000,000 days from the epoch). */
+const MAX_DATE_MS = 8.64e15;
 const USER_CACHE_SIZE = 10_000;
 const SEQUENCE_SPAN = 36 ** 4;
 
@@ -202,8 +204,10 @@ class ActivityLogger implements ActivityLogController {
       throw new SessionError('INVALID_ARGUMENT', 'activity.record() needs a session or a session id');
     }
     if (event === null || typeof event !== 'object') throw new SessionError('INVALID_ARGUMENT', 'activity.record() needs an event object');
-    const at = event.at;
-    const ts = at === undefined ? this.#now() : at instanceof Date ? at.getTime() : typeof at === 'number' && Number.isFinite(at) ? at : this.#now();
+    const at = event.at instanceof Date ? event.at.getTime() : event.at;
+    // Stores keep whole milliseconds (Postgres refuses 1.5 or 1e300 in a bigint, and one such row
+    // would fail its batch for good); what no Date can hold counts as now, as a missing `at` does.
+    const ts = typeof at === 'number' && Math.abs(at) <= MAX_DATE_MS ? Math.trunc(at) : this.#now();
     this.#queue.push({ sessionId, userId: typeof session === 'string' ? undefined : session.userId, ts, event });
     if (this.#size() > this.#options.maxQueue) this.#dropOldest();
     this.#interval ??= setInterval(() => this.#pump(true), this.#options.flushIntervalMs).unref();
@@ -394,7 +398,7 @@ class ActivityLogger implements ActivityLogController {
       method,
       path,
       status: integerOrNull(e.status),
-      durationMs: integerOrNull(e.durationMs === undefined ? undefined : Math.round(e.durationMs)),
+      durationMs: integerOrNull(typeof e.durationMs === 'number' ? Math.round(e.durationMs) : undefined),
       bytesIn: integerOrNull(e.bytesIn),
       bytesOut: integerOrNull(e.bytesOut),
       resourceType: resource === null ? null : redactString(resource.type).slice(0, 64),

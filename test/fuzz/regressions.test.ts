@@ -1,10 +1,17 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { memoryStore } from '../../adapters/storage/memory/index.js';
+import { sqliteStore } from '../../adapters/storage/sqlite/index.js';
 import { createDeviceParser, createSessionManager, parseDevice, parseDuration, SessionError } from '../../src/index.js';
 import { createSessionHttp, errorResponse } from '../../src/http/index.js';
 
 // The minimal counterexamples the property suites in this folder found, each as a plain test of the
 // attack or misuse through the public API, so that a regression names its bug.
+
+const dir = mkdtempSync(join(tmpdir(), 'sessionkeeper-regressions-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function codeOf(fn: () => unknown): string {
   try {
@@ -55,4 +62,24 @@ describe('found by the property suites', () => {
       expect(errorResponse({ status, code: 'FST_ERR_CTP_INVALID_JSON' }).status).toBe(500);
     }
   });
+
+  it.each(['memory', 'sqlite'])(
+    'activity.record() of an event with an invalid Date, a fractional or out-of-range at, or a non-number durationMs does not poison the log (%s)',
+    async (kind) => {
+      const store = kind === 'memory' ? memoryStore() : sqliteStore({ filename: join(dir, 'activity.db') });
+      await store.migrate();
+      const manager = createSessionManager({ store });
+      const { session } = await manager.create({ userId: 'u' });
+      const hostile = [{ at: new Date(Number.NaN) }, { at: 1.5 }, { at: 1e300 }, { durationMs: Object.create(null) as number }, { durationMs: 10n as unknown as number }];
+      for (const event of hostile) manager.activity.record(session, { ...event, path: '/api/v1/items/1' });
+      await manager.activity.flush();
+      manager.activity.record(session, { path: '/after' });
+      await manager.activity.flush();
+      const { items } = await manager.activity.list({ sessionId: session.id });
+      expect(items).toHaveLength(hostile.length + 1);
+      for (const row of items) expect(Number.isSafeInteger(row.ts)).toBe(true);
+      expect(manager.activity.stats()).toMatchObject({ queued: 0, failed: 0 });
+      await manager.close();
+    },
+  );
 });
