@@ -82,4 +82,10 @@ describe('found by the property suites', () => {
       await manager.close();
     },
   );
+
+  it('cleanup() of null or of a non-object throws INVALID_ARGUMENT (null was a TypeError)', async () => {
+    const manager = createSessionManager({ store: memoryStore() });
+    for (const options of [null, '30d', 5]) await expect(manager.cleanup(options as never)).rejects.toMatchObject({ name: 'SessionError', code: 'INVALID_ARGUMENT' });
+    await manager.close();
+  });
 });
