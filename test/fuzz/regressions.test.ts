@@ -1,17 +1,42 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { memoryStore } from '../../adapters/storage/memory/index.js';
+import { postgresStore } from '../../adapters/storage/postgres/index.js';
 import { sqliteStore } from '../../adapters/storage/sqlite/index.js';
-import { createDeviceParser, createSessionManager, parseDevice, parseDuration, SessionError } from '../../src/index.js';
+import { createDeviceParser, createSessionManager, parseDevice, parseDuration, SessionError, type SessionStore } from '../../src/index.js';
 import { createSessionHttp, errorResponse } from '../../src/http/index.js';
+import { POSTGRES_URL, probePostgres, serviceGate } from '../support/services.js';
 
 // The minimal counterexamples the property suites in this folder found, each as a plain test of the
 // attack or misuse through the public API, so that a regression names its bug.
 
 const dir = mkdtempSync(join(tmpdir(), 'sessionkeeper-regressions-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const pgPool = serviceGate('PostgreSQL', await probePostgres()) ? new pg.Pool({ connectionString: POSTGRES_URL, max: 2 }) : null;
+const schemas: string[] = [];
+afterAll(async () => {
+  for (const schema of schemas) await pgPool?.query(`drop schema if exists ${schema} cascade`);
+  await pgPool?.end();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh migrated store of each kind this machine has (Postgres in its own schema). */
+async function stores(): Promise<Array<[string, SessionStore]>> {
+  const list: Array<[string, SessionStore]> = [
+    ['memory', memoryStore()],
+    ['sqlite', sqliteStore({ filename: join(dir, `${randomBytes(4).toString('hex')}.db`) })],
+  ];
+  if (pgPool !== null) {
+    const schema = `sk_regr_${randomBytes(6).toString('hex')}`;
+    schemas.push(schema);
+    list.push(['postgres', postgresStore({ pool: pgPool, schema })]);
+  }
+  for (const [, store] of list) await store.migrate();
+  return list;
+}
 
 function codeOf(fn: () => unknown): string {
   try {
@@ -87,5 +112,27 @@ describe('found by the property suites', () => {
     const manager = createSessionManager({ store: memoryStore() });
     for (const options of [null, '30d', 5]) await expect(manager.cleanup(options as never)).rejects.toMatchObject({ name: 'SessionError', code: 'INVALID_ARGUMENT' });
     await manager.close();
+  });
+
+  it('activity.record() refuses a session id with NUL or a lone surrogate, and stores NUL-free, well-formed text on every store (Postgres failed the batch for good)', async () => {
+    const rows: unknown[] = [];
+    for (const [kind, store] of await stores()) {
+      const manager = createSessionManager({ store });
+      const { session } = await manager.create({ userId: 'u' });
+      for (const id of ['ses_\0', 'ses_\ud800']) expect(codeOf(() => manager.activity.record(id, {}))).toBe('INVALID_ARGUMENT');
+      manager.activity.record(session, { type: 'log\0in', method: 'GE\0T', path: '/a\0b/\ud800', resource: 'conver\0sation:12\0\udc00' });
+      manager.activity.record({ ...session, userId: 'u\0' }, { type: 'x\ud83d' });
+      await manager.activity.flush();
+      const { items } = await manager.activity.list({ sessionId: session.id });
+      expect(items, kind).toHaveLength(2);
+      rows.push(items.map(({ id: _id, sessionId: _session, ts: _ts, ...row }) => row));
+      await manager.close();
+    }
+    expect(rows[0]).toMatchObject([
+      { type: 'x\ufffd', userId: 'u' },
+      { type: 'login', method: 'GET', path: '/ab/\ufffd', resourceType: 'conversation', resourceId: '12\ufffd', userId: 'u' },
+    ]);
+    // Read back alike from every store.
+    for (const other of rows.slice(1)) expect(other).toEqual(rows[0]);
   });
 });
