@@ -11,10 +11,10 @@ import { LabError } from '../../src/labs/types.js';
  *   path of a failure; pass the seed back here to replay it).
  * - `FUZZ_RUNS=<factor>`: multiply every property's number of runs (e.g. `10` for a long local run).
  */
-export function fuzzParams(name: string, runs: number): { seed: number; numRuns: number; endOnFailure: true } {
+export function fuzzParams(name: string, runs: number): { seed: number; numRuns: number } {
   const seed = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : fnv1a(name);
   if (!Number.isSafeInteger(seed)) throw new Error(`FUZZ_SEED must be an integer; got ${process.env.FUZZ_SEED}`);
-  return { seed, numRuns: scaledRuns(runs), endOnFailure: true };
+  return { seed, numRuns: scaledRuns(runs) };
 }
 
 /** `runs` scaled by `FUZZ_RUNS` (at least 1). */
