@@ -227,8 +227,8 @@ class ActivityLogger implements ActivityLogController {
     const { sessionId, userId } = options;
     if ((sessionId === undefined) === (userId === undefined)) throw invalidArgument('activity.list() needs exactly one of sessionId and userId');
     for (const [field, value] of [['sessionId', sessionId], ['userId', userId]] as const) {
-      if (value !== undefined && (typeof value !== 'string' || value.length === 0 || value.length > MAX_TEXT)) {
-        throw invalidArgument(`activity.list() ${field} must be a non-empty string of at most ${MAX_TEXT} characters`);
+      if (value !== undefined && (typeof value !== 'string' || value.length === 0 || value.length > MAX_TEXT || !isStorable(value))) {
+        throw invalidArgument(`activity.list() ${field} must be a non-empty string of at most ${MAX_TEXT} characters, without NUL or unpaired surrogates`);
       }
     }
     const limit = options.limit ?? 50;

@@ -135,4 +135,16 @@ describe('found by the property suites', () => {
     // Read back alike from every store.
     for (const other of rows.slice(1)) expect(other).toEqual(rows[0]);
   });
+
+  it('alert and activity lookups by an id or user id with NUL or a lone surrogate are INVALID_ARGUMENT on every store (Postgres answered STORE_UNAVAILABLE)', async () => {
+    for (const [kind, store] of await stores()) {
+      const manager = createSessionManager({ store });
+      for (const bad of ['alr_\0', 'u\0', '\ud800']) {
+        for (const call of [() => manager.alerts.acknowledge(bad), () => manager.alerts.resolve(bad), () => manager.alerts.list({ userId: bad }), () => manager.activity.list({ userId: bad }), () => manager.activity.list({ sessionId: bad })]) {
+          await expect(call(), `${kind} ${JSON.stringify(bad)}`).rejects.toMatchObject({ name: 'SessionError', code: 'INVALID_ARGUMENT' });
+        }
+      }
+      await manager.close();
+    }
+  });
 });
