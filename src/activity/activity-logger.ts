@@ -3,7 +3,7 @@ import type { ActivityCategory, ActivityQuery, ActivityRecord, EpochMs, Session,
 import { parseDuration, type Duration } from '../duration.js';
 import { invalidArgument, SessionError, toStoreError } from '../errors.js';
 import { ACTIVITY_CATEGORIES, createClassifier, extractResource, type CategoryRule } from './classify.js';
-import { decodeCursor, encodeCursor, toEpochMs } from '../pagination.js';
+import { decodeCursor, encodeCursor, MAX_DATE_MS, toEpochMs } from '../pagination.js';
 import { redactDetails, redactString, sanitizePath } from './redact.js';
 
 /** What `activity.record()` accepts. Every field is optional; unknown fields are ignored. */
@@ -131,8 +131,6 @@ interface Pending {
 }
 
 const MAX_TEXT = 255;
-/** The largest instant a Date can hold (±100,000,000 days from the epoch). */
-const MAX_DATE_MS = 8.64e15;
 const USER_CACHE_SIZE = 10_000;
 const SEQUENCE_SPAN = 36 ** 4;
 

@@ -9,6 +9,7 @@ import { postgresStore } from '../../adapters/storage/postgres/index.js';
 import { sqliteStore } from '../../adapters/storage/sqlite/index.js';
 import { createDeviceParser, createSessionManager, parseDevice, parseDuration, SessionError, type SessionStore } from '../../src/index.js';
 import { createSessionHttp, errorResponse } from '../../src/http/index.js';
+import { manualClock } from '../../src/testing/index.js';
 import { POSTGRES_URL, probePostgres, serviceGate } from '../support/services.js';
 
 // The minimal counterexamples the property suites in this folder found, each as a plain test of the
@@ -143,6 +144,29 @@ describe('found by the property suites', () => {
         for (const call of [() => manager.alerts.acknowledge(bad), () => manager.alerts.resolve(bad), () => manager.alerts.list({ userId: bad }), () => manager.activity.list({ userId: bad }), () => manager.activity.list({ sessionId: bad })]) {
           await expect(call(), `${kind} ${JSON.stringify(bad)}`).rejects.toMatchObject({ name: 'SessionError', code: 'INVALID_ARGUMENT' });
         }
+      }
+      await manager.close();
+    }
+  });
+
+  it('stats, activity.list and alerts.list take a fractional since/until (the next whole millisecond) and refuse one no Date can hold, on every store (Postgres answered STORE_UNAVAILABLE)', async () => {
+    for (const [kind, store] of await stores()) {
+      const clock = manualClock('2030-01-01T00:00:00Z');
+      const manager = createSessionManager({ store, clock: clock.now });
+      const { session } = await manager.create({ userId: 'u' });
+      manager.activity.record(session, { path: '/x' });
+      await manager.activity.flush();
+      const at = session.createdAt;
+      expect((await manager.stats({ since: at - 0.5 })).total, kind).toBe(1);
+      expect((await manager.stats({ since: at + 0.5 })).total, kind).toBe(0);
+      expect((await manager.activity.list({ userId: 'u', since: 5e-324 })).items, kind).toHaveLength(1);
+      expect((await manager.activity.list({ userId: 'u', until: at + 0.5 })).items, kind).toHaveLength(1);
+      expect((await manager.activity.list({ userId: 'u', until: at - 0.5 })).items, kind).toHaveLength(0);
+      expect((await manager.alerts.list({ since: 0.5 })).items, kind).toEqual([]);
+      for (const since of [1e300, -1e300, 8.64e15 + 1]) {
+        await expect(manager.stats({ since }), kind).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+        await expect(manager.activity.list({ userId: 'u', until: since }), kind).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+        await expect(manager.alerts.list({ since }), kind).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
       }
       await manager.close();
     }
