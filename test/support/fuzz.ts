@@ -111,6 +111,7 @@ export function nearToken(): fc.Arbitrary<string> {
 export function hostileString(options: { maxLength?: number; maxHuge?: number } = {}): fc.Arbitrary<string> {
   const maxLength = options.maxLength ?? 40;
   const maxHuge = options.maxHuge ?? 70_000;
+  const minHuge = Math.min(256, maxHuge);
   return fc.oneof(
     { arbitrary: fc.string({ unit: 'binary-ascii', maxLength }), weight: 3 },
     { arbitrary: fc.string({ unit: 'grapheme', maxLength }), weight: 2 },
@@ -125,8 +126,8 @@ export function hostileString(options: { maxLength?: number; maxHuge?: number } 
     },
     { arbitrary: nearToken(), weight: 2 },
     { arbitrary: fc.tuple(fc.constantFrom('ses_', 'alr_', 'act_', 'lab_'), fc.string({ unit: tokenChar, maxLength: 30 })).map(([p, s]) => p + s), weight: 2 },
-    { arbitrary: fc.tuple(fc.integer({ min: 256, max: maxHuge }), edgeChar).map(([n, c]) => c.repeat(n)), weight: 1 },
-    { arbitrary: fc.integer({ min: 256, max: maxHuge }).map((n) => 'x'.repeat(n)), weight: 1 },
+    { arbitrary: fc.tuple(fc.integer({ min: minHuge, max: maxHuge }), edgeChar).map(([n, c]) => c.repeat(n)), weight: 1 },
+    { arbitrary: fc.integer({ min: minHuge, max: maxHuge }).map((n) => 'x'.repeat(n)), weight: 1 },
   );
 }
 
