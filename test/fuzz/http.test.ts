@@ -229,7 +229,10 @@ describe.each(cases)('hostile requests to $name', ({ framework, setup }) => {
       });
       await fc.assert(
         fc.asyncProperty(rawRequest, async (r) => {
-          const head = [`${r.method} ${r.path} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close', ...r.headers.map(([name, value]) => `${name}: ${value}`)];
+          const framed = r.headers.some(([name]) => /^(?:content-length|transfer-encoding)$/i.test(name));
+          // A body the headers do not frame would be a second, pipelined request (Koa logs each one).
+          const length = r.body !== '' && !framed ? [`Content-Length: ${r.body.length}`] : [];
+          const head = [`${r.method} ${r.path} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close', ...length, ...r.headers.map(([name, value]) => `${name}: ${value}`)];
           const response = await client.raw(Buffer.from(`${head.join('\r\n')}\r\n\r\n${r.body}`, 'latin1'));
           if (response !== null) expectSafeResponse(response, `raw ${JSON.stringify(head)}`);
           expect(JSON.stringify(await manager.list(VICTIM, { includeInactive: true }))).toBe(state.victimSnapshot);
