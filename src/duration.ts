@@ -24,7 +24,9 @@ export function parseDuration(
     if (Number.isSafeInteger(value) && value >= 0) return value;
   } else if (typeof value === 'string') {
     const match = DURATION_PATTERN.exec(value.trim());
-    if (match) return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+    // '999999999d' is 8.6e16 ms: past 2^53 a count of milliseconds is no longer exact.
+    const ms = match ? Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS] : Number.NaN;
+    if (Number.isSafeInteger(ms)) return ms;
   }
   throw new SessionError(
     code,

@@ -21,9 +21,18 @@ export function decodeCursor(cursor: unknown, idPrefix: string, method: string):
   throw invalidArgument(`${method} cursor is not one this API returned`);
 }
 
-/** A `Date` or epoch milliseconds as epoch milliseconds; `INVALID_ARGUMENT` naming `field` otherwise. */
+/** The largest instant a Date can hold (±100,000,000 days from the epoch). */
+export const MAX_DATE_MS = 8.64e15;
+
+/**
+ * A `Date` or epoch milliseconds as whole epoch milliseconds, for bounds of the form `ts >= since`
+ * and `ts < until`: a fraction rounds up, which keeps both exact over the whole milliseconds that
+ * stores hold (and Postgres refuses a fraction in a bigint). `INVALID_ARGUMENT` naming `field` for
+ * anything else, including instants no Date can hold.
+ */
 export function toEpochMs(value: unknown, field: string): EpochMs {
   const ms = value instanceof Date ? value.getTime() : typeof value === 'number' ? value : Number.NaN;
-  if (!Number.isFinite(ms)) throw invalidArgument(`${field} must be a Date or epoch milliseconds`);
-  return ms;
+  if (!(Math.abs(ms) <= MAX_DATE_MS)) throw invalidArgument(`${field} must be a Date or epoch milliseconds`);
+  return Math.ceil(ms);
 }
+

@@ -638,6 +638,7 @@ class DefaultSessionManager implements SessionManager {
 
   async cleanup(options: { olderThan?: Duration; activityOlderThan?: Duration; batchSize?: number } = {}): Promise<number> {
     this.#assertOpen();
+    if (options === null || typeof options !== 'object') throw invalidArgument('cleanup() expects an options object');
     const olderThanMs = parseDuration(options.olderThan ?? '30d', 'cleanup() olderThan', 'INVALID_ARGUMENT');
     const activityMs =
       options.activityOlderThan === undefined ? undefined : parseDuration(options.activityOlderThan, 'cleanup() activityOlderThan', 'INVALID_ARGUMENT');

@@ -3,7 +3,7 @@ import type { ActivityCategory, ActivityQuery, ActivityRecord, EpochMs, Session,
 import { parseDuration, type Duration } from '../duration.js';
 import { invalidArgument, SessionError, toStoreError } from '../errors.js';
 import { ACTIVITY_CATEGORIES, createClassifier, extractResource, type CategoryRule } from './classify.js';
-import { decodeCursor, encodeCursor, toEpochMs } from '../pagination.js';
+import { decodeCursor, encodeCursor, MAX_DATE_MS, toEpochMs } from '../pagination.js';
 import { redactDetails, redactString, sanitizePath } from './redact.js';
 
 /** What `activity.record()` accepts. Every field is optional; unknown fields are ignored. */
@@ -198,13 +198,17 @@ class ActivityLogger implements ActivityLogController {
     // After close() nothing would ever write the event: say so instead of queueing it.
     if (this.#closed) throw new SessionError('CLOSED', 'The session manager is closed');
     const sessionId = typeof session === 'string' ? session : session?.id;
-    if (typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > MAX_TEXT) {
+    if (typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > MAX_TEXT || !isStorable(sessionId)) {
       throw new SessionError('INVALID_ARGUMENT', 'activity.record() needs a session or a session id');
     }
     if (event === null || typeof event !== 'object') throw new SessionError('INVALID_ARGUMENT', 'activity.record() needs an event object');
-    const at = event.at;
-    const ts = at === undefined ? this.#now() : at instanceof Date ? at.getTime() : typeof at === 'number' && Number.isFinite(at) ? at : this.#now();
-    this.#queue.push({ sessionId, userId: typeof session === 'string' ? undefined : session.userId, ts, event });
+    const at = event.at instanceof Date ? event.at.getTime() : event.at;
+    // Stores keep whole milliseconds (Postgres refuses 1.5 or 1e300 in a bigint, and one such row
+    // would fail its batch for good); what no Date can hold counts as now, as a missing `at` does.
+    const ts = typeof at === 'number' && Math.abs(at) <= MAX_DATE_MS ? Math.trunc(at) : this.#now();
+    // A user id that no store can hold is looked up by the session id instead.
+    const userId = typeof session === 'string' || typeof session.userId !== 'string' || !isStorable(session.userId) ? undefined : session.userId;
+    this.#queue.push({ sessionId, userId, ts, event });
     if (this.#size() > this.#options.maxQueue) this.#dropOldest();
     this.#interval ??= setInterval(() => this.#pump(true), this.#options.flushIntervalMs).unref();
     if (!this.#scheduled && this.#queued() >= this.#options.batchSize) {
@@ -221,8 +225,8 @@ class ActivityLogger implements ActivityLogController {
     const { sessionId, userId } = options;
     if ((sessionId === undefined) === (userId === undefined)) throw invalidArgument('activity.list() needs exactly one of sessionId and userId');
     for (const [field, value] of [['sessionId', sessionId], ['userId', userId]] as const) {
-      if (value !== undefined && (typeof value !== 'string' || value.length === 0 || value.length > MAX_TEXT)) {
-        throw invalidArgument(`activity.list() ${field} must be a non-empty string of at most ${MAX_TEXT} characters`);
+      if (value !== undefined && (typeof value !== 'string' || value.length === 0 || value.length > MAX_TEXT || !isStorable(value))) {
+        throw invalidArgument(`activity.list() ${field} must be a non-empty string of at most ${MAX_TEXT} characters, without NUL or unpaired surrogates`);
       }
     }
     const limit = options.limit ?? 50;
@@ -380,8 +384,8 @@ class ActivityLogger implements ActivityLogController {
 
   #toRecord(p: Pending): ActivityRecord {
     const e = p.event;
-    const method = typeof e.method === 'string' && e.method.length > 0 ? e.method.slice(0, 16).toUpperCase() : null;
-    const path = typeof e.path === 'string' && e.path.length > 0 ? sanitizePath(e.path, this.#options.allowQueryParams) : null;
+    const method = typeof e.method === 'string' && e.method.length > 0 ? storable(e.method.slice(0, 16).toUpperCase()) : null;
+    const path = typeof e.path === 'string' && e.path.length > 0 ? storable(sanitizePath(e.path, this.#options.allowQueryParams)) : null;
     const resource = toResource(e.resource) ?? extractResource(path === null ? null : stripQuery(path));
     const category = e.category !== undefined && ACTIVITY_CATEGORIES.includes(e.category) ? e.category : this.#options.classify(method, path);
     return {
@@ -389,16 +393,16 @@ class ActivityLogger implements ActivityLogController {
       sessionId: p.sessionId,
       userId: p.userId ?? null,
       ts: p.ts,
-      type: typeof e.type === 'string' && e.type.length > 0 ? e.type.slice(0, 64) : 'request',
+      type: typeof e.type === 'string' && e.type.length > 0 ? storable(e.type.slice(0, 64)) : 'request',
       category,
       method,
       path,
       status: integerOrNull(e.status),
-      durationMs: integerOrNull(e.durationMs === undefined ? undefined : Math.round(e.durationMs)),
+      durationMs: integerOrNull(typeof e.durationMs === 'number' ? Math.round(e.durationMs) : undefined),
       bytesIn: integerOrNull(e.bytesIn),
       bytesOut: integerOrNull(e.bytesOut),
-      resourceType: resource === null ? null : redactString(resource.type).slice(0, 64),
-      resourceId: resource === null ? null : redactString(resource.id).slice(0, 128),
+      resourceType: resource === null ? null : storable(redactString(resource.type).slice(0, 64)),
+      resourceId: resource === null ? null : storable(redactString(resource.id).slice(0, 128)),
       details: redactDetails(e.details),
     };
   }
@@ -427,6 +431,18 @@ class ActivityLogger implements ActivityLogController {
     if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
     this.#retryTimer = null;
   }
+}
+
+/**
+ * Text as every store keeps it: Postgres refuses NUL in text (failing the whole batch, on every
+ * retry), and a lone surrogate has no UTF-8 form, so SQL stores would read back U+FFFD.
+ */
+function isStorable(text: string): boolean {
+  return !text.includes('\0') && text.isWellFormed();
+}
+
+function storable(text: string): string {
+  return isStorable(text) ? text : text.replaceAll('\0', '').toWellFormed();
 }
 
 function toResource(value: ActivityEvent['resource']): { type: string; id: string } | null {

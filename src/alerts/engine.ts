@@ -596,7 +596,10 @@ function checkEvidence(evidence: unknown, action: AlertAction): Record<string, u
 }
 
 function requireText(value: unknown, field: string): void {
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_TEXT) throw invalidArgument(`${field} must be a non-empty string of at most ${MAX_TEXT} characters`);
+  // NUL and lone surrogates: no store can hold them (Postgres refuses NUL in a text parameter).
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_TEXT || value.includes('\0') || !value.isWellFormed()) {
+    throw invalidArgument(`${field} must be a non-empty string of at most ${MAX_TEXT} characters, without NUL or unpaired surrogates`);
+  }
 }
 
 function alertPosition(cursor: unknown): { createdAt: EpochMs; id: string } {

@@ -106,23 +106,23 @@ const HINT_PLATFORMS: Readonly<Record<string, string>> = {
 
 export function browserName(raw: string | undefined): string | null {
   if (raw === undefined || raw === '') return null;
-  return BROWSER_NAMES[raw.toLowerCase()] ?? raw;
+  return known(BROWSER_NAMES, raw) ?? raw;
 }
 
 export function osName(raw: string | undefined): string | null {
   if (raw === undefined || raw === '') return null;
-  return OS_NAMES[raw.toLowerCase()] ?? raw;
+  return known(OS_NAMES, raw) ?? raw;
 }
 
 /** A client-hint brand as a friendly browser name, or null for brands we do not recognise. */
 export function hintBrandName(brand: string): string | null {
-  return HINT_BRANDS[brand.toLowerCase()] ?? null;
+  return known(HINT_BRANDS, brand);
 }
 
 /** A client-hint platform as a friendly OS name; unknown platforms are kept as sent. */
 export function hintPlatformName(platform: string): string | null {
   if (platform === '' || /^unknown$/i.test(platform)) return null;
-  return HINT_PLATFORMS[platform.toLowerCase()] ?? platform;
+  return known(HINT_PLATFORMS, platform) ?? platform;
 }
 
 /** `131.0.6778.86` → `131`; null when there is no leading number. */
@@ -130,4 +130,12 @@ export function majorOf(version: string | null): string | null {
   if (version === null) return null;
   const match = /^\d+/.exec(version);
   return match ? match[0] : null;
+}
+
+// --- internal ---
+
+/** The table's name for `raw` (any case), or null: own keys only, so a client sending `constructor` gets no Object.prototype member. */
+function known(table: Readonly<Record<string, string>>, raw: string): string | null {
+  const key = raw.toLowerCase();
+  return Object.hasOwn(table, key) ? table[key]! : null;
 }

@@ -186,6 +186,7 @@ class Core implements SessionHttp {
     if (typeof this.#track !== 'boolean') invalidConfig('track', 'must be a boolean');
     this.#clientIp = createClientIpResolver({ trustProxy: options.trustProxy, proxyHeader: options.proxyHeader });
     this.#trustsPeer = createPeerTrust(options.trustProxy);
+    if (options.allowedOrigins !== undefined && !Array.isArray(options.allowedOrigins)) invalidConfig('allowedOrigins', 'must be a list of origins such as https://app.example.com');
     this.#allowedOrigins = options.allowedOrigins === undefined ? null : new Set(options.allowedOrigins.map(checkOrigin));
     this.#csrf = options.csrf ?? true;
     if (typeof this.#csrf !== 'boolean') invalidConfig('csrf', 'must be a boolean');
@@ -387,7 +388,7 @@ export function knownErrorResponse(error: unknown): HttpResponse | null {
   const { status, statusCode, expose, code } = (error ?? {}) as { status?: unknown; statusCode?: unknown; expose?: unknown; code?: unknown };
   const clientStatus = typeof status === 'number' ? status : statusCode;
   const fromParser = expose === true || (typeof code === 'string' && code.startsWith('FST_ERR_CTP_'));
-  if (!fromParser || typeof clientStatus !== 'number' || clientStatus < 400 || clientStatus > 499) return null;
+  if (!fromParser || typeof clientStatus !== 'number' || !Number.isInteger(clientStatus) || clientStatus < 400 || clientStatus > 499) return null;
   if (clientStatus === 413) return json(413, 'INVALID_BODY', 'The request body is too large');
   if (clientStatus === 415) return json(415, 'INVALID_BODY', 'The request body must be JSON');
   return json(clientStatus, clientStatus === 400 ? 'INVALID_BODY' : 'INVALID_ARGUMENT', clientStatus === 400 ? 'The request body is not valid JSON' : 'The request was refused');
