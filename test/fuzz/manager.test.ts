@@ -314,6 +314,8 @@ describe.each(STORES)('the public API on the $name store', (storeCase) => {
           const users = new Set(FIXTURE_USERS);
           const named = fixture.resolve((o as { userId?: unknown }).userId ?? (o as { input?: { userId?: unknown } }).input?.userId);
           if (typeof named === 'string' && named.length > 0 && named.length <= 255 && named.isWellFormed() && !named.includes('\0')) users.add(named);
+          // Alerts of earlier operations are raised in the background: let them land first.
+          await manager.alerts.flush();
           const before = await snapshot(manager, users);
           const alertsBefore = o.op === 'acknowledge' || o.op === 'resolve' ? JSON.stringify(await manager.alerts.list({ limit: 1000 })) : null;
           let outcome: unknown;
