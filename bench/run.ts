@@ -99,6 +99,22 @@ async function recordCost(): Promise<void> {
 }
 
 /**
+ * The memory store's sliding-window counter once it holds its 100,000 keys, as under a flood of
+ * guesses from many networks: every hit of a new key evicts the least recently hit one.
+ */
+async function counterCost(): Promise<void> {
+  const store = memoryStore();
+  const at = Date.now();
+  for (let i = 0; i < 100_000; i++) await store.hitCounter(`fill-${i}`, at, 300_000);
+  const count = 200_000;
+  const start = performance.now();
+  for (let i = 0; i < count; i++) await store.hitCounter(`new-${i}`, at, 300_000);
+  const perHit = ((performance.now() - start) * 1000) / count;
+  rows.push({ store: 'memory', metric: 'hitCounter() of a new key past the 100,000-key cap, per call', value: `${perHit.toFixed(1)} µs`, target: '' });
+  await store.close();
+}
+
+/**
  * sessionkeeper's own CPU per request of the bench:http route, in-process (no HTTP server, so no
  * framework and no socket): the middleware core's authenticate() of a cookie request (cookie, client
  * address, CSRF origin check, validate with device and alert rules) and the route's update().
@@ -216,6 +232,7 @@ async function main(): Promise<void> {
     await alertsCost('memory', () => memoryStore(), 64);
     await recordCost();
     await requestCost();
+    await counterCost();
   }
   if (ONLY.has('sqlite')) {
     const dir = mkdtempSync(join(tmpdir(), 'sessionkeeper-bench-'));
