@@ -2331,6 +2331,19 @@ function describeRotatedTokens(t: () => Harness): void {
       const left = await Promise.all(hashes.map((hash) => h.store.findRotatedToken(hash)));
       expect(left.map((record) => record?.rotatedAt ?? null)).toEqual([null, null, null, START + 3 * MINUTE, START + 4 * MINUTE]);
     });
+
+    it('600 lookups at once (a guessing flood), repeated and unknown hashes among them, each get their own answer', async () => {
+      const h = t();
+      const rotated: { hash: string; sessionId: string }[] = [];
+      for (let i = 0; i < 3; i++) {
+        const { session, hash } = await activeSession(h);
+        await h.store.rotateToken(hash, newHash(), START + i, START + i + IDLE);
+        rotated.push({ hash, sessionId: session.id });
+      }
+      const asked = Array.from({ length: 600 }, (_, i) => (i % 50 === 0 ? rotated[(i / 50) % 3]! : { hash: newHash(), sessionId: null }));
+      const answers = await Promise.all(asked.map(({ hash }) => h.store.findRotatedToken(hash)));
+      expect(answers.map((answer) => answer?.sessionId ?? null)).toEqual(asked.map(({ sessionId }) => sessionId));
+    });
   });
 }
 

@@ -39,8 +39,9 @@ export class SqlSessionStore implements SessionStore {
   readonly #rt: ReturnType<typeof buildRotationStatements>;
   readonly #c: ReturnType<typeof buildCounterStatements>;
   readonly #l: ReturnType<typeof buildLabStatements>;
-  /** Token lookups waiting for the next batch, by hash (Postgres only). */
-  #pendingLookups: Map<string, LookupWaiter[]> | null = null;
+  /** Postgres only: lookups by token hash issued in one tick share one round trip. */
+  readonly #sessionLookups: LookupBatcher<Session>;
+  readonly #rotatedLookups: LookupBatcher<RotatedToken>;
   #closed = false;
 
   constructor(driver: SqlDriver, tablePrefix: string) {
@@ -53,6 +54,16 @@ export class SqlSessionStore implements SessionStore {
     this.#rt = buildRotationStatements(this.#table(), this.#tables);
     this.#c = buildCounterStatements(this.#table(), this.#tables.counters);
     this.#l = buildLabStatements(this.#table(), this.#tables.labs);
+    this.#sessionLookups = new LookupBatcher(
+      (tokenHashes) => this.#run('findByTokenHash', this.#q.byTokenHashes, { tokenHashes }) as Promise<Row[]>,
+      (row) => row[TOKEN_HASH] as string,
+      toSession,
+    );
+    this.#rotatedLookups = new LookupBatcher(
+      (tokenHashes) => this.#run('findRotatedToken', this.#rt.findMany, { tokenHashes }) as Promise<Row[]>,
+      (row) => row[0] as string,
+      (row) => ({ sessionId: row[1] as string, userId: row[2] as string, rotatedAt: Number(row[3]) }),
+    );
   }
 
   async migrate(): Promise<void> {
@@ -114,17 +125,7 @@ export class SqlSessionStore implements SessionStore {
       return session !== null && session.device === UNRESOLVED_DEVICE ? this.findById(session.id) : session;
     }
     this.#assertOpen();
-    // Lookups issued in the same tick share one round trip (`token_hash = any($1)`): over a network
-    // the round trip, not the indexed lookup, is what limits validations per second.
-    return new Promise<Session | null>((resolve, reject) => {
-      if (this.#pendingLookups === null) {
-        this.#pendingLookups = new Map();
-        process.nextTick(() => void this.#flushLookups());
-      }
-      const waiters = this.#pendingLookups.get(tokenHash);
-      if (waiters === undefined) this.#pendingLookups.set(tokenHash, [{ resolve, reject }]);
-      else waiters.push({ resolve, reject });
-    });
+    return this.#sessionLookups.lookup(tokenHash);
   }
 
   async findById(id: string): Promise<Session | null> {
@@ -156,6 +157,12 @@ export class SqlSessionStore implements SessionStore {
   }
 
   async findRotatedToken(tokenHash: string): Promise<RotatedToken | null> {
+    // Every unknown token a client presents is looked up here (revokedTokenReuse): on Postgres a
+    // guessing flood shares round trips, as validations do.
+    if (this.#driver.batchLookups) {
+      this.#assertOpen();
+      return this.#rotatedLookups.lookup(tokenHash);
+    }
     const rows = await this.#run('findRotatedToken', this.#rt.find, { tokenHash });
     const row = rows[0];
     return row === undefined ? null : { sessionId: row[0] as string, userId: row[1] as string, rotatedAt: Number(row[2]) };
@@ -485,26 +492,6 @@ export class SqlSessionStore implements SessionStore {
     if (this.#closed) throw new SessionError('CLOSED', `The ${this.kind} store is closed`);
   }
 
-  async #flushLookups(): Promise<void> {
-    const pending = this.#pendingLookups!;
-    this.#pendingLookups = null;
-    const hashes = [...pending.keys()];
-    for (let start = 0; start < hashes.length; start += MAX_LOOKUP_BATCH) {
-      const chunk = hashes.slice(start, start + MAX_LOOKUP_BATCH);
-      try {
-        const rows = await this.#run('findByTokenHash', this.#q.byTokenHashes, { tokenHashes: chunk });
-        for (const row of rows) {
-          const session = toSession(row);
-          for (const waiter of pending.get(row[TOKEN_HASH] as string)!) waiter.resolve(session);
-          pending.delete(row[TOKEN_HASH] as string);
-        }
-        for (const hash of chunk) for (const waiter of pending.get(hash) ?? []) waiter.resolve(null);
-      } catch (err) {
-        for (const hash of chunk) for (const waiter of pending.get(hash) ?? []) waiter.reject(err);
-      }
-    }
-  }
-
   #table(): Kysely<any> {
     return this.#driver.schema === undefined ? this.#driver.db : this.#driver.db.withSchema(this.#driver.schema);
   }
@@ -558,9 +545,59 @@ export class SqlSessionStore implements SessionStore {
 
 type Values = Record<string, unknown>;
 
-interface LookupWaiter {
-  resolve(session: Session | null): void;
+interface LookupWaiter<T> {
+  resolve(value: T | null): void;
   reject(error: unknown): void;
+}
+
+/**
+ * Coalesces the lookups by key issued in one tick into queries of at most {@link MAX_LOOKUP_BATCH}
+ * keys (`= any($1)`): over a network the round trip, not the indexed lookup, limits lookups per second.
+ */
+class LookupBatcher<T> {
+  readonly #query: (keys: string[]) => Promise<Row[]>;
+  readonly #keyOf: (row: Row) => string;
+  readonly #toValue: (row: Row) => T;
+  #pending: Map<string, LookupWaiter<T>[]> | null = null;
+
+  constructor(query: (keys: string[]) => Promise<Row[]>, keyOf: (row: Row) => string, toValue: (row: Row) => T) {
+    this.#query = query;
+    this.#keyOf = keyOf;
+    this.#toValue = toValue;
+  }
+
+  lookup(key: string): Promise<T | null> {
+    return new Promise<T | null>((resolve, reject) => {
+      if (this.#pending === null) {
+        this.#pending = new Map();
+        process.nextTick(() => void this.#flush());
+      }
+      const waiters = this.#pending.get(key);
+      if (waiters === undefined) this.#pending.set(key, [{ resolve, reject }]);
+      else waiters.push({ resolve, reject });
+    });
+  }
+
+  async #flush(): Promise<void> {
+    const pending = this.#pending!;
+    this.#pending = null;
+    const keys = [...pending.keys()];
+    for (let start = 0; start < keys.length; start += MAX_LOOKUP_BATCH) {
+      const chunk = keys.slice(start, start + MAX_LOOKUP_BATCH);
+      try {
+        const rows = await this.#query(chunk);
+        for (const row of rows) {
+          const key = this.#keyOf(row);
+          const value = this.#toValue(row);
+          for (const waiter of pending.get(key) ?? []) waiter.resolve(value);
+          pending.delete(key);
+        }
+        for (const key of chunk) for (const waiter of pending.get(key) ?? []) waiter.resolve(null);
+      } catch (err) {
+        for (const key of chunk) for (const waiter of pending.get(key) ?? []) waiter.reject(err);
+      }
+    }
+  }
 }
 
 /** Compare-and-swap rounds of a SQLite metadata merge before it takes the write lock instead. */
@@ -925,6 +962,8 @@ function buildRotationStatements(db: Kysely<any>, tables: SqlTableNames) {
         .onConflict(latestWins),
     ),
     find: prepare(db.selectFrom(table).select(columns.slice(1)).where('token_hash', '=', param('tokenHash')), true),
+    // Postgres only: many hashes in one query, each row led by its hash.
+    findMany: prepare(db.selectFrom(table).select(columns).where('token_hash', '=', sql<string>`any(${param('tokenHashes')})`)),
     deleteBefore: prepare(
       db
         .deleteFrom(table)
