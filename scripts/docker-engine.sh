@@ -119,7 +119,7 @@ $(tail -n 30 "$DOCKERD_LOG" 2>/dev/null)"
 
   local driver rc=0 logged
   driver="$(pick_storage_driver)"
-  logged=$(wc -l <"$DOCKERD_LOG" 2>/dev/null || echo 0)
+  logged=$( { wc -l <"$DOCKERD_LOG"; } 2>/dev/null || echo 0)
   start_dockerd "$driver" || rc=$?
   if [ "$rc" -eq 2 ]; then
     # dockerd exited at once. A storage driver it cannot use falls back to vfs; anything else (the
