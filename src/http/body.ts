@@ -32,6 +32,19 @@ export function parseJsonBody(text: string): unknown {
   }
 }
 
+/**
+ * The body a framework's parser left (`req.body`, `ctx.request.body`), else the one read from the
+ * request with {@link readJsonBody}: so a route works behind `express.json()` and without it.
+ *
+ * @example
+ * const body = await bodyOf(req.body, req);
+ */
+export function bodyOf(parsed: unknown, request: IncomingMessage): Promise<unknown> {
+  return parsed !== undefined ? Promise.resolve(parsed) : readJsonBody(request);
+}
+
+// --- internal ---
+
 function tooLarge(): HttpError {
   return new HttpError(413, 'INVALID_BODY', `The request body is larger than ${MAX_BODY_BYTES} bytes`);
 }

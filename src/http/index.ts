@@ -1,10 +1,17 @@
 export { contentLength, createSessionHttp, errorResponse, headerValue, HttpError, json, knownErrorResponse, NO_STORE } from './http-core.js';
-export { MAX_BODY_BYTES, parseJsonBody, readJsonBody } from './body.js';
+export { bodyOf, MAX_BODY_BYTES, parseJsonBody, readJsonBody } from './body.js';
 export type { LoginExtra, LoginResult, RequestOutcome, SessionHttp } from './http-core.js';
 export { createSelfService, sessionView } from './self-service.js';
 export type { SelfService, SelfServiceOptions, SelfServiceRequest, SessionView } from './self-service.js';
 export type { Authentication, HttpErrorCode, HttpRequest, HttpResponse, RequestHeaders, SessionCookieOptions, SessionHttpOptions } from './types.js';
 export { requestHelpers } from './request-helpers.js';
 export type { HelperTarget, SessionHelpers } from './request-helpers.js';
+export { routeTable, serveRoute } from './route-table.js';
+export type { HttpRoute, RouteMatch, RouteMethod, RouteRequest, RouteTable, ServeInput } from './route-table.js';
+export { checkPrefix, fromNodeRequest, normalizeHeaders, pathBelow, splitRequestTarget } from './request-target.js';
+export type { NodeRequestLike } from './request-target.js';
+export { appendSetCookie, helperTarget, JSON_CONTENT_TYPE, sendResponse } from './response.js';
+export type { ResponseSink } from './response.js';
 export { createLabRoutes, labView } from './lab-routes.js';
 export type { LabRoutes, LabRoutesOptions, LabRoutesRequest, LabStatsView, LabView } from './lab-routes.js';
+export { createLabRouteTable, labRouteTable } from './lab-route-table.js';

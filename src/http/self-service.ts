@@ -3,7 +3,8 @@ import { parseDuration, type Duration } from '../duration.js';
 import { invalidArgument, SessionError } from '../errors.js';
 import type { SessionManager } from '../session-manager.js';
 import { NO_STORE, type SessionHttp } from './http-core.js';
-import type { Authentication, HttpRequest, HttpResponse } from './types.js';
+import { routeTable, type HttpRoute, type RouteMethod, type RouteRequest, type RouteTable } from './route-table.js';
+import type { Authentication, HttpResponse } from './types.js';
 
 /** Options of the self-service routes (`sessionRoutes(sessions, options)`). */
 export interface SelfServiceOptions {
@@ -15,13 +16,7 @@ export interface SelfServiceOptions {
 }
 
 /** A request below the routes' mount point, with its query and parsed JSON body. */
-export interface SelfServiceRequest extends HttpRequest {
-  /** The path below the mount point: `/`, `/current`, `/ses_…`, `/ses_…/extend`, ... */
-  readonly subpath: string;
-  readonly query: URLSearchParams;
-  /** The parsed JSON body, or `undefined` when there was none. */
-  readonly body: unknown;
-}
+export type SelfServiceRequest = RouteRequest;
 
 /** A session as the routes show it: instants as ISO 8601 strings, the device summarised. */
 export interface SessionView {
@@ -51,79 +46,64 @@ export interface SessionView {
  * | `GET /activity?limit&cursor&category` | `{ items, nextCursor }` |
  * | `GET /alerts?status&limit&cursor` | `{ items, nextCursor }` |
  *
- * Options are checked here, once. `handle` answers a request through the middleware's core, or
- * returns `null` when no route matches (the wrapper passes the request on).
+ * Options are checked here, once. The routes are a {@link RouteTable}: wrappers register
+ * `routes` with their router or serve them with `serveRoute()`, so a route added here appears on
+ * every framework. `handle` answers a request through the middleware's core, or returns `null`
+ * when no route matches (the wrapper passes the request on).
+ *
+ * @example
+ * const table = createSelfService({ maxExtend: '2h' });
+ * table.routes.map((route) => `${route.method} ${route.path}`); // ['GET /', 'GET /current', ...]
  */
 export function createSelfService(options: SelfServiceOptions = {}): SelfService {
   if (options === null || typeof options !== 'object') throw new SessionError('INVALID_CONFIG', 'session routes options must be an object');
   const maxExtendMs = parseDuration(options.maxExtend ?? '1h', 'maxExtend');
-
-  return { handle };
-
-  async function handle(http: SessionHttp, request: SelfServiceRequest, auth: Authentication): Promise<HttpResponse | null> {
-    const route = match(request.method.toUpperCase(), request.subpath);
-    if (route === null) return null;
-    const sessions = http.manager;
-    try {
-      if (auth.session === null) return http.unauthenticated();
-      if (!http.originAllowed(request, auth)) return http.forbiddenOrigin();
-      const me = auth.session;
-      switch (route.name) {
-        case 'list': {
-          const mine = await sessions.list(me.userId);
-          return ok({ sessions: mine.map((s) => sessionView(s, me.id)) });
-        }
-        case 'current':
-          return ok({ session: sessionView(me, me.id) });
-        case 'revoke': {
-          await ownSession(sessions, route.id, me);
-          const own = route.id === me.id;
-          const revoked = await sessions.revoke(route.id, { reason: own ? 'logout' : 'revoked_by_user' });
-          // Signing out this very session is a logout: a cookie left in the browser would come back
-          // on the next request as a revoked token, which the alert rules report as token theft.
-          const cleared = own && auth.via === 'cookie' ? http.clearCookie() : null;
-          return ok({ session: sessionView(revoked, me.id) }, cleared);
-        }
-        case 'revokeOthers':
-          return ok({ revoked: await sessions.revokeAll(me.userId, { except: me.id, reason: 'revoked_by_user' }) });
-        case 'extend': {
-          await ownSession(sessions, route.id, me);
-          const by = extendBy(request.body, maxExtendMs);
-          return ok({ session: sessionView(await sessions.extend(route.id, by, { maxIdle: maxExtendMs }), me.id) });
-        }
-        case 'statistics':
-          return ok(await sessions.stats({ userId: me.userId }));
-        case 'activity': {
-          const q = request.query;
-          const page = await sessions.activity.list({
-            userId: me.userId,
-            limit: limitParam(q),
-            ...optional('cursor', cursorParam(q)),
-            ...optional('category', (q.get('category') ?? undefined) as ActivityCategory | undefined),
-          });
-          return ok({ items: page.items.map(activityView), nextCursor: page.nextCursor });
-        }
-        case 'alerts': {
-          const q = request.query;
-          const page = await sessions.alerts.list({
-            userId: me.userId,
-            limit: limitParam(q),
-            ...optional('cursor', cursorParam(q)),
-            ...optional('status', (q.get('status') ?? undefined) as Alert['status'] | undefined),
-          });
-          return ok({ items: page.items.map(alertView), nextCursor: page.nextCursor });
-        }
-      }
-    } catch (error) {
-      return http.errorResponse(error);
-    }
-  }
+  return routeTable([
+    route('GET', '/', async ({ sessions, me }) => ok({ sessions: (await sessions.list(me.userId)).map((s) => sessionView(s, me.id)) })),
+    route('GET', '/current', async ({ me }) => ok({ session: sessionView(me, me.id) })),
+    route('GET', '/statistics', async ({ sessions, me }) => ok(await sessions.stats({ userId: me.userId }))),
+    route('GET', '/activity', async ({ sessions, me, request }) => {
+      const q = request.query;
+      const page = await sessions.activity.list({
+        userId: me.userId,
+        limit: limitParam(q),
+        ...optional('cursor', cursorParam(q)),
+        ...optional('category', (q.get('category') ?? undefined) as ActivityCategory | undefined),
+      });
+      return ok({ items: page.items.map(activityView), nextCursor: page.nextCursor });
+    }),
+    route('GET', '/alerts', async ({ sessions, me, request }) => {
+      const q = request.query;
+      const page = await sessions.alerts.list({
+        userId: me.userId,
+        limit: limitParam(q),
+        ...optional('cursor', cursorParam(q)),
+        ...optional('status', (q.get('status') ?? undefined) as Alert['status'] | undefined),
+      });
+      return ok({ items: page.items.map(alertView), nextCursor: page.nextCursor });
+    }),
+    route('POST', '/revoke-others', async ({ sessions, me }) => ok({ revoked: await sessions.revokeAll(me.userId, { except: me.id, reason: 'revoked_by_user' }) })),
+    route('DELETE', '/:id', async ({ http, sessions, me, auth, params }) => {
+      const id = params.id!;
+      await ownSession(sessions, id, me);
+      const own = id === me.id;
+      const revoked = await sessions.revoke(id, { reason: own ? 'logout' : 'revoked_by_user' });
+      // Signing out this very session is a logout: a cookie left in the browser would come back
+      // on the next request as a revoked token, which the alert rules report as token theft.
+      const cleared = own && auth.via === 'cookie' ? http.clearCookie() : null;
+      return ok({ session: sessionView(revoked, me.id) }, cleared);
+    }),
+    route('POST', '/:id/extend', async ({ sessions, me, request, params }) => {
+      const id = params.id!;
+      await ownSession(sessions, id, me);
+      const by = extendBy(request.body, maxExtendMs);
+      return ok({ session: sessionView(await sessions.extend(id, by, { maxIdle: maxExtendMs }), me.id) });
+    }),
+  ]);
 }
 
-/** The routes, ready to serve through any middleware's core. */
-export interface SelfService {
-  handle(http: SessionHttp, request: SelfServiceRequest, auth: Authentication): Promise<HttpResponse | null>;
-}
+/** The routes, ready to serve through any middleware's core (see {@link RouteTable}). */
+export type SelfService = RouteTable;
 
 /** Another user's session is reported exactly like a missing one: ids are not probed. */
 async function ownSession(sessions: SessionManager, id: string, me: Session): Promise<void> {
@@ -153,25 +133,31 @@ export function sessionView(session: Session, currentId: string | null): Session
 const SESSION_ID = /^ses_[0-9a-z]{24}$/;
 const MAX_PAGE = 100;
 
-type Route =
-  | { name: 'list' | 'current' | 'revokeOthers' | 'statistics' | 'activity' | 'alerts' }
-  | { name: 'revoke' | 'extend'; id: string };
+/** What a self-service route's handler is given, once the request has a session and an allowed origin. */
+interface RouteContext {
+  readonly http: SessionHttp;
+  readonly sessions: SessionManager;
+  readonly request: RouteRequest;
+  readonly auth: Authentication;
+  readonly me: Session;
+  readonly params: Readonly<Record<string, string>>;
+}
 
-function match(method: string, subpath: string): Route | null {
-  const path = subpath.length > 1 && subpath.endsWith('/') ? subpath.slice(0, -1) : subpath || '/';
-  const parts = path.split('/').slice(1);
-  if (method === 'GET') {
-    if (path === '/') return { name: 'list' };
-    if (path === '/current') return { name: 'current' };
-    if (path === '/statistics') return { name: 'statistics' };
-    if (path === '/activity') return { name: 'activity' };
-    if (path === '/alerts') return { name: 'alerts' };
-    return null;
-  }
-  if (method === 'POST' && path === '/revoke-others') return { name: 'revokeOthers' };
-  if (method === 'DELETE' && parts.length === 1 && parts[0] !== '') return { name: 'revoke', id: parts[0]! };
-  if (method === 'POST' && parts.length === 2 && parts[1] === 'extend') return { name: 'extend', id: parts[0]! };
-  return null;
+/** A route that needs a session, refuses a cross-site state change, and answers errors as JSON. */
+function route(method: RouteMethod, path: string, answer: (context: RouteContext) => Promise<HttpResponse>): HttpRoute {
+  return {
+    method,
+    path,
+    async handle(http, request, auth, params) {
+      try {
+        if (auth.session === null) return http.unauthenticated();
+        if (!http.originAllowed(request, auth)) return http.forbiddenOrigin();
+        return await answer({ http, sessions: http.manager, request, auth, me: auth.session, params });
+      } catch (error) {
+        return http.errorResponse(error);
+      }
+    },
+  };
 }
 
 function ok(body: unknown, setCookie: string | null = null): HttpResponse {

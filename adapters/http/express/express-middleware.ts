@@ -2,18 +2,25 @@ import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'exp
 import type { Session } from '../../../src/contracts.js';
 import { SessionError } from '../../../src/errors.js';
 import {
+  appendSetCookie,
+  bodyOf,
   contentLength,
-  createLabRoutes,
+  createLabRouteTable,
   createSelfService,
   createSessionHttp,
-  requestHelpers,
+  fromNodeRequest,
+  helperTarget,
   knownErrorResponse,
+  requestHelpers,
+  sendResponse,
+  serveRoute,
+  splitRequestTarget,
   type Authentication,
   type HttpRequest,
   type HttpResponse,
   type LabRoutesOptions,
-  readJsonBody,
-  type SelfService,
+  type ResponseSink,
+  type RouteTable,
   type SelfServiceOptions,
   type SessionHttp,
   type SessionHelpers,
@@ -44,18 +51,15 @@ export function sessionMiddleware(sessions: SessionManager, options: SessionHttp
   const http = createSessionHttp(sessions, options);
   const middleware: RequestHandler = (req, res, next) => {
     const started = http.tracking ? performance.now() : 0;
-    const request = toHttpRequest(req);
+    const request = fromNodeRequest(req);
     http.authenticate(request).then(
       (auth) => {
         const state = { auth };
-        authenticated.set(req, { http, state });
-        if (auth.clearCookie) appendCookie(res, http.clearCookie());
+        const sink = responseSink(res);
+        authenticated.set(req, { http, request, state });
+        if (auth.clearCookie) appendSetCookie(sink, http.clearCookie());
         req.session = auth.session;
-        req.sessionkeeper = requestHelpers(http, request, state, {
-          setSession: (session) => void (req.session = session),
-          appendCookie: (setCookie) => void res.append('set-cookie', setCookie),
-          noStore: () => void res.setHeader('cache-control', 'no-store'),
-        });
+        req.sessionkeeper = requestHelpers(http, request, state, helperTarget(sink, (session) => void (req.session = session)));
         // Without tracking there is nothing to do once the response is sent: no listener per request.
         if (http.tracking) {
           res.on('finish', () => {
@@ -112,7 +116,7 @@ export function sessionRoutes(sessions: SessionManager, options: SelfServiceOpti
  * app.use('/labs', requireSession(), labRoutes(labs));
  */
 export function labRoutes(labs: Labs, options: LabRoutesOptions = {}): RequestHandler {
-  return serve(createLabRoutes(labs, options), () => null);
+  return serve(createLabRouteTable(labs, options), () => null);
 }
 
 /**
@@ -134,6 +138,7 @@ export function sessionErrorHandler(): ErrorRequestHandler {
 
 interface Found {
   readonly http: SessionHttp;
+  readonly request: HttpRequest;
   readonly state: { auth: Authentication };
 }
 
@@ -147,49 +152,38 @@ const authenticated = {
   set: (req: Request, found: Found): void => void ((req as unknown as { [FOUND]?: Found })[FOUND] = found),
 };
 
-/** Serves `routes` below the mount point, after `check` has found nothing wrong with the set-up. */
-function serve(routes: Pick<SelfService, 'handle'>, check: (found: Found) => Error | null): RequestHandler {
+/** Serves `table` below the mount point, after `check` has found nothing wrong with the set-up. */
+function serve(table: RouteTable, check: (found: Found) => Error | null): RequestHandler {
   return (req, res, next) => {
     const found = authenticated.get(req);
     if (found === undefined) return next(notMounted());
     const problem = check(found);
     if (problem !== null) return next(problem);
-    const run = async () => {
-      const body = req.body !== undefined ? req.body : await readJsonBody(req);
-      // req.url is relative to where the routes are mounted.
-      const url = new URL(req.url, 'http://localhost');
-      return routes.handle(found.http, { ...toHttpRequest(req), subpath: url.pathname, query: url.searchParams, body }, found.state.auth);
-    };
-    run().then(
+    // req.url is relative to where the routes are mounted, and as the client sent it.
+    const { path, search } = splitRequestTarget(req.url);
+    const input = { request: found.request, subpath: path, search, readBody: () => bodyOf(req.body, req) };
+    serveRoute(table, found.http, input, found.state.auth).then(
       (response) => (response === null ? next() : send(res, response)),
       (error: unknown) => send(res, found.http.errorResponse(error)),
     );
   };
 }
 
-function toHttpRequest(req: Request): HttpRequest {
-  return { method: req.method, path: req.path, headers: req.headers, remoteAddress: req.socket.remoteAddress, encrypted: isEncrypted(req.socket) };
-}
-
 function send(res: Response, response: HttpResponse): void {
-  if (res.headersSent) return;
-  res.status(response.status);
-  // A cookie cleared before (a stale one, in the middleware) stays: Set-Cookie is added to, not replaced.
-  for (const [name, value] of Object.entries(response.headers)) {
-    if (name.toLowerCase() === 'set-cookie') res.append(name, value as string | string[]);
-    else res.setHeader(name, value as string | string[]);
-  }
-  if (response.body === undefined) res.end();
-  else res.json(response.body);
+  sendResponse(responseSink(res), response);
 }
 
-/** A TLS socket has `encrypted: true`; a plain one has no such property. */
-function isEncrypted(socket: object): boolean {
-  return (socket as { encrypted?: unknown }).encrypted === true;
-}
-
-function appendCookie(res: Response, setCookie: string | null): void {
-  if (setCookie !== null) res.append('set-cookie', setCookie);
+/** Express's response for the core; res.send() keeps Express's ETag and HEAD handling. */
+function responseSink(res: Response): ResponseSink {
+  return {
+    get headersSent() {
+      return res.headersSent;
+    },
+    setStatus: (status) => void res.status(status),
+    setHeader: (name, value) => void res.setHeader(name, value),
+    appendHeader: (name, value) => void res.append(name, value as string | string[]),
+    end: (json) => void (json === undefined ? res.end() : res.send(json)),
+  };
 }
 
 function notMounted(): SessionError {

@@ -3,21 +3,30 @@ import fp from 'fastify-plugin';
 import type { Session } from '../../../src/contracts.js';
 import { SessionError } from '../../../src/errors.js';
 import {
+  appendSetCookie,
+  checkPrefix,
   contentLength,
-  createLabRoutes,
+  createLabRouteTable,
   createSelfService,
   createSessionHttp,
-  requestHelpers,
   errorResponse,
+  fromNodeRequest,
+  helperTarget,
   json,
   knownErrorResponse,
   MAX_BODY_BYTES,
   parseJsonBody,
+  pathBelow,
+  requestHelpers,
+  sendResponse,
+  serveRoute,
+  splitRequestTarget,
   type Authentication,
   type HttpRequest,
   type HttpResponse,
   type LabRoutesOptions,
-  type SelfService,
+  type ResponseSink,
+  type RouteTable,
   type SelfServiceOptions,
   type SessionHttp,
   type SessionHelpers,
@@ -126,11 +135,11 @@ async function plugin(app: FastifyInstance, options: SessionkeeperPluginOptions)
   if (options === null || typeof options !== 'object') throw new SessionError('INVALID_CONFIG', 'the sessionkeeper plugin needs options with a manager');
   const { manager, routesPrefix, routes: routeOptions, labs, labsPrefix, labRoutes: labOptions, ...httpOptions } = options;
   const http = createSessionHttp(manager, httpOptions);
-  const routes = routesPrefix === undefined ? null : { prefix: checkPrefix(routesPrefix, 'routesPrefix'), service: createSelfService(routeOptions) };
+  const routes = routesPrefix === undefined ? null : { prefix: checkPrefix(routesPrefix, 'routesPrefix'), table: createSelfService(routeOptions) };
   if (routes === null && routeOptions !== undefined) throw new SessionError('INVALID_CONFIG', 'routes options were given without routesPrefix: no routes would be served');
   if ((labs === undefined) !== (labsPrefix === undefined)) throw new SessionError('INVALID_CONFIG', 'labs and labsPrefix go together: the lab routes need both');
   if (labs === undefined && labOptions !== undefined) throw new SessionError('INVALID_CONFIG', 'labRoutes options were given without labs and labsPrefix: no lab routes would be served');
-  const labRoutes = labs === undefined ? null : { prefix: checkPrefix(labsPrefix, 'labsPrefix'), service: createLabRoutes(labs, labOptions) };
+  const labRoutes = labs === undefined ? null : { prefix: checkPrefix(labsPrefix, 'labsPrefix', '/api/v1/me/labs'), table: createLabRouteTable(labs, labOptions) };
   if (routes !== null && labRoutes !== null && routes.prefix === labRoutes.prefix) throw new SessionError('INVALID_CONFIG', 'labsPrefix must differ from routesPrefix');
 
   // Fastify 5 refuses a shared object as a request decoration's initial value: both start as null
@@ -139,7 +148,7 @@ async function plugin(app: FastifyInstance, options: SessionkeeperPluginOptions)
   app.decorateRequest('sessionkeeper', null as unknown as SessionkeeperRequest);
 
   app.addHook('onRequest', async (request, reply) => {
-    const httpRequest = toHttpRequest(request);
+    const httpRequest = fromNodeRequest(request.raw);
     let auth: Authentication;
     try {
       auth = await http.authenticate(httpRequest);
@@ -150,13 +159,10 @@ async function plugin(app: FastifyInstance, options: SessionkeeperPluginOptions)
     }
     const state = { auth };
     authenticated.set(request, { http, request: httpRequest, state });
-    if (auth.clearCookie) appendCookie(reply, http.clearCookie());
+    const sink = responseSink(reply);
+    if (auth.clearCookie) appendSetCookie(sink, http.clearCookie());
     request.session = auth.session;
-    request.sessionkeeper = requestHelpers(http, httpRequest, state, {
-      setSession: (session) => void (request.session = session),
-      appendCookie: (setCookie) => void reply.header('set-cookie', setCookie),
-      noStore: () => void reply.header('cache-control', 'no-store'),
-    });
+    request.sessionkeeper = requestHelpers(http, httpRequest, state, helperTarget(sink, (session) => void (request.session = session)));
   });
 
   // Without tracking, no hook (and no promise) per response.
@@ -175,37 +181,12 @@ async function plugin(app: FastifyInstance, options: SessionkeeperPluginOptions)
     });
   }
 
-  if (routes !== null) await app.register(jsonRoutes(http, routes.service, routes.prefix, SELF_SERVICE_ROUTES, 'session'), { prefix: routes.prefix });
-  if (labRoutes !== null) await app.register(jsonRoutes(http, labRoutes.service, labRoutes.prefix, LAB_ROUTES, 'lab'), { prefix: labRoutes.prefix });
+  if (routes !== null) await app.register(jsonRoutes(http, routes.table, routes.prefix, 'session'), { prefix: routes.prefix });
+  if (labRoutes !== null) await app.register(jsonRoutes(http, labRoutes.table, labRoutes.prefix, 'lab'), { prefix: labRoutes.prefix });
 }
 
-/** A route of {@link jsonRoutes}: method, Fastify path, and the core's subpath for it (`:id` filled in). */
-type RouteSpec = readonly ['GET' | 'POST' | 'DELETE', string];
-
-/** The paths the core's self-service routes answer (see `createSelfService()`). */
-const SELF_SERVICE_ROUTES: readonly RouteSpec[] = [
-  ['GET', '/'],
-  ['GET', '/current'],
-  ['GET', '/statistics'],
-  ['GET', '/activity'],
-  ['GET', '/alerts'],
-  ['POST', '/revoke-others'],
-  ['DELETE', '/:id'],
-  ['POST', '/:id/extend'],
-];
-
-/** The paths the core's lab routes answer (see `createLabRoutes()`). */
-const LAB_ROUTES: readonly RouteSpec[] = [
-  ['GET', '/'],
-  ['POST', '/'],
-  ['GET', '/:id'],
-  ['GET', '/:id/stats'],
-  ['POST', '/:id/extend'],
-  ['POST', '/:id/stop'],
-];
-
 /** Routes served by the core (`service`) in their own encapsulated context, so their error handling stays theirs. */
-function jsonRoutes(http: SessionHttp, service: Pick<SelfService, 'handle'>, prefix: string, specs: readonly RouteSpec[], what: 'session' | 'lab'): FastifyPluginAsync {
+function jsonRoutes(http: SessionHttp, table: RouteTable, prefix: string, what: 'session' | 'lab'): FastifyPluginAsync {
   return async (app) => {
     // Behind the session as in the other frameworks: 401 before the body is even read.
     app.addHook('onRequest', async (request, reply) => {
@@ -230,28 +211,23 @@ function jsonRoutes(http: SessionHttp, service: Pick<SelfService, 'handle'>, pre
       if (response.status >= 500) request.log.error({ err: error }, `sessionkeeper: ${what} route failed`);
       return send(reply, response);
     });
-    // Unknown paths below the prefix are ours too; routes served at '/' leave the app its 404s.
-    const notFound = () => json(404, 'NOT_FOUND', `No such ${what} route`);
-    if (prefix !== '/') app.setNotFoundHandler((_request, reply) => send(reply, notFound()));
 
-    for (const [method, path] of specs) {
-      app.route({
-        method,
-        url: path,
-        handler: async (request: FastifyRequest, reply: FastifyReply) => {
-          const found = authenticated.get(request);
-          if (found === undefined) throw notMounted();
-          // Fastify decodes the parameter; encoded again it stays one path segment, as on Express and Koa.
-          const id = encodeURIComponent((request.params as { id?: string }).id ?? '');
-          const response = await service.handle(
-            http,
-            { ...found.request, subpath: path.replace(':id', id), query: toSearchParams(request.query), body: request.body },
-            found.state.auth,
-          );
-          return send(reply, response ?? notFound());
-        },
-      });
-    }
+    // The table's routes, registered as they are; each request is then matched again by the core on
+    // its path as sent, as on Express and Koa: Fastify decodes %xx before routing and knows no
+    // trailing slash, the core does neither (GET /%63urrent is no route, GET /current/ is /current).
+    const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+      const found = authenticated.get(request);
+      if (found === undefined) throw notMounted();
+      const { path, search } = splitRequestTarget(request.url);
+      const subpath = pathBelow(prefix, path);
+      const input = { request: found.request, subpath: subpath ?? '', search, readBody: () => request.body };
+      const response = subpath === null ? null : await serveRoute(table, http, input, found.state.auth);
+      return send(reply, response ?? json(404, 'NOT_FOUND', `No such ${what} route`));
+    };
+    for (const route of table.routes) app.route({ method: route.method, url: route.path, handler });
+    // Unknown paths below the prefix are ours too (the core may still match them: /current/);
+    // routes served at '/' leave the app its 404s.
+    if (prefix !== '') app.setNotFoundHandler(handler);
   };
 }
 
@@ -262,42 +238,22 @@ function fastifyErrorResponse(error: unknown): HttpResponse {
   return errorResponse(error);
 }
 
-function toHttpRequest(request: FastifyRequest): HttpRequest {
-  const url = request.url;
-  const query = url.indexOf('?');
-  const socket = request.socket as { remoteAddress?: string; encrypted?: unknown };
-  return { method: request.method, path: query === -1 ? url : url.slice(0, query), headers: request.headers, remoteAddress: socket.remoteAddress, encrypted: socket.encrypted === true };
-}
-
-/** Fastify's parsed query (`{ a: '1', b: ['2', '3'] }`) as the core reads it. */
-function toSearchParams(query: unknown): URLSearchParams {
-  const params = new URLSearchParams();
-  if (query === null || typeof query !== 'object') return params;
-  for (const [name, value] of Object.entries(query as Record<string, unknown>)) {
-    for (const one of Array.isArray(value) ? value : [value]) if (one !== undefined) params.append(name, String(one));
-  }
-  return params;
-}
-
 function send(reply: FastifyReply, response: HttpResponse): FastifyReply {
-  if (reply.sent) return reply;
-  reply.code(response.status);
-  // reply.header() adds to an existing set-cookie instead of replacing it: a cleared cookie stays.
-  for (const [name, value] of Object.entries(response.headers)) reply.header(name, value);
-  return response.body === undefined ? reply.send() : reply.send(response.body);
+  sendResponse(responseSink(reply), response);
+  return reply;
 }
 
-/** Fastify accumulates repeated `set-cookie` headers into a list instead of replacing them. */
-function appendCookie(reply: FastifyReply, setCookie: string | null): void {
-  if (setCookie !== null) reply.header('set-cookie', setCookie);
-}
-
-/** `'/api/sessions/'` and `'/api/sessions'` are the same prefix. */
-function checkPrefix(prefix: unknown, field: 'routesPrefix' | 'labsPrefix'): string {
-  if (typeof prefix !== 'string' || !prefix.startsWith('/') || /[\s?#]/.test(prefix)) {
-    throw new SessionError('INVALID_CONFIG', `${field} must be a path starting with '/', such as '${field === 'labsPrefix' ? '/api/v1/me/labs' : '/api/v1/me/sessions'}'`);
-  }
-  return prefix.length > 1 && prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
+/** Fastify's reply for the core: reply.header() adds to an existing set-cookie instead of replacing it. */
+function responseSink(reply: FastifyReply): ResponseSink {
+  return {
+    get headersSent() {
+      return reply.sent;
+    },
+    setStatus: (status) => void reply.code(status),
+    setHeader: (name, value) => void reply.header(name, value),
+    appendHeader: (name, value) => void reply.header(name, value),
+    end: (json) => void (json === undefined ? reply.send() : reply.send(json)),
+  };
 }
 
 function notMounted(): SessionError {

@@ -2,18 +2,27 @@ import type { Context, Middleware } from 'koa';
 import type { Session } from '../../../src/contracts.js';
 import { SessionError } from '../../../src/errors.js';
 import {
+  appendSetCookie,
+  bodyOf,
+  checkPrefix,
   contentLength,
-  createLabRoutes,
+  createLabRouteTable,
   createSelfService,
   createSessionHttp,
-  requestHelpers,
+  fromNodeRequest,
+  helperTarget,
   knownErrorResponse,
+  pathBelow,
+  requestHelpers,
+  sendResponse,
+  serveRoute,
+  splitRequestTarget,
   type Authentication,
   type HttpRequest,
   type HttpResponse,
   type LabRoutesOptions,
-  readJsonBody,
-  type SelfService,
+  type ResponseSink,
+  type RouteTable,
   type SelfServiceOptions,
   type SessionHttp,
   type SessionHelpers,
@@ -58,7 +67,7 @@ export function sessionMiddleware(sessions: SessionManager, options: SessionHttp
   const http = createSessionHttp(sessions, options);
   return async (ctx, next) => {
     const started = http.tracking ? performance.now() : 0;
-    const request = toHttpRequest(ctx);
+    const request = fromNodeRequest(ctx.req);
     let auth: Authentication;
     try {
       auth = await http.authenticate(request);
@@ -66,14 +75,11 @@ export function sessionMiddleware(sessions: SessionManager, options: SessionHttp
       return send(ctx, http.errorResponse(error));
     }
     const state = { auth };
-    authenticated.set(ctx, { http, state });
-    if (auth.clearCookie) appendCookie(ctx, http.clearCookie());
+    const sink = responseSink(ctx);
+    authenticated.set(ctx, { http, request, state });
+    if (auth.clearCookie) appendSetCookie(sink, http.clearCookie());
     ctx.state.session = auth.session;
-    ctx.state.sessionkeeper = requestHelpers(http, request, state, {
-      setSession: (session) => void (ctx.state.session = session),
-      appendCookie: (setCookie) => ctx.append('set-cookie', setCookie),
-      noStore: () => ctx.set('cache-control', 'no-store'),
-    });
+    ctx.state.sessionkeeper = requestHelpers(http, request, state, helperTarget(sink, (session) => void (ctx.state.session = session)));
     // Without tracking there is nothing to do once the response is sent: no listener per request.
     if (http.tracking) {
       ctx.res.once('finish', () => {
@@ -138,7 +144,7 @@ export function requireSession(): Middleware {
 export function sessionRoutes(sessions: SessionManager, options: KoaSessionRoutesOptions): Middleware {
   if (options === null || typeof options !== 'object') throw new SessionError('INVALID_CONFIG', 'sessionRoutes() needs options with a prefix');
   const { prefix, ...selfService } = options;
-  return serve(checkPrefix(prefix), createSelfService(selfService), (found) => {
+  return serve(checkPrefix(prefix, 'prefix'), createSelfService(selfService), (found) => {
     if (found.http.manager !== sessions) throw new SessionError('INVALID_CONFIG', 'sessionRoutes() and sessionMiddleware() were given different session managers');
   });
 }
@@ -157,59 +163,52 @@ export function sessionRoutes(sessions: SessionManager, options: KoaSessionRoute
 export function labRoutes(labs: Labs, options: KoaLabRoutesOptions): Middleware {
   if (options === null || typeof options !== 'object') throw new SessionError('INVALID_CONFIG', 'labRoutes() needs options with a prefix');
   const { prefix, ...labOptions } = options;
-  return serve(checkPrefix(prefix), createLabRoutes(labs, labOptions), () => {});
+  return serve(checkPrefix(prefix, 'prefix', '/labs'), createLabRouteTable(labs, labOptions), () => {});
 }
 
 // --- internal ---
 
 interface Found {
   readonly http: SessionHttp;
+  readonly request: HttpRequest;
   readonly state: { auth: Authentication };
 }
 
 /** The authentication of each request, for the middleware that runs after `sessionMiddleware()`. */
 const authenticated = new WeakMap<Context, Found>();
 
-/** Serves `routes` under `prefix`, after `check` has found nothing wrong with the set-up. */
-function serve(prefix: string, routes: Pick<SelfService, 'handle'>, check: (found: Found) => void): Middleware {
+/** Serves `table` under `prefix`, after `check` has found nothing wrong with the set-up. */
+function serve(prefix: string, table: RouteTable, check: (found: Found) => void): Middleware {
   return async (ctx, next) => {
-    const subpath = below(prefix, ctx.path);
+    const { path, search } = splitRequestTarget(ctx.url);
+    const subpath = pathBelow(prefix, path);
     if (subpath === null) return next();
     const found = authenticated.get(ctx);
     if (found === undefined) throw notMounted();
     check(found);
-    let response: HttpResponse | null;
-    try {
-      const parsed = (ctx.request as { body?: unknown }).body;
-      const body = parsed !== undefined ? parsed : await readJsonBody(ctx.req);
-      const request = { ...toHttpRequest(ctx), subpath, query: new URLSearchParams(ctx.querystring), body };
-      response = await routes.handle(found.http, request, found.state.auth);
-    } catch (error) {
-      response = found.http.errorResponse(error);
-    }
+    const input = { request: found.request, subpath, search, readBody: () => bodyOf((ctx.request as { body?: unknown }).body, ctx.req) };
+    const response = await serveRoute(table, found.http, input, found.state.auth);
     if (response === null) return next();
     send(ctx, response);
   };
 }
 
-function toHttpRequest(ctx: Context): HttpRequest {
-  const socket = ctx.req.socket as { remoteAddress?: string; encrypted?: unknown };
-  return { method: ctx.method, path: ctx.path, headers: ctx.req.headers, remoteAddress: socket.remoteAddress, encrypted: socket.encrypted === true };
-}
-
 function send(ctx: Context, response: HttpResponse): void {
-  if (ctx.headerSent) return;
-  ctx.status = response.status;
-  for (const [name, value] of Object.entries(response.headers)) {
-    if (name.toLowerCase() === 'set-cookie') ctx.append(name, value as string | string[]);
-    else ctx.set(name, value as string | string[]);
-  }
-  // Koa serialises an object body as JSON; null keeps the explicit status with no body.
-  ctx.body = response.body === undefined ? null : response.body;
+  sendResponse(responseSink(ctx), response);
 }
 
-function appendCookie(ctx: Context, setCookie: string | null): void {
-  if (setCookie !== null) ctx.append('set-cookie', setCookie);
+/** Koa's response for the core: a string body with the Content-Type set is sent as it is. */
+function responseSink(ctx: Context): ResponseSink {
+  return {
+    get headersSent() {
+      return ctx.headerSent;
+    },
+    setStatus: (status) => void (ctx.status = status),
+    setHeader: (name, value) => ctx.set(name, value as string | string[]),
+    appendHeader: (name, value) => ctx.append(name, value as string | string[]),
+    // null keeps the explicit status with no body.
+    end: (json) => void (ctx.body = json ?? null),
+  };
 }
 
 /** The route pattern @koa/router records (`/orders/:id`, with the router's prefix), if any. */
@@ -217,21 +216,6 @@ function matchedRoute(ctx: Context): string | null {
   const route: unknown = (ctx as { _matchedRoute?: unknown })._matchedRoute;
   if (typeof route === 'string') return route;
   return route instanceof RegExp ? String(route) : null;
-}
-
-/** `'/api/sessions/'` and `'/api/sessions'` are the same prefix; `'/'` serves the routes at the root. */
-function checkPrefix(prefix: unknown): string {
-  if (typeof prefix !== 'string' || !prefix.startsWith('/') || /[?#\s]/.test(prefix)) {
-    throw new SessionError('INVALID_CONFIG', "prefix must be a path such as '/api/v1/me/sessions'");
-  }
-  return prefix.replace(/\/+$/, '');
-}
-
-/** The path below `prefix`, or `null` when `path` is not under it (`/api/sessionsX` is not under `/api/sessions`). */
-function below(prefix: string, path: string): string | null {
-  if (path === prefix) return '/';
-  if (!path.startsWith(`${prefix}/`)) return null;
-  return path.slice(prefix.length);
 }
 
 function notMounted(): SessionError {
