@@ -20,11 +20,12 @@ const entries = {
   koa: 'adapters/http/koa/index.ts',
   fastify: 'adapters/http/fastify/index.ts',
   docker: 'adapters/provisioner/docker/index.ts',
+  http: 'src/http/index.ts',
 };
 
 // One ESM build of every entry, so that they share chunks (one SessionError class for all of them),
-// and a CommonJS build of all but the conformance suite: vitest can only be imported as ESM.
+// and a CommonJS build of all but the conformance suites: vitest can only be imported as ESM.
 export default defineConfig([
-  { ...shared, entry: { ...entries, testing: 'src/testing/index.ts' }, format: ['esm'] },
+  { ...shared, entry: { ...entries, testing: 'src/testing/index.ts', 'http-testing': 'src/http/testing/index.ts' }, format: ['esm'] },
   { ...shared, entry: entries, format: ['cjs'] },
 ]);
