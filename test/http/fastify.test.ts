@@ -5,7 +5,7 @@
 import Database from 'better-sqlite3';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { requireSession, sessionkeeper, type SessionkeeperPluginOptions } from '../../adapters/http/fastify/index.js';
+import sessionkeeperDefault, { requireSession, sessionkeeper, type SessionkeeperPluginOptions } from '../../adapters/http/fastify/index.js';
 import { memoryStore } from '../../adapters/storage/memory/index.js';
 import { sqliteStore } from '../../adapters/storage/sqlite/index.js';
 import { createSessionManager, type SessionManager } from '../../src/index.js';
@@ -320,6 +320,24 @@ describe('sessionkeeper Fastify plugin', () => {
     bare.get('/x', { preHandler: requireSession }, async () => ({ ok: true }));
     const response = await bare.inject({ method: 'GET', url: '/x' });
     expect(response.statusCode).toBe(500);
+  });
+
+  it('is also the default export, as Fastify plugins are, with fastify-plugin semantics: decorations and hooks reach the whole app', async () => {
+    expect(sessionkeeperDefault).toBe(sessionkeeper);
+    expect((sessionkeeperDefault as unknown as Record<symbol, unknown>)[Symbol.for('skip-override')]).toBe(true);
+    expect((sessionkeeperDefault as unknown as Record<symbol, unknown>)[Symbol.for('fastify.display-name')]).toBe('sessionkeeper');
+    const sessions = await manager();
+    const app = Fastify();
+    apps.push(app);
+    await app.register(sessionkeeperDefault, { manager: sessions, routesPrefix: '/me/sessions', cookie: { secure: false } });
+    app.register(async (child) => {
+      child.get('/child', { preHandler: requireSession }, async (request) => ({ userId: request.session!.userId }));
+    });
+    const { token } = await sessions.create({ userId: 'alice' });
+    const authorization = `Bearer ${token}`;
+    expect((await app.inject({ url: '/child', headers: { authorization } })).json()).toEqual({ userId: 'alice' });
+    expect((await app.inject({ url: '/child' })).statusCode).toBe(401);
+    expect((await app.inject({ url: '/me/sessions/current', headers: { authorization } })).statusCode).toBe(200);
   });
 
   it('validates its options once, at registration', async () => {

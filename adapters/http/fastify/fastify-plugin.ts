@@ -74,9 +74,12 @@ declare module 'fastify' {
  * With `routesPrefix`, also serves the self-service routes there, and with `labs` and `labsPrefix`
  * the lab routes (`POST /` `{ template }`, `GET /`, `GET /:id`, `GET /:id/stats`,
  * `POST /:id/extend`, `POST /:id/stop`), both as Express's and Koa's `sessionRoutes()` and
- * `labRoutes()` serve them. Options rather than separate plugins, because the routes read the
+ * `labRoutes()` serve them: from the core's route tables, so every core route is served. Options
+ * rather than separate plugins, because the routes read the
  * authentication this plugin keeps per request. Their errors (a malformed or oversized body
  * included) are JSON `{ error: { code, message } }`.
+ *
+ * Also the entry's default export, as Fastify plugins have: `import sessionkeeper from 'sessionkeeper/fastify'`.
  *
  * @example
  * await app.register(sessionkeeper, { manager: sessions, routesPrefix: '/api/v1/me/sessions', trustProxy: 1 });
