@@ -103,7 +103,7 @@ describe('built package', () => {
       script(`import * as core from 'sessionkeeper'; import * as fastify from 'sessionkeeper/fastify'; import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);`),
     ]);
     const cjs = node(['-e', script(`const core = require('sessionkeeper'); const fastify = require('sessionkeeper/fastify');`)]);
-    for (const out of [esm, cjs]) expect(out.trim()).toBe('requireSession,sessionErrorHandler,sessionkeeper INVALID_CONFIG true []');
+    for (const out of [esm, cjs]) expect(out.trim()).toBe('default,requireSession,sessionErrorHandler,sessionkeeper INVALID_CONFIG true []');
   });
 
   it('loads sessionkeeper/docker in both module systems: one LabError and SessionError with the core, config checked at once', () => {
