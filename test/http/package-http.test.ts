@@ -4,7 +4,9 @@
  * vitest, `sessionkeeper/http/testing` as ESM, and the Fastify plugin's default export.
  */
 import { execFileSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const root = resolve(import.meta.dirname, '..', '..');
@@ -22,6 +24,24 @@ describe('built HTTP entries', () => {
     const esm = node(['--input-type=module', '-e', script(`import * as core from 'sessionkeeper'; import * as http from 'sessionkeeper/http'; import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);`)]);
     const cjs = node(['-e', script(`const core = require('sessionkeeper'); const http = require('sessionkeeper/http');`)]);
     for (const out of [esm, cjs]) expect(out).toBe('true INVALID_CONFIG []');
+  });
+
+  it('sessionkeeper/http and the chunks it imports name no framework and no vitest (the ESM build)', () => {
+    const seen = new Set<string>();
+    const bare = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      for (const [, spec] of readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*['"]([^'"]+)['"]/g)) {
+        if (spec!.startsWith('.')) visit(resolve(dirname(file), spec!));
+        else bare.add(spec!);
+      }
+    };
+    visit(join(root, 'dist/http.js'));
+    // Only Node built-ins and the package's own dependencies, none of which is a framework.
+    const { dependencies } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    expect([...bare].filter((spec) => !isBuiltin(spec) && !(spec in dependencies))).toEqual([]);
+    expect([...bare].filter((spec) => /vitest|express|koa|fastify/.test(spec))).toEqual([]);
   });
 
   it('sessionkeeper/http/testing ships the conformance suite as ESM', () => {
