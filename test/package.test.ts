@@ -6,8 +6,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { bareImportsOf } from './support/bundle-imports.js';
 
 const root = resolve(import.meta.dirname, '..');
 
@@ -138,17 +139,7 @@ describe('built package', () => {
     ]);
     expect(JSON.parse(out)).toEqual([]);
     // The ESM entry and the chunks it imports name no driver either.
-    const seen = new Set<string>();
-    const bare = new Set<string>();
-    const visit = (file: string) => {
-      if (seen.has(file)) return;
-      seen.add(file);
-      for (const [, spec] of readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*['"]([^'"]+)['"]/g)) {
-        if (spec!.startsWith('.')) visit(resolve(dirname(file), spec!));
-        else bare.add(spec!);
-      }
-    };
-    visit(join(root, 'dist/index.js'));
+    const bare = bareImportsOf(join(root, 'dist/index.js'));
     // Only Node built-ins and the package's own (driver-free) dependencies.
     const { dependencies } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
     expect([...bare].filter((spec) => !isBuiltin(spec) && !(spec in dependencies))).toEqual([]);

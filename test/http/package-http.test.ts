@@ -6,8 +6,9 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { bareImportsOf } from '../support/bundle-imports.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const node = (args: string[]) => execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8' }).trim();
@@ -27,17 +28,7 @@ describe('built HTTP entries', () => {
   });
 
   it('sessionkeeper/http and the chunks it imports name no framework and no vitest (the ESM build)', () => {
-    const seen = new Set<string>();
-    const bare = new Set<string>();
-    const visit = (file: string) => {
-      if (seen.has(file)) return;
-      seen.add(file);
-      for (const [, spec] of readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*['"]([^'"]+)['"]/g)) {
-        if (spec!.startsWith('.')) visit(resolve(dirname(file), spec!));
-        else bare.add(spec!);
-      }
-    };
-    visit(join(root, 'dist/http.js'));
+    const bare = bareImportsOf(join(root, 'dist/http.js'));
     // Only Node built-ins and the package's own dependencies, none of which is a framework.
     const { dependencies } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
     expect([...bare].filter((spec) => !isBuiltin(spec) && !(spec in dependencies))).toEqual([]);
