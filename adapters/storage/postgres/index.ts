@@ -1,2 +1,3 @@
 export { postgresStore } from './postgres-session-store.js';
 export type { PostgresStoreOptions } from './postgres-session-store.js';
+export type { PostgresClient, PostgresPool, PostgresQueryConfig, PostgresQueryResult } from './postgres-driver.js';

@@ -1,0 +1,10 @@
+export { ACTIVITY_COLUMNS, ALERT_COLUMNS, columnPositions, LAB_COLUMNS, ROTATED_TOKEN_COLUMNS, SESSION_COLUMNS } from './columns.js';
+export { bind, bound, newestFirst, param, prepare, VariantCache, type Prepared, type Values } from './prepared.js';
+export { checkIdentifier, migrateToLatest, tableNames, type SqlTableNames } from './schema.js';
+export { SqlActivityStore } from './sql-activity-store.js';
+export { SqlAlertStore } from './sql-alert-store.js';
+export { SqlStoreContext } from './sql-context.js';
+export type { BoundStatement, Row, SqlDriver, SqlDriverCapabilities, Statement, TransactionBody } from './sql-driver.js';
+export { SqlLabStore } from './sql-lab-store.js';
+export { SqlSessionStore } from './sql-session-store.js';
+export { createSqlStore, type SqlStore, type SqlStoreCapabilities } from './sql-store.js';
