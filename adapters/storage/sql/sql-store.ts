@@ -58,7 +58,6 @@ export function createSqlStore(driver: SqlDriver, tablePrefix: string): SqlStore
 /** The store users get: the capability stores behind one object, each method delegating. */
 class CompositeSqlStore implements SqlStore {
   readonly kind: string;
-  readonly capabilities = CAPABILITIES;
   readonly labs: SqlLabStore;
   readonly sessions: SqlSessionStore;
   readonly activity: SqlActivityStore;
@@ -72,6 +71,11 @@ class CompositeSqlStore implements SqlStore {
     this.activity = new SqlActivityStore(ctx);
     this.alerts = new SqlAlertStore(ctx);
     this.labs = new SqlLabStore(ctx);
+  }
+
+  /** A getter without a setter: assigning to it throws. */
+  get capabilities(): SqlStoreCapabilities {
+    return CAPABILITIES;
   }
 
   migrate(): Promise<void> {
