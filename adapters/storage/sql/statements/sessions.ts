@@ -24,8 +24,14 @@ export function touchColumns(at: string) {
  * metadata merge. `rowLocks` adds `FOR UPDATE` to the locked read; `jsonb` adds the one-statement merge.
  */
 export function sessionStatements(db: Kysely<any>, table: string, capabilities: SqlDriverCapabilities) {
+  return { ...sessionReads(db, table, capabilities), ...sessionWrites(db, table), ...metadataStatements(db, table, capabilities) };
+}
+
+// --- internal ---
+
+/** Lookups by token hash and id, and the reads of a user's sessions. */
+function sessionReads(db: Kysely<any>, table: string, capabilities: SqlDriverCapabilities) {
   const select = () => db.selectFrom(table).select(SESSION_COLUMNS);
-  const activeById = select().where('id', '=', param('id')).where(isActive('now'));
   return {
     // The hot lookup reads the device's short key, not its JSON; see SessionMapper.
     byTokenHash: prepare(
@@ -40,6 +46,20 @@ export function sessionStatements(db: Kysely<any>, table: string, capabilities: 
     byTokenHashes: capabilities.arrayParameters
       ? prepare(db.selectFrom(table).select(SESSION_LOOKUP_COLUMNS).where('token_hash', '=', sql<string>`any(${param('tokenHashes')})`))
       : undefined,
+    activeOfUserOldestFirst: prepare(
+      select().where('user_id', '=', param('userId')).where(isActive('now')).orderBy('last_active_at').orderBy('created_at').orderBy('id'),
+    ),
+    activeOfUser: prepare(
+      select().where('user_id', '=', param('userId')).where(isActive('now')).orderBy('last_active_at', 'desc').orderBy('created_at', 'desc'),
+    ),
+    allOfUser: prepare(select().where('user_id', '=', param('userId')).orderBy('last_active_at', 'desc').orderBy('created_at', 'desc')),
+    countActive: prepare(db.selectFrom(table).select(sql<number>`count(*)`.as('n')).where('user_id', '=', param('userId')).where(isActive('now'))),
+  };
+}
+
+/** Insert, touch, extend, revoke and clean-up. */
+function sessionWrites(db: Kysely<any>, table: string) {
+  return {
     insert: prepare(
       db
         .insertInto(table)
@@ -61,14 +81,6 @@ export function sessionStatements(db: Kysely<any>, table: string, capabilities: 
         .returning(SESSION_COLUMNS),
       true,
     ),
-    activeOfUserOldestFirst: prepare(
-      select().where('user_id', '=', param('userId')).where(isActive('now')).orderBy('last_active_at').orderBy('created_at').orderBy('id'),
-    ),
-    activeOfUser: prepare(
-      select().where('user_id', '=', param('userId')).where(isActive('now')).orderBy('last_active_at', 'desc').orderBy('created_at', 'desc'),
-    ),
-    allOfUser: prepare(select().where('user_id', '=', param('userId')).orderBy('last_active_at', 'desc').orderBy('created_at', 'desc')),
-    countActive: prepare(db.selectFrom(table).select(sql<number>`count(*)`.as('n')).where('user_id', '=', param('userId')).where(isActive('now'))),
     touch: prepare(db.updateTable(table).set(touchColumns('at')).where('id', '=', param('id')).where(isActive('at')).returning(SESSION_COLUMNS), true),
     // min(expires_at + byMs, absolute_expires_at, max(expires_at, cap)), read and written in one
     // statement so that concurrent extends cannot pass the cap. expires_at <= absolute_expires_at always.
@@ -87,31 +99,6 @@ export function sessionStatements(db: Kysely<any>, table: string, capabilities: 
         .returning(SESSION_COLUMNS),
       true,
     ),
-    lockActive: prepare(capabilities.rowLocks ? activeById.forUpdate() : activeById, true),
-    activeById: prepare(activeById, true),
-    swapMetadata: prepare(
-      db
-        .updateTable(table)
-        .set({ metadata: param('metadata') })
-        .where('id', '=', param('id'))
-        .where('metadata', '=', param('old'))
-        .where(isActive('now'))
-        .returning(SESSION_COLUMNS),
-      true,
-    ),
-    mergeJsonb: capabilities.jsonb
-      ? prepare(
-          db
-            .updateTable(table)
-            .set({ metadata: sql`(metadata::jsonb || ${param('patch')}::jsonb)::text` })
-            .where('id', '=', param('id'))
-            .where(isActive('now'))
-            .where(sql<boolean>`octet_length((metadata::jsonb || ${param('patch')}::jsonb)::text) <= ${param('limit')}`)
-            .returning(SESSION_COLUMNS),
-          true,
-        )
-      : undefined,
-    setMetadata: prepare(db.updateTable(table).set({ metadata: param('metadata') }).where('id', '=', param('id')).returning(SESSION_COLUMNS), true),
     revoke: prepare(
       db
         .updateTable(table)
@@ -144,5 +131,37 @@ export function sessionStatements(db: Kysely<any>, table: string, capabilities: 
         )
         .returning('id'),
     ),
+  };
+}
+
+/** The metadata merge: a compare-and-swap, a locked read-merge-write, and with `jsonb` one UPDATE. */
+function metadataStatements(db: Kysely<any>, table: string, capabilities: SqlDriverCapabilities) {
+  const activeById = db.selectFrom(table).select(SESSION_COLUMNS).where('id', '=', param('id')).where(isActive('now'));
+  return {
+    lockActive: prepare(capabilities.rowLocks ? activeById.forUpdate() : activeById, true),
+    activeById: prepare(activeById, true),
+    swapMetadata: prepare(
+      db
+        .updateTable(table)
+        .set({ metadata: param('metadata') })
+        .where('id', '=', param('id'))
+        .where('metadata', '=', param('old'))
+        .where(isActive('now'))
+        .returning(SESSION_COLUMNS),
+      true,
+    ),
+    mergeJsonb: capabilities.jsonb
+      ? prepare(
+          db
+            .updateTable(table)
+            .set({ metadata: sql`(metadata::jsonb || ${param('patch')}::jsonb)::text` })
+            .where('id', '=', param('id'))
+            .where(isActive('now'))
+            .where(sql<boolean>`octet_length((metadata::jsonb || ${param('patch')}::jsonb)::text) <= ${param('limit')}`)
+            .returning(SESSION_COLUMNS),
+          true,
+        )
+      : undefined,
+    setMetadata: prepare(db.updateTable(table).set({ metadata: param('metadata') }).where('id', '=', param('id')).returning(SESSION_COLUMNS), true),
   };
 }
