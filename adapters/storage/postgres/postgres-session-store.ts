@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
-import type { SessionStore } from '../../../src/contracts.js';
+import type { FullSessionStore } from '../../../src/contracts.js';
+import type { LabStore } from '../../../src/labs/types.js';
 import { SessionError } from '../../../src/errors.js';
 import { checkIdentifier } from '../sql/schema.js';
 import type { Row, SqlDriver, Statement, TransactionBody } from '../sql/sql-driver.js';
@@ -47,7 +48,7 @@ export type PostgresStoreOptions = (
  * await store.migrate();
  * const sessions = createSessionManager({ store, maxSessionsPerUser: 5 });
  */
-export function postgresStore(options: PostgresStoreOptions): SessionStore {
+export function postgresStore(options: PostgresStoreOptions): FullSessionStore & LabStore {
   if (options === null || typeof options !== 'object') {
     throw new SessionError('INVALID_CONFIG', 'postgresStore() expects { connectionString } or { pool }');
   }

@@ -1,7 +1,8 @@
 import { stat, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import type { SessionStore } from '../../../src/contracts.js';
+import type { FullSessionStore } from '../../../src/contracts.js';
+import type { LabStore } from '../../../src/labs/types.js';
 import { parseDuration, type Duration } from '../../../src/duration.js';
 import { SessionError } from '../../../src/errors.js';
 import { checkIdentifier } from '../sql/schema.js';
@@ -67,7 +68,7 @@ export type SqliteStoreOptions = (
  * await store.migrate();
  * const sessions = createSessionManager({ store });
  */
-export function sqliteStore(options: SqliteStoreOptions): SessionStore {
+export function sqliteStore(options: SqliteStoreOptions): FullSessionStore & LabStore {
   if (options === null || typeof options !== 'object') throw new SessionError('INVALID_CONFIG', 'sqliteStore() expects { filename } or { database }');
   const tablePrefix = checkIdentifier(options.tablePrefix ?? '', 'tablePrefix');
   let database: SqliteDatabase;
