@@ -18,6 +18,8 @@ export interface FeatureStores {
   readonly activity: ActivityStore | null;
   readonly alerts: AlertStore | null;
   readonly capabilities: ManagerCapabilities;
+  /** Why each feature is off, for its NOT_SUPPORTED errors (unused while it is on). */
+  readonly reasons: { readonly activity: string; readonly alerts: string };
   /**
    * The one message saying which features are off for want of a store, for the manager to print
    * once; `null` when every feature is on or was turned off on purpose.
@@ -53,6 +55,7 @@ export function resolveFeatureStores(options: SessionManagerOptions): FeatureSto
     activity: activityOn ? activity : null,
     alerts,
     capabilities: Object.freeze({ activity: activityOn, alerts: alerts !== null }),
+    reasons: { activity: offReason('activity', options.activity === false), alerts: offReason('alerts', options.alerts === false) },
     notice,
   };
 }
@@ -99,13 +102,13 @@ export function disabledAlertEngine(reason: string): AlertEngine {
   };
 }
 
+// --- internal ---
+
 /** Why a feature is off, for its NOT_SUPPORTED message. */
-export function offReason(feature: 'activity' | 'alerts', turnedOff: boolean): string {
+function offReason(feature: 'activity' | 'alerts', turnedOff: boolean): string {
   if (turnedOff) return `${feature} is turned off (${feature}: false)`;
   return `no store offers the ${feature} capability (pass ${feature === 'activity' ? 'activityStore' : 'alertStore'} to createSessionManager)`;
 }
-
-// --- internal ---
 
 /** The store for one capability, or null; a store that claims a capability it lacks is INVALID_CONFIG. */
 function pickStore<S>(

@@ -12,7 +12,7 @@ import { normalizeIp } from '../net/ip-address.js';
 import { toEpochMs } from '../pagination.js';
 import { computeStats, type SessionStats, type StatsOptions } from '../stats.js';
 import { generateSessionId, generateToken, hashToken, isWellFormedToken } from '../token.js';
-import { disabledActivityLog, disabledAlertEngine, offReason } from './capabilities.js';
+import { disabledActivityLog, disabledAlertEngine } from './capabilities.js';
 import type { ResolvedConfig } from './config.js';
 import {
   eventIp,
@@ -65,7 +65,7 @@ export class DefaultSessionManager implements SessionManager {
     const { features } = config;
     this.#activity =
       features.activity === null
-        ? disabledActivityLog(offReason('activity', config.activity !== undefined && features.capabilities.activity === false && features.notice === null))
+        ? disabledActivityLog(features.reasons.activity)
         : createActivityLog(features.activity, config.store, config.now, config.activity);
     this.#alerts = this.#createAlerts(config);
     this.#wants = this.#alerts.wants;
@@ -74,7 +74,7 @@ export class DefaultSessionManager implements SessionManager {
 
   #createAlerts(config: ResolvedConfig): AlertEngine {
     const alertStore = config.features.alerts;
-    if (alertStore === null) return disabledAlertEngine(offReason('alerts', config.alerts === false));
+    if (alertStore === null) return disabledAlertEngine(config.features.reasons.alerts);
     return createAlertEngine(config.alerts, {
       store: config.store,
       alertStore,
