@@ -73,6 +73,7 @@ export const SESSION_KEYS = [
   'userAgent',
   'userId',
 ];
+
 /** Store methods that change data; `validate()` may call at most one of them per touchInterval. */
 export const WRITE_METHODS = [
   'migrate',

@@ -5,59 +5,59 @@ import { type SessionManager } from '../../session-manager.js';
 import { hashToken, TOKEN_PREFIX } from '../../token.js';
 import { START, IDLE, expectError, expectNoSecrets, recordEvents, eventsNamed, ids, sortedIds, type Harness, type ConformanceOptions, type RecordedEvent } from './harness.js';
 
+type Created = { session: Session; token: string };
+
+/** Starts `n` creates round-robin over `managers` at once; records the order in which they resolved. */
+async function createAtOnce(managers: SessionManager[], userId: string, n: number) {
+  const resolved: string[] = [];
+  const settled = await Promise.allSettled(
+    Array.from({ length: n }, (_, i) =>
+      managers[i % managers.length]!.create({ userId }).then((created) => {
+        resolved.push(created.session.id);
+        return created;
+      }),
+    ),
+  );
+  const won = settled.filter((r): r is PromiseFulfilledResult<Created> => r.status === 'fulfilled').map((r) => r.value);
+  const lost = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
+  return { won, lost, resolved };
+}
+
+async function expectRejectOutcome(m: SessionManager, userId: string, run: Awaited<ReturnType<typeof createAtOnce>>) {
+  expect(run.won).toHaveLength(3);
+  expect(run.lost).toHaveLength(47);
+  for (const err of run.lost) {
+    expect(err).toBeInstanceOf(SessionError);
+    expect((err as SessionError).code).toBe('SESSION_LIMIT');
+  }
+  expect(sortedIds(await m.list(userId))).toEqual(sortedIds(run.won.map((c) => c.session)));
+  expect(await m.list(userId, { includeInactive: true })).toHaveLength(3);
+  expect(await m.count(userId)).toBe(3);
+}
+
+async function expectEvictOutcome(m: SessionManager, userId: string, run: Awaited<ReturnType<typeof createAtOnce>>, events: RecordedEvent[]) {
+  expect(run.lost).toEqual([]);
+  expect(run.won).toHaveLength(50);
+  const active = await m.list(userId);
+  expect(active).toHaveLength(3);
+  expect(await m.count(userId)).toBe(3);
+  const all = await m.list(userId, { includeInactive: true });
+  expect(all).toHaveLength(50);
+  const revoked = all.filter((s) => s.status === 'revoked');
+  expect(revoked).toHaveLength(47);
+  expect(revoked.every((s) => s.revokeReason === 'limit')).toBe(true);
+  expect(ids(active)).toContain(run.resolved[run.resolved.length - 1]);
+  // Each evicted session is reported once, with reason 'limit'.
+  const evictions = eventsNamed(events, 'revoked');
+  expect(evictions.every((e) => e.reason === 'limit')).toBe(true);
+  expect(sortedIds(evictions.map((e) => e.session))).toEqual(sortedIds(revoked));
+  for (const { token, session } of run.won) {
+    const result = await m.validate(token);
+    expect(result.ok ? 'active' : result.reason).toBe(ids(active).includes(session.id) ? 'active' : 'revoked');
+  }
+}
+
 export function describeConcurrency(t: () => Harness, options: ConformanceOptions): void {
-  type Created = { session: Session; token: string };
-
-  /** Starts `n` creates round-robin over `managers` at once; records the order in which they resolved. */
-  async function createAtOnce(managers: SessionManager[], userId: string, n: number) {
-    const resolved: string[] = [];
-    const settled = await Promise.allSettled(
-      Array.from({ length: n }, (_, i) =>
-        managers[i % managers.length]!.create({ userId }).then((created) => {
-          resolved.push(created.session.id);
-          return created;
-        }),
-      ),
-    );
-    const won = settled.filter((r): r is PromiseFulfilledResult<Created> => r.status === 'fulfilled').map((r) => r.value);
-    const lost = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
-    return { won, lost, resolved };
-  }
-
-  async function expectRejectOutcome(m: SessionManager, userId: string, run: Awaited<ReturnType<typeof createAtOnce>>) {
-    expect(run.won).toHaveLength(3);
-    expect(run.lost).toHaveLength(47);
-    for (const err of run.lost) {
-      expect(err).toBeInstanceOf(SessionError);
-      expect((err as SessionError).code).toBe('SESSION_LIMIT');
-    }
-    expect(sortedIds(await m.list(userId))).toEqual(sortedIds(run.won.map((c) => c.session)));
-    expect(await m.list(userId, { includeInactive: true })).toHaveLength(3);
-    expect(await m.count(userId)).toBe(3);
-  }
-
-  async function expectEvictOutcome(m: SessionManager, userId: string, run: Awaited<ReturnType<typeof createAtOnce>>, events: RecordedEvent[]) {
-    expect(run.lost).toEqual([]);
-    expect(run.won).toHaveLength(50);
-    const active = await m.list(userId);
-    expect(active).toHaveLength(3);
-    expect(await m.count(userId)).toBe(3);
-    const all = await m.list(userId, { includeInactive: true });
-    expect(all).toHaveLength(50);
-    const revoked = all.filter((s) => s.status === 'revoked');
-    expect(revoked).toHaveLength(47);
-    expect(revoked.every((s) => s.revokeReason === 'limit')).toBe(true);
-    expect(ids(active)).toContain(run.resolved[run.resolved.length - 1]);
-    // Each evicted session is reported once, with reason 'limit'.
-    const evictions = eventsNamed(events, 'revoked');
-    expect(evictions.every((e) => e.reason === 'limit')).toBe(true);
-    expect(sortedIds(evictions.map((e) => e.session))).toEqual(sortedIds(revoked));
-    for (const { token, session } of run.won) {
-      const result = await m.validate(token);
-      expect(result.ok ? 'active' : result.reason).toBe(ids(active).includes(session.id) ? 'active' : 'revoked');
-    }
-  }
-
   describe('concurrency', () => {
     it("50 parallel creates with maxSessionsPerUser 3 'reject': exactly 3 succeed and are the active ones", async () => {
       const h = t();

@@ -5,179 +5,189 @@ import { START, MINUTE, HOUR, DAY, IDLE, ABSOLUTE, TOKEN_SHAPE, expectError, exp
 
 export function describeLifecycle(t: () => Harness): void {
   describe('lifecycle', () => {
-    it('create → validate → get → list → revoke → validate reports revoked', async () => {
-      const h = t();
-      const m = h.manager();
-      const events = recordEvents(m);
-      const userId = h.user();
-      const { session, token } = await m.create({
-        userId,
-        tenantId: 'tenant-1',
-        ip: '203.0.113.7',
-        userAgent: 'Mozilla/5.0 (conformance)',
-        metadata: { plan: 'pro', seats: 3 },
-      });
+    lifecycleTests1(t);
+    lifecycleTests2(t);
+    lifecycleTests3(t);
+  });
+}
 
-      expect(token).toMatch(TOKEN_SHAPE);
-      expect(session.id).not.toBe(token);
+function lifecycleTests1(t: () => Harness): void {
+  it('create → validate → get → list → revoke → validate reports revoked', async () => {
+    const h = t();
+    const m = h.manager();
+    const events = recordEvents(m);
+    const userId = h.user();
+    const { session, token } = await m.create({
+      userId,
+      tenantId: 'tenant-1',
+      ip: '203.0.113.7',
+      userAgent: 'Mozilla/5.0 (conformance)',
+      metadata: { plan: 'pro', seats: 3 },
+    });
+
+    expect(token).toMatch(TOKEN_SHAPE);
+    expect(session.id).not.toBe(token);
+    expect(session.id).not.toContain(token.slice(TOKEN_PREFIX.length));
+    expectSessionShape(session);
+    expect(session).toEqual({
+      id: session.id,
+      userId,
+      tenantId: 'tenant-1',
+      status: 'active',
+      createdAt: START,
+      lastActiveAt: START,
+      expiresAt: START + IDLE,
+      absoluteExpiresAt: START + ABSOLUTE,
+      revokedAt: null,
+      revokeReason: null,
+      // The default ipPrivacy keeps the /24 network only.
+      ip: '203.0.113.0',
+      userAgent: 'Mozilla/5.0 (conformance)',
+      device: session.device,
+      metadata: { plan: 'pro', seats: 3 },
+    });
+
+    const validated = await m.validate(token);
+    expect(validated).toEqual({ ok: true, session });
+    const fetched = await m.get(session.id);
+    expect(fetched).toEqual(session);
+    const listed = await m.list(userId);
+    expect(listed).toEqual([session]);
+    expect(await m.count(userId)).toBe(1);
+
+    h.clock.advance('5m');
+    const revoked = await m.revoke(session.id, { reason: 'logout' });
+    expectSessionShape(revoked);
+    expect(revoked).toEqual({ ...session, status: 'revoked', revokedAt: START + 5 * MINUTE, revokeReason: 'logout' });
+    expect(await m.validate(token)).toEqual({ ok: false, reason: 'revoked' });
+    expect(await m.get(session.id)).toEqual(revoked);
+    expect(await m.list(userId)).toEqual([]);
+    expect(await m.count(userId)).toBe(0);
+    expect(await m.list(userId, { includeInactive: true })).toEqual([revoked]);
+
+    expect(events.map((e) => e.name)).toEqual(['created', 'revoked']);
+    expectNoSecrets([session, validated, fetched, listed, revoked, events], [token]);
+  });
+}
+
+function lifecycleTests2(t: () => Harness): void {
+  it('issues a distinct well-formed token and a distinct id for every session', async () => {
+    const h = t();
+    const m = h.manager();
+    const userId = h.user();
+    const created = await Promise.all(Array.from({ length: 20 }, () => m.create({ userId })));
+    const tokens = created.map((c) => c.token);
+    for (const token of tokens) expect(token).toMatch(TOKEN_SHAPE);
+    expect(new Set(tokens).size).toBe(20);
+    expect(new Set(created.map((c) => c.session.id)).size).toBe(20);
+    for (const { session, token } of created) {
       expect(session.id).not.toContain(token.slice(TOKEN_PREFIX.length));
-      expectSessionShape(session);
-      expect(session).toEqual({
-        id: session.id,
-        userId,
-        tenantId: 'tenant-1',
-        status: 'active',
-        createdAt: START,
-        lastActiveAt: START,
-        expiresAt: START + IDLE,
-        absoluteExpiresAt: START + ABSOLUTE,
-        revokedAt: null,
-        revokeReason: null,
-        // The default ipPrivacy keeps the /24 network only.
-        ip: '203.0.113.0',
-        userAgent: 'Mozilla/5.0 (conformance)',
-        device: session.device,
-        metadata: { plan: 'pro', seats: 3 },
-      });
+      expect((await m.validate(token)).ok).toBe(true);
+    }
+    expect(await m.count(userId)).toBe(20);
+  });
 
-      const validated = await m.validate(token);
-      expect(validated).toEqual({ ok: true, session });
-      const fetched = await m.get(session.id);
-      expect(fetched).toEqual(session);
-      const listed = await m.list(userId);
-      expect(listed).toEqual([session]);
-      expect(await m.count(userId)).toBe(1);
+  it('never returns the token or its hash from any operation or event', async () => {
+    const h = t();
+    const m = h.manager({ maxSessionsPerUser: 3 });
+    const events = recordEvents(m);
+    const userId = h.user();
+    const seen: unknown[] = [];
+    const tokens: string[] = [];
+    const keep = <T>(value: T): T => {
+      seen.push(value);
+      return value;
+    };
 
-      h.clock.advance('5m');
-      const revoked = await m.revoke(session.id, { reason: 'logout' });
-      expectSessionShape(revoked);
-      expect(revoked).toEqual({ ...session, status: 'revoked', revokedAt: START + 5 * MINUTE, revokeReason: 'logout' });
-      expect(await m.validate(token)).toEqual({ ok: false, reason: 'revoked' });
-      expect(await m.get(session.id)).toEqual(revoked);
-      expect(await m.list(userId)).toEqual([]);
-      expect(await m.count(userId)).toBe(0);
-      expect(await m.list(userId, { includeInactive: true })).toEqual([revoked]);
+    const a = keep(await m.create({ userId, metadata: { k: 1 } }));
+    const b = keep(await m.create({ userId }));
+    const c = keep(await m.create({ userId }));
+    tokens.push(a.token, b.token, c.token);
+    h.clock.advance('2m');
+    keep(await m.validate(a.token)); // writes a touch
+    keep(await m.extend(a.session.id, '10m'));
+    keep(await m.update(a.session.id, { metadata: { k: 2 } }));
+    const rotated = keep(await m.rotate(b.token));
+    tokens.push(rotated.token);
+    const d = keep(await m.create({ userId })); // evicts one
+    tokens.push(d.token);
+    keep(await m.get(a.session.id));
+    keep(await m.list(userId, { includeInactive: true }));
+    keep(await m.stats({ userId }));
+    keep(await m.revoke(c.session.id));
+    keep(await m.revokeAll(userId));
+    h.clock.advance('1d');
+    keep(await m.validate(d.token)); // revoked by revokeAll
+    keep(await m.list(userId, { includeInactive: true }));
 
-      expect(events.map((e) => e.name)).toEqual(['created', 'revoked']);
-      expectNoSecrets([session, validated, fetched, listed, revoked, events], [token]);
+    // Only create() and rotate() results carry a token, at their top level, by design.
+    const withoutIssuedTokens = seen.map((value) => {
+      if (value === null || typeof value !== 'object' || !('token' in value)) return value;
+      const { token: _token, ...rest } = value as { token: string };
+      return rest;
     });
+    expect(withoutIssuedTokens).toHaveLength(15);
+    expectNoSecrets(withoutIssuedTokens, tokens);
+    expect(events.length).toBeGreaterThanOrEqual(8);
+    expectNoSecrets(events, tokens);
+  });
+}
 
-    it('issues a distinct well-formed token and a distinct id for every session', async () => {
-      const h = t();
-      const m = h.manager();
-      const userId = h.user();
-      const created = await Promise.all(Array.from({ length: 20 }, () => m.create({ userId })));
-      const tokens = created.map((c) => c.token);
-      for (const token of tokens) expect(token).toMatch(TOKEN_SHAPE);
-      expect(new Set(tokens).size).toBe(20);
-      expect(new Set(created.map((c) => c.session.id)).size).toBe(20);
-      for (const { session, token } of created) {
-        expect(session.id).not.toContain(token.slice(TOKEN_PREFIX.length));
-        expect((await m.validate(token)).ok).toBe(true);
-      }
-      expect(await m.count(userId)).toBe(20);
-    });
+function lifecycleTests3(t: () => Harness): void {
+  it('parses the device at create(), stores it, and validate() reports whether a request comes from another device', async () => {
+    const h = t();
+    const m = h.manager();
+    const mac = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+    const macMinor = mac.replace('131.0.0.0', '131.0.6778.86');
+    const iphone = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
+    const { session, token } = await m.create({ userId: h.user(), userAgent: mac });
+    expect(session.device).toMatchObject({ class: 'desktop', label: 'Chrome 131 on macOS', isBot: false });
+    expect(session.device?.fingerprint).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    expect((await m.get(session.id))?.device).toEqual(session.device);
+    expect(await m.validate(token, { userAgent: macMinor })).toMatchObject({ ok: true, deviceChanged: false });
+    expect(await m.validate(token, { userAgent: iphone })).toMatchObject({ ok: true, deviceChanged: true });
+    expect(await m.validate(token)).not.toHaveProperty('deviceChanged');
+    const bot = await m.create({ userId: h.user(), userAgent: 'curl/8.4.0' });
+    expect(bot.session.device).toMatchObject({ class: 'bot', isBot: true });
+  });
 
-    it('never returns the token or its hash from any operation or event', async () => {
-      const h = t();
-      const m = h.manager({ maxSessionsPerUser: 3 });
-      const events = recordEvents(m);
-      const userId = h.user();
-      const seen: unknown[] = [];
-      const tokens: string[] = [];
-      const keep = <T>(value: T): T => {
-        seen.push(value);
-        return value;
-      };
+  it("stores no raw client address unless ipPrivacy is 'raw': /24 and /48 by default, a keyed hash with ipHashKey", async () => {
+    const h = t();
+    const userId = h.user();
+    const truncating = h.manager();
+    expect((await truncating.create({ userId, ip: '198.51.100.77' })).session.ip).toBe('198.51.100.0');
+    expect((await truncating.create({ userId, ip: '2001:db8:85a3:8d3:1319:8a2e:370:7348' })).session.ip).toBe('2001:db8:85a3::');
+    const hashing = h.manager({ ipHashKey: 'k'.repeat(32) });
+    const hashed = await hashing.create({ userId, ip: '198.51.100.77' });
+    expect(hashed.session.ip).toMatch(/^h:[A-Za-z0-9_-]{22}$/);
+    expect((await hashing.create({ userId, ip: '198.51.100.77' })).session.ip).toBe(hashed.session.ip);
+    expect((await hashing.create({ userId, ip: '198.51.100.78' })).session.ip).not.toBe(hashed.session.ip);
+    const stored = JSON.stringify(await truncating.list(userId));
+    expect(stored).not.toContain('198.51.100.77');
+    expect(stored).not.toContain('8a2e:370:7348');
+  });
 
-      const a = keep(await m.create({ userId, metadata: { k: 1 } }));
-      const b = keep(await m.create({ userId }));
-      const c = keep(await m.create({ userId }));
-      tokens.push(a.token, b.token, c.token);
-      h.clock.advance('2m');
-      keep(await m.validate(a.token)); // writes a touch
-      keep(await m.extend(a.session.id, '10m'));
-      keep(await m.update(a.session.id, { metadata: { k: 2 } }));
-      const rotated = keep(await m.rotate(b.token));
-      tokens.push(rotated.token);
-      const d = keep(await m.create({ userId })); // evicts one
-      tokens.push(d.token);
-      keep(await m.get(a.session.id));
-      keep(await m.list(userId, { includeInactive: true }));
-      keep(await m.stats({ userId }));
-      keep(await m.revoke(c.session.id));
-      keep(await m.revokeAll(userId));
-      h.clock.advance('1d');
-      keep(await m.validate(d.token)); // revoked by revokeAll
-      keep(await m.list(userId, { includeInactive: true }));
+  it('stores tenantId, ip and userAgent as given, null when omitted, and cuts userAgent to 512 characters', async () => {
+    const h = t();
+    const m = h.manager({ ipPrivacy: 'raw' });
+    const userId = h.user();
+    const bare = await m.create({ userId });
+    expect(bare.session).toMatchObject({ tenantId: null, ip: null, userAgent: null, device: null });
+    expect(bare.session.metadata).toEqual({});
+    expect(await m.get(bare.session.id)).toEqual(bare.session);
 
-      // Only create() and rotate() results carry a token, at their top level, by design.
-      const withoutIssuedTokens = seen.map((value) => {
-        if (value === null || typeof value !== 'object' || !('token' in value)) return value;
-        const { token: _token, ...rest } = value as { token: string };
-        return rest;
-      });
-      expect(withoutIssuedTokens).toHaveLength(15);
-      expectNoSecrets(withoutIssuedTokens, tokens);
-      expect(events.length).toBeGreaterThanOrEqual(8);
-      expectNoSecrets(events, tokens);
-    });
+    const long = await m.create({ userId, ip: '2001:db8::1', userAgent: 'u'.repeat(600) });
+    expect(long.session.userAgent).toBe('u'.repeat(512));
+    expect(long.session.ip).toBe('2001:db8::1');
+    expect((await m.get(long.session.id))?.userAgent).toBe('u'.repeat(512));
 
-    it('parses the device at create(), stores it, and validate() reports whether a request comes from another device', async () => {
-      const h = t();
-      const m = h.manager();
-      const mac = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
-      const macMinor = mac.replace('131.0.0.0', '131.0.6778.86');
-      const iphone = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
-      const { session, token } = await m.create({ userId: h.user(), userAgent: mac });
-      expect(session.device).toMatchObject({ class: 'desktop', label: 'Chrome 131 on macOS', isBot: false });
-      expect(session.device?.fingerprint).toMatch(/^[A-Za-z0-9_-]{16}$/);
-      expect((await m.get(session.id))?.device).toEqual(session.device);
-      expect(await m.validate(token, { userAgent: macMinor })).toMatchObject({ ok: true, deviceChanged: false });
-      expect(await m.validate(token, { userAgent: iphone })).toMatchObject({ ok: true, deviceChanged: true });
-      expect(await m.validate(token)).not.toHaveProperty('deviceChanged');
-      const bot = await m.create({ userId: h.user(), userAgent: 'curl/8.4.0' });
-      expect(bot.session.device).toMatchObject({ class: 'bot', isBot: true });
-    });
+    expect((await m.create({ userId, ip: '::ffff:203.0.113.9' })).session.ip).toBe('203.0.113.9');
+    await expectError(() => m.create({ userId, ip: 'not an address' }), 'INVALID_ARGUMENT');
 
-    it("stores no raw client address unless ipPrivacy is 'raw': /24 and /48 by default, a keyed hash with ipHashKey", async () => {
-      const h = t();
-      const userId = h.user();
-      const truncating = h.manager();
-      expect((await truncating.create({ userId, ip: '198.51.100.77' })).session.ip).toBe('198.51.100.0');
-      expect((await truncating.create({ userId, ip: '2001:db8:85a3:8d3:1319:8a2e:370:7348' })).session.ip).toBe('2001:db8:85a3::');
-      const hashing = h.manager({ ipHashKey: 'k'.repeat(32) });
-      const hashed = await hashing.create({ userId, ip: '198.51.100.77' });
-      expect(hashed.session.ip).toMatch(/^h:[A-Za-z0-9_-]{22}$/);
-      expect((await hashing.create({ userId, ip: '198.51.100.77' })).session.ip).toBe(hashed.session.ip);
-      expect((await hashing.create({ userId, ip: '198.51.100.78' })).session.ip).not.toBe(hashed.session.ip);
-      const stored = JSON.stringify(await truncating.list(userId));
-      expect(stored).not.toContain('198.51.100.77');
-      expect(stored).not.toContain('8a2e:370:7348');
-    });
-
-    it('stores tenantId, ip and userAgent as given, null when omitted, and cuts userAgent to 512 characters', async () => {
-      const h = t();
-      const m = h.manager({ ipPrivacy: 'raw' });
-      const userId = h.user();
-      const bare = await m.create({ userId });
-      expect(bare.session).toMatchObject({ tenantId: null, ip: null, userAgent: null, device: null });
-      expect(bare.session.metadata).toEqual({});
-      expect(await m.get(bare.session.id)).toEqual(bare.session);
-
-      const long = await m.create({ userId, ip: '2001:db8::1', userAgent: 'u'.repeat(600) });
-      expect(long.session.userAgent).toBe('u'.repeat(512));
-      expect(long.session.ip).toBe('2001:db8::1');
-      expect((await m.get(long.session.id))?.userAgent).toBe('u'.repeat(512));
-
-      expect((await m.create({ userId, ip: '::ffff:203.0.113.9' })).session.ip).toBe('203.0.113.9');
-      await expectError(() => m.create({ userId, ip: 'not an address' }), 'INVALID_ARGUMENT');
-
-      // The cut must not split a surrogate pair (a lone surrogate is not storable as UTF-8).
-      const emoji = await m.create({ userId, userAgent: `${'a'.repeat(511)}😀tail` });
-      expect(emoji.session.userAgent).toBe('a'.repeat(511));
-      expect((await m.get(emoji.session.id))?.userAgent).toBe('a'.repeat(511));
-    });
+    // The cut must not split a surrogate pair (a lone surrogate is not storable as UTF-8).
+    const emoji = await m.create({ userId, userAgent: `${'a'.repeat(511)}😀tail` });
+    expect(emoji.session.userAgent).toBe('a'.repeat(511));
+    expect((await m.get(emoji.session.id))?.userAgent).toBe('a'.repeat(511));
   });
 }
 

@@ -129,147 +129,154 @@ export function describeListing(t: () => Harness): void {
   });
 }
 
+/**
+ * Timeline (START is a UTC midnight; idleTimeout 12h so only E and E2 expire). Every ended session
+ * ended at most a few hours before now, so no store may have reclaimed it yet.
+ *   F  created START-47h (hour 1), extended, revoked START+5h30   52 h 30, outside recent24h
+ *   A  created START      (hour 0), revoked START+3h               3 h
+ *   B  created START+1h   (hour 1), revoked START+2h               1 h
+ *   C  created START+2h   (hour 2), revoked START+5h               3 h   (starts as B ends: no overlap)
+ *   D  created START+2h30 (hour 2), still active at START+6h       3 h 30
+ *   E, E2 inserted directly: created START+4h (hour 4), last active START+4h30, expired START+5h,
+ *         device mobile                                            30 min each (to last activity)
+ * Peak: F, C, D, E, E2 alive at START+4h -> 5 (4 was first reached at START+2h30).
+ */
+async function buildTimeline(h: Harness) {
+  const m = h.manager({ idleTimeout: '12h', absoluteTimeout: '7d' });
+  const userId = h.user();
+  h.clock.set(START - 47 * HOUR);
+  const f = await m.create({ userId });
+  await m.extend(f.session.id, '2d');
+  h.clock.set(START);
+  const a = await m.create({ userId });
+  h.clock.set(START + HOUR);
+  const b = await m.create({ userId });
+  h.clock.set(START + 2 * HOUR);
+  await m.revoke(b.session.id);
+  const c = await m.create({ userId });
+  h.clock.set(START + 2.5 * HOUR);
+  await m.create({ userId }); // D
+  h.clock.set(START + 3 * HOUR);
+  await m.revoke(a.session.id);
+  h.clock.set(START + 4.5 * HOUR);
+  const device: SessionDevice = { class: 'mobile', label: 'Pixel 8' };
+  const e = newRecord(userId, { createdAt: START + 4 * HOUR, lastActiveAt: START + 4.5 * HOUR, expiresAt: START + 5 * HOUR, device });
+  const e2 = newRecord(userId, { createdAt: START + 4 * HOUR, lastActiveAt: START + 4.5 * HOUR, expiresAt: START + 5 * HOUR, device: { class: 'mobile' } });
+  const inserted = await h.store.insert(e.record, h.clock.now().getTime());
+  await h.store.insert(e2.record, h.clock.now().getTime());
+  expect(inserted.evicted).toEqual([]);
+  expect(inserted.session.device).toEqual(device);
+  h.clock.set(START + 5 * HOUR);
+  await m.revoke(c.session.id);
+  h.clock.set(START + 5.5 * HOUR);
+  await m.revoke(f.session.id);
+  h.clock.set(START + 6 * HOUR);
+  return { m, userId, e };
+}
+
 export function describeStats(t: () => Harness): void {
   describe('stats()', () => {
-    /**
-     * Timeline (START is a UTC midnight; idleTimeout 12h so only E and E2 expire). Every ended session
-     * ended at most a few hours before now, so no store may have reclaimed it yet.
-     *   F  created START-47h (hour 1), extended, revoked START+5h30   52 h 30, outside recent24h
-     *   A  created START      (hour 0), revoked START+3h               3 h
-     *   B  created START+1h   (hour 1), revoked START+2h               1 h
-     *   C  created START+2h   (hour 2), revoked START+5h               3 h   (starts as B ends: no overlap)
-     *   D  created START+2h30 (hour 2), still active at START+6h       3 h 30
-     *   E, E2 inserted directly: created START+4h (hour 4), last active START+4h30, expired START+5h,
-     *         device mobile                                            30 min each (to last activity)
-     * Peak: F, C, D, E, E2 alive at START+4h -> 5 (4 was first reached at START+2h30).
-     */
-    async function buildTimeline(h: Harness) {
-      const m = h.manager({ idleTimeout: '12h', absoluteTimeout: '7d' });
-      const userId = h.user();
-      h.clock.set(START - 47 * HOUR);
-      const f = await m.create({ userId });
-      await m.extend(f.session.id, '2d');
-      h.clock.set(START);
-      const a = await m.create({ userId });
-      h.clock.set(START + HOUR);
-      const b = await m.create({ userId });
-      h.clock.set(START + 2 * HOUR);
-      await m.revoke(b.session.id);
-      const c = await m.create({ userId });
-      h.clock.set(START + 2.5 * HOUR);
-      await m.create({ userId }); // D
-      h.clock.set(START + 3 * HOUR);
-      await m.revoke(a.session.id);
-      h.clock.set(START + 4.5 * HOUR);
-      const device: SessionDevice = { class: 'mobile', label: 'Pixel 8' };
-      const e = newRecord(userId, { createdAt: START + 4 * HOUR, lastActiveAt: START + 4.5 * HOUR, expiresAt: START + 5 * HOUR, device });
-      const e2 = newRecord(userId, { createdAt: START + 4 * HOUR, lastActiveAt: START + 4.5 * HOUR, expiresAt: START + 5 * HOUR, device: { class: 'mobile' } });
-      const inserted = await h.store.insert(e.record, h.clock.now().getTime());
-      await h.store.insert(e2.record, h.clock.now().getTime());
-      expect(inserted.evicted).toEqual([]);
-      expect(inserted.session.device).toEqual(device);
-      h.clock.set(START + 5 * HOUR);
-      await m.revoke(c.session.id);
-      h.clock.set(START + 5.5 * HOUR);
-      await m.revoke(f.session.id);
-      h.clock.set(START + 6 * HOUR);
-      return { m, userId, e };
+    statsTests1(t);
+    statsTests2(t);
+  });
+}
+
+function statsTests1(t: () => Harness): void {
+  it('computes totals, statuses, recent24h, durations, peak concurrency, byHour and byDeviceClass', async () => {
+    const h = t();
+    const { m, userId, e } = await buildTimeline(h);
+    expect((await m.get(e.record.id))?.device).toEqual({ class: 'mobile', label: 'Pixel 8' });
+
+    const byHour = new Array<number>(24).fill(0);
+    byHour[0] = 1;
+    byHour[1] = 2;
+    byHour[2] = 2;
+    byHour[4] = 2;
+    expect(await m.stats({ userId })).toEqual({
+      total: 7,
+      active: 1,
+      expired: 2,
+      revoked: 4,
+      recent24h: 6,
+      // Sorted (min): 30, 30, 60, 180, 180, 210, 3150 -> nearest-rank p50 = 4th, p95 = 7th.
+      duration: { avgMs: Math.round((3840 * MINUTE) / 7), p50Ms: 3 * HOUR, p95Ms: 52.5 * HOUR },
+      peakConcurrent: { count: 5, at: START + 4 * HOUR },
+      byHour,
+      byDeviceClass: { unknown: 5, mobile: 2 },
+    });
+  });
+
+  it('since counts only sessions created at or after the instant (Date or epoch ms)', async () => {
+    const h = t();
+    const { m, userId } = await buildTimeline(h);
+    const sinceMs = await m.stats({ userId, since: START + 2 * HOUR });
+    const sinceDate = await m.stats({ userId, since: new Date(START + 2 * HOUR) });
+    expect(sinceDate).toEqual(sinceMs);
+    // C, D, E, E2
+    expect(sinceMs).toMatchObject({ total: 4, active: 1, expired: 2, revoked: 1, byDeviceClass: { unknown: 2, mobile: 2 } });
+    expect((await m.stats({ userId, since: START + 6 * HOUR })).total).toBe(0);
+  });
+
+  it('userId scopes the statistics; without it every user is counted', async () => {
+    const h = t();
+    const m = h.manager();
+    const before = await m.stats();
+    const alice = h.user('alice');
+    const bob = h.user('bob');
+    await m.create({ userId: alice });
+    await m.create({ userId: alice });
+    const b = await m.create({ userId: bob });
+    await m.revoke(b.session.id);
+
+    expect(await m.stats({ userId: alice })).toMatchObject({ total: 2, active: 2, revoked: 0, peakConcurrent: { count: 2, at: START } });
+    expect(await m.stats({ userId: bob })).toMatchObject({ total: 1, active: 0, revoked: 1 });
+    const after = await m.stats();
+    expect(after.total - before.total).toBe(3);
+    expect(after.active - before.active).toBe(2);
+    expect(after.revoked - before.revoked).toBe(1);
+    expect((after.byDeviceClass.unknown ?? 0) - (before.byDeviceClass.unknown ?? 0)).toBe(3);
+  });
+
+  it('reports zeros and null duration for a user without sessions', async () => {
+    const h = t();
+    const m = h.manager();
+    await m.create({ userId: h.user('someone-else') });
+    expect(await m.stats({ userId: h.user('nobody') })).toEqual({
+      total: 0,
+      active: 0,
+      expired: 0,
+      revoked: 0,
+      recent24h: 0,
+      duration: null,
+      peakConcurrent: { count: 0, at: null },
+      byHour: new Array<number>(24).fill(0),
+      byDeviceClass: {},
+    });
+  });
+}
+
+function statsTests2(t: () => Harness): void {
+  it('store.scan() pages by at most pageSize and yields every matching session exactly once', async () => {
+    const h = t();
+    const userId = h.user();
+    const inserted: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const { record } = newRecord(userId, { createdAt: START + i * MINUTE, expiresAt: START + i * MINUTE + IDLE });
+      inserted.push((await h.store.insert(record, START + i * MINUTE)).session.id);
     }
+    const { record: stranger } = newRecord(h.user('stranger'), { createdAt: START, expiresAt: START + IDLE });
+    await h.store.insert(stranger, START);
 
-    it('computes totals, statuses, recent24h, durations, peak concurrency, byHour and byDeviceClass', async () => {
-      const h = t();
-      const { m, userId, e } = await buildTimeline(h);
-      expect((await m.get(e.record.id))?.device).toEqual({ class: 'mobile', label: 'Pixel 8' });
+    const seen: string[] = [];
+    for await (const page of h.store.scan({ userId }, 2)) {
+      expect(page.length).toBeGreaterThan(0);
+      expect(page.length).toBeLessThanOrEqual(2);
+      seen.push(...ids(page));
+    }
+    expect(seen.slice().sort()).toEqual(inserted.slice().sort());
 
-      const byHour = new Array<number>(24).fill(0);
-      byHour[0] = 1;
-      byHour[1] = 2;
-      byHour[2] = 2;
-      byHour[4] = 2;
-      expect(await m.stats({ userId })).toEqual({
-        total: 7,
-        active: 1,
-        expired: 2,
-        revoked: 4,
-        recent24h: 6,
-        // Sorted (min): 30, 30, 60, 180, 180, 210, 3150 -> nearest-rank p50 = 4th, p95 = 7th.
-        duration: { avgMs: Math.round((3840 * MINUTE) / 7), p50Ms: 3 * HOUR, p95Ms: 52.5 * HOUR },
-        peakConcurrent: { count: 5, at: START + 4 * HOUR },
-        byHour,
-        byDeviceClass: { unknown: 5, mobile: 2 },
-      });
-    });
-
-    it('since counts only sessions created at or after the instant (Date or epoch ms)', async () => {
-      const h = t();
-      const { m, userId } = await buildTimeline(h);
-      const sinceMs = await m.stats({ userId, since: START + 2 * HOUR });
-      const sinceDate = await m.stats({ userId, since: new Date(START + 2 * HOUR) });
-      expect(sinceDate).toEqual(sinceMs);
-      // C, D, E, E2
-      expect(sinceMs).toMatchObject({ total: 4, active: 1, expired: 2, revoked: 1, byDeviceClass: { unknown: 2, mobile: 2 } });
-      expect((await m.stats({ userId, since: START + 6 * HOUR })).total).toBe(0);
-    });
-
-    it('userId scopes the statistics; without it every user is counted', async () => {
-      const h = t();
-      const m = h.manager();
-      const before = await m.stats();
-      const alice = h.user('alice');
-      const bob = h.user('bob');
-      await m.create({ userId: alice });
-      await m.create({ userId: alice });
-      const b = await m.create({ userId: bob });
-      await m.revoke(b.session.id);
-
-      expect(await m.stats({ userId: alice })).toMatchObject({ total: 2, active: 2, revoked: 0, peakConcurrent: { count: 2, at: START } });
-      expect(await m.stats({ userId: bob })).toMatchObject({ total: 1, active: 0, revoked: 1 });
-      const after = await m.stats();
-      expect(after.total - before.total).toBe(3);
-      expect(after.active - before.active).toBe(2);
-      expect(after.revoked - before.revoked).toBe(1);
-      expect((after.byDeviceClass.unknown ?? 0) - (before.byDeviceClass.unknown ?? 0)).toBe(3);
-    });
-
-    it('reports zeros and null duration for a user without sessions', async () => {
-      const h = t();
-      const m = h.manager();
-      await m.create({ userId: h.user('someone-else') });
-      expect(await m.stats({ userId: h.user('nobody') })).toEqual({
-        total: 0,
-        active: 0,
-        expired: 0,
-        revoked: 0,
-        recent24h: 0,
-        duration: null,
-        peakConcurrent: { count: 0, at: null },
-        byHour: new Array<number>(24).fill(0),
-        byDeviceClass: {},
-      });
-    });
-
-    it('store.scan() pages by at most pageSize and yields every matching session exactly once', async () => {
-      const h = t();
-      const userId = h.user();
-      const inserted: string[] = [];
-      for (let i = 0; i < 7; i++) {
-        const { record } = newRecord(userId, { createdAt: START + i * MINUTE, expiresAt: START + i * MINUTE + IDLE });
-        inserted.push((await h.store.insert(record, START + i * MINUTE)).session.id);
-      }
-      const { record: stranger } = newRecord(h.user('stranger'), { createdAt: START, expiresAt: START + IDLE });
-      await h.store.insert(stranger, START);
-
-      const seen: string[] = [];
-      for await (const page of h.store.scan({ userId }, 2)) {
-        expect(page.length).toBeGreaterThan(0);
-        expect(page.length).toBeLessThanOrEqual(2);
-        seen.push(...ids(page));
-      }
-      expect(seen.slice().sort()).toEqual(inserted.slice().sort());
-
-      const recent: string[] = [];
-      for await (const page of h.store.scan({ userId, createdSince: START + 4 * MINUTE }, 2)) recent.push(...ids(page));
-      expect(recent.sort()).toEqual(inserted.slice(4).sort());
-    });
+    const recent: string[] = [];
+    for await (const page of h.store.scan({ userId, createdSince: START + 4 * MINUTE }, 2)) recent.push(...ids(page));
+    expect(recent.sort()).toEqual(inserted.slice(4).sort());
   });
 }

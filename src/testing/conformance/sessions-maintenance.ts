@@ -180,103 +180,111 @@ export function describeRoundTrip(t: () => Harness): void {
   });
 }
 
+/** Inserts an active session directly; its token hash is `hash`. */
+async function activeSession(h: Harness, userId = h.user()) {
+  const { record } = newRecord(userId, { createdAt: START, expiresAt: START + IDLE });
+  const { session } = await h.store.insert(record, START);
+  return { session, hash: record.tokenHash };
+}
+
+const newHash = (): string => hashToken(generateToken());
+
 export function describeRotatedTokens(t: () => Harness): void {
   describe('rotated tokens', () => {
-    /** Inserts an active session directly; its token hash is `hash`. */
-    async function activeSession(h: Harness, userId = h.user()) {
-      const { record } = newRecord(userId, { createdAt: START, expiresAt: START + IDLE });
-      const { session } = await h.store.insert(record, START);
-      return { session, hash: record.tokenHash };
-    }
-    const newHash = (): string => hashToken(generateToken());
+    rotatedTokensTests1(t);
+    rotatedTokensTests2(t);
+  });
+}
 
-    it('rotateToken remembers each replaced hash with its session, user and time; current and unknown hashes are not rotated ones', async () => {
-      const h = t();
-      const userId = h.user();
-      const { session, hash } = await activeSession(h, userId);
-      const second = newHash();
-      const third = newHash();
-      expect(await h.store.rotateToken(hash, second, START + 10 * SECOND, START + 10 * SECOND + IDLE)).toMatchObject({ id: session.id });
-      expect(await h.store.findRotatedToken(hash)).toEqual({ sessionId: session.id, userId, rotatedAt: START + 10 * SECOND });
-      expect(await h.store.findRotatedToken(second)).toBeNull();
-      expect(await h.store.rotateToken(second, third, START + 20 * SECOND, START + 20 * SECOND + IDLE)).toMatchObject({ id: session.id });
-      expect(await h.store.findRotatedToken(hash)).toEqual({ sessionId: session.id, userId, rotatedAt: START + 10 * SECOND });
-      expect(await h.store.findRotatedToken(second)).toEqual({ sessionId: session.id, userId, rotatedAt: START + 20 * SECOND });
-      expect(await h.store.findRotatedToken(third)).toBeNull();
-      expect(await h.store.findRotatedToken(newHash())).toBeNull();
-      // A rotated-away hash is remembered, not valid.
-      expect(await h.store.findByTokenHash(hash)).toBeNull();
-    });
+function rotatedTokensTests1(t: () => Harness): void {
+  it('rotateToken remembers each replaced hash with its session, user and time; current and unknown hashes are not rotated ones', async () => {
+    const h = t();
+    const userId = h.user();
+    const { session, hash } = await activeSession(h, userId);
+    const second = newHash();
+    const third = newHash();
+    expect(await h.store.rotateToken(hash, second, START + 10 * SECOND, START + 10 * SECOND + IDLE)).toMatchObject({ id: session.id });
+    expect(await h.store.findRotatedToken(hash)).toEqual({ sessionId: session.id, userId, rotatedAt: START + 10 * SECOND });
+    expect(await h.store.findRotatedToken(second)).toBeNull();
+    expect(await h.store.rotateToken(second, third, START + 20 * SECOND, START + 20 * SECOND + IDLE)).toMatchObject({ id: session.id });
+    expect(await h.store.findRotatedToken(hash)).toEqual({ sessionId: session.id, userId, rotatedAt: START + 10 * SECOND });
+    expect(await h.store.findRotatedToken(second)).toEqual({ sessionId: session.id, userId, rotatedAt: START + 20 * SECOND });
+    expect(await h.store.findRotatedToken(third)).toBeNull();
+    expect(await h.store.findRotatedToken(newHash())).toBeNull();
+    // A rotated-away hash is remembered, not valid.
+    expect(await h.store.findByTokenHash(hash)).toBeNull();
+  });
 
-    it('a rotation that fails records nothing (revoked, expired, unknown hash)', async () => {
-      const h = t();
-      const revoked = await activeSession(h);
-      const expired = await activeSession(h);
-      await h.store.revoke(revoked.session.id, 'logout', START + 1);
-      const now = START + IDLE;
-      const unknown = newHash();
-      for (const hash of [revoked.hash, expired.hash, unknown]) {
-        expect(await h.store.rotateToken(hash, newHash(), now, now + IDLE)).toBeNull();
-        expect(await h.store.findRotatedToken(hash)).toBeNull();
-      }
-      expect(await h.store.deleteRotatedTokensBefore(now + DAY, 100)).toBe(0);
-    });
-
-    it('of 10 concurrent rotations of one hash exactly one succeeds, and exactly one record exists, the winner\'s', async () => {
-      const h = t();
-      const userId = h.user();
-      const { session, hash } = await activeSession(h, userId);
-      const nexts = Array.from({ length: 10 }, newHash);
-      const results = await Promise.all(nexts.map((next, i) => h.store.rotateToken(hash, next, START + i, START + i + IDLE)));
-      const winners = results.flatMap((result, i) => (result === null ? [] : [i]));
-      expect(winners).toHaveLength(1);
-      const winner = winners[0]!;
-      expect(await h.store.findRotatedToken(hash)).toEqual({ sessionId: session.id, userId, rotatedAt: START + winner });
-      for (const [i, next] of nexts.entries()) {
-        expect(await h.store.findRotatedToken(next)).toBeNull();
-        expect((await h.store.findByTokenHash(next))?.id ?? null).toBe(i === winner ? session.id : null);
-      }
-      expect(await h.store.deleteRotatedTokensBefore(START + DAY, 100)).toBe(1);
+  it('a rotation that fails records nothing (revoked, expired, unknown hash)', async () => {
+    const h = t();
+    const revoked = await activeSession(h);
+    const expired = await activeSession(h);
+    await h.store.revoke(revoked.session.id, 'logout', START + 1);
+    const now = START + IDLE;
+    const unknown = newHash();
+    for (const hash of [revoked.hash, expired.hash, unknown]) {
+      expect(await h.store.rotateToken(hash, newHash(), now, now + IDLE)).toBeNull();
       expect(await h.store.findRotatedToken(hash)).toBeNull();
-    });
+    }
+    expect(await h.store.deleteRotatedTokensBefore(now + DAY, 100)).toBe(0);
+  });
 
-    it('a record outlives its session: deleting ended sessions leaves it', async () => {
-      const h = t();
-      const userId = h.user();
-      const { session, hash } = await activeSession(h, userId);
-      await h.store.rotateToken(hash, newHash(), START + MINUTE, START + MINUTE + IDLE);
-      await h.store.revoke(session.id, 'logout', START + 2 * MINUTE);
-      expect(await h.store.deleteEndedBefore(START + HOUR, 100)).toBe(1);
-      expect(await h.store.findById(session.id)).toBeNull();
-      expect(await h.store.findRotatedToken(hash)).toEqual({ sessionId: session.id, userId, rotatedAt: START + MINUTE });
-    });
+  it('of 10 concurrent rotations of one hash exactly one succeeds, and exactly one record exists, the winner\'s', async () => {
+    const h = t();
+    const userId = h.user();
+    const { session, hash } = await activeSession(h, userId);
+    const nexts = Array.from({ length: 10 }, newHash);
+    const results = await Promise.all(nexts.map((next, i) => h.store.rotateToken(hash, next, START + i, START + i + IDLE)));
+    const winners = results.flatMap((result, i) => (result === null ? [] : [i]));
+    expect(winners).toHaveLength(1);
+    const winner = winners[0]!;
+    expect(await h.store.findRotatedToken(hash)).toEqual({ sessionId: session.id, userId, rotatedAt: START + winner });
+    for (const [i, next] of nexts.entries()) {
+      expect(await h.store.findRotatedToken(next)).toBeNull();
+      expect((await h.store.findByTokenHash(next))?.id ?? null).toBe(i === winner ? session.id : null);
+    }
+    expect(await h.store.deleteRotatedTokensBefore(START + DAY, 100)).toBe(1);
+    expect(await h.store.findRotatedToken(hash)).toBeNull();
+  });
 
-    it('deleteRotatedTokensBefore deletes at most `limit` records rotated before the cutoff', async () => {
-      const h = t();
-      const hashes: string[] = [];
-      for (let i = 0; i < 5; i++) {
-        const { hash } = await activeSession(h);
-        await h.store.rotateToken(hash, newHash(), START + i * MINUTE, START + i * MINUTE + IDLE);
-        hashes.push(hash);
-      }
-      expect(await h.store.deleteRotatedTokensBefore(START + 3 * MINUTE, 2)).toBe(2);
-      expect(await h.store.deleteRotatedTokensBefore(START + 3 * MINUTE, 2)).toBe(1);
-      expect(await h.store.deleteRotatedTokensBefore(START + 3 * MINUTE, 2)).toBe(0);
-      const left = await Promise.all(hashes.map((hash) => h.store.findRotatedToken(hash)));
-      expect(left.map((record) => record?.rotatedAt ?? null)).toEqual([null, null, null, START + 3 * MINUTE, START + 4 * MINUTE]);
-    });
+  it('a record outlives its session: deleting ended sessions leaves it', async () => {
+    const h = t();
+    const userId = h.user();
+    const { session, hash } = await activeSession(h, userId);
+    await h.store.rotateToken(hash, newHash(), START + MINUTE, START + MINUTE + IDLE);
+    await h.store.revoke(session.id, 'logout', START + 2 * MINUTE);
+    expect(await h.store.deleteEndedBefore(START + HOUR, 100)).toBe(1);
+    expect(await h.store.findById(session.id)).toBeNull();
+    expect(await h.store.findRotatedToken(hash)).toEqual({ sessionId: session.id, userId, rotatedAt: START + MINUTE });
+  });
+}
 
-    it('600 lookups at once (a guessing flood), repeated and unknown hashes among them, each get their own answer', async () => {
-      const h = t();
-      const rotated: { hash: string; sessionId: string }[] = [];
-      for (let i = 0; i < 3; i++) {
-        const { session, hash } = await activeSession(h);
-        await h.store.rotateToken(hash, newHash(), START + i, START + i + IDLE);
-        rotated.push({ hash, sessionId: session.id });
-      }
-      const asked = Array.from({ length: 600 }, (_, i) => (i % 50 === 0 ? rotated[(i / 50) % 3]! : { hash: newHash(), sessionId: null }));
-      const answers = await Promise.all(asked.map(({ hash }) => h.store.findRotatedToken(hash)));
-      expect(answers.map((answer) => answer?.sessionId ?? null)).toEqual(asked.map(({ sessionId }) => sessionId));
-    });
+function rotatedTokensTests2(t: () => Harness): void {
+  it('deleteRotatedTokensBefore deletes at most `limit` records rotated before the cutoff', async () => {
+    const h = t();
+    const hashes: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const { hash } = await activeSession(h);
+      await h.store.rotateToken(hash, newHash(), START + i * MINUTE, START + i * MINUTE + IDLE);
+      hashes.push(hash);
+    }
+    expect(await h.store.deleteRotatedTokensBefore(START + 3 * MINUTE, 2)).toBe(2);
+    expect(await h.store.deleteRotatedTokensBefore(START + 3 * MINUTE, 2)).toBe(1);
+    expect(await h.store.deleteRotatedTokensBefore(START + 3 * MINUTE, 2)).toBe(0);
+    const left = await Promise.all(hashes.map((hash) => h.store.findRotatedToken(hash)));
+    expect(left.map((record) => record?.rotatedAt ?? null)).toEqual([null, null, null, START + 3 * MINUTE, START + 4 * MINUTE]);
+  });
+
+  it('600 lookups at once (a guessing flood), repeated and unknown hashes among them, each get their own answer', async () => {
+    const h = t();
+    const rotated: { hash: string; sessionId: string }[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { session, hash } = await activeSession(h);
+      await h.store.rotateToken(hash, newHash(), START + i, START + i + IDLE);
+      rotated.push({ hash, sessionId: session.id });
+    }
+    const asked = Array.from({ length: 600 }, (_, i) => (i % 50 === 0 ? rotated[(i / 50) % 3]! : { hash: newHash(), sessionId: null }));
+    const answers = await Promise.all(asked.map(({ hash }) => h.store.findRotatedToken(hash)));
+    expect(answers.map((answer) => answer?.sessionId ?? null)).toEqual(asked.map(({ sessionId }) => sessionId));
   });
 }
