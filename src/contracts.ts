@@ -284,6 +284,9 @@ export interface ActivityQuery {
  * (the built-in stores) or by a separate store passed as `activityStore`.
  */
 export interface ActivityStore {
+  /** As on {@link SessionStore.capabilities}: `activity: false` turns this capability off. */
+  readonly capabilities?: StoreCapabilities;
+
   /**
    * Writes all `rows` or none (one multi-row statement or one transaction). A row whose id is
    * already stored is skipped, so retrying a batch whose outcome was unknown duplicates nothing.
@@ -357,6 +360,9 @@ export interface AlertQuery {
  * beside the sessions (the built-in stores) or by a separate store passed as `alertStore`.
  */
 export interface AlertStore extends CounterStore {
+  /** As on {@link SessionStore.capabilities}: `alerts: false` turns this capability off. */
+  readonly capabilities?: StoreCapabilities;
+
   /**
    * Records an occurrence atomically: folds it into the newest alert with the same `dedupKey` that is
    * not resolved and was last seen at or after `at - windowMs` (count + 1, `lastSeenAt = at`,
