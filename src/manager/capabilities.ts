@@ -42,21 +42,15 @@ export function resolveFeatureStores(options: SessionManagerOptions): FeatureSto
   if (alerts === null && options.alerts !== undefined && options.alerts !== false) {
     invalidConfig('alerts', `is configured, but no store offers the alerts capability (${methodList('alerts')}): pass alertStore, or a store that has it`);
   }
-  const missing: string[] = [];
+  const missing: Feature[] = [];
   if (activity === null && options.activity === undefined) missing.push('activity');
   if (alerts === null && options.alerts === undefined) missing.push('alerts');
-  const notice =
-    missing.length === 0
-      ? null
-      : `sessionkeeper: the ${options.store.kind} store has no ${missing.join(' or ')} capability, so ${missing.map((f) => `sessions.${f}`).join(' and ')} ${missing.length === 1 ? 'is' : 'are'} off ` +
-        `(their listing throws NOT_SUPPORTED). Pass ${missing.map((f) => `${f === 'activity' ? 'activityStore' : 'alertStore'}`).join(' / ')} to turn ${missing.length === 1 ? 'it' : 'them'} on, ` +
-        `or ${missing.map((f) => `${f}: false`).join(' / ')} to silence this.`;
   return {
     activity: activityOn ? activity : null,
     alerts,
     capabilities: Object.freeze({ activity: activityOn, alerts: alerts !== null }),
     reasons: { activity: offReason('activity', options.activity === false), alerts: offReason('alerts', options.alerts === false) },
-    notice,
+    notice: missing.length === 0 ? null : offNotice(options.store.kind, missing),
   };
 }
 
@@ -104,10 +98,25 @@ export function disabledAlertEngine(reason: string): AlertEngine {
 
 // --- internal ---
 
+type Feature = 'activity' | 'alerts';
+
+/** The one line a manager prints when features are off for want of a store. */
+function offNotice(kind: unknown, missing: readonly Feature[]): string {
+  const store = typeof kind === 'string' && kind.length > 0 ? `the ${kind} store` : 'the store';
+  const one = missing.length === 1;
+  return (
+    `sessionkeeper: ${store} has no ${missing.join(' or ')} capability, so ${missing.map((f) => `sessions.${f}`).join(' and ')} ` +
+    `${one ? 'is' : 'are'} off (their listing throws NOT_SUPPORTED). Pass ${missing.map((f) => STORE_OPTION[f]).join(' / ')} ` +
+    `to turn ${one ? 'it' : 'them'} on, or ${missing.map((f) => `${f}: false`).join(' / ')} to silence this.`
+  );
+}
+
+const STORE_OPTION: Readonly<Record<Feature, string>> = { activity: 'activityStore', alerts: 'alertStore' };
+
 /** Why a feature is off, for its NOT_SUPPORTED message. */
-function offReason(feature: 'activity' | 'alerts', turnedOff: boolean): string {
+function offReason(feature: Feature, turnedOff: boolean): string {
   if (turnedOff) return `${feature} is turned off (${feature}: false)`;
-  return `no store offers the ${feature} capability (pass ${feature === 'activity' ? 'activityStore' : 'alertStore'} to createSessionManager)`;
+  return `no store offers the ${feature} capability (pass ${STORE_OPTION[feature]} to createSessionManager)`;
 }
 
 /** The store for one capability, or null; a store that claims a capability it lacks is INVALID_CONFIG. */
