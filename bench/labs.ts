@@ -16,7 +16,7 @@ import pg from 'pg';
 import { dockerLabs, type Labs } from '../adapters/provisioner/docker/index.js';
 import { postgresStore } from '../adapters/storage/postgres/index.js';
 import { sqliteStore } from '../adapters/storage/sqlite/index.js';
-import { createSessionManager, type SessionStore } from '../src/index.js';
+import { createSessionManager, type FullSessionStore, type LabStore } from '../src/index.js';
 
 const RUNS = Number(process.env.BENCH_LABS ?? 5);
 const IMAGE = process.env.SESSIONKEEPER_LAB_IMAGE ?? 'sessionkeeper-busybox:latest';
@@ -75,14 +75,14 @@ async function main(): Promise<void> {
   }
 }
 
-async function sqlite(dir: string, file: string): Promise<SessionStore> {
+async function sqlite(dir: string, file: string): Promise<FullSessionStore & LabStore> {
   const store = sqliteStore({ filename: join(dir, file) });
   await store.migrate();
   return store;
 }
 
 /** insertLab (lowest free /24 of a /16, under the store's lock) then release, for 3 s. */
-async function allocations(store: SessionStore): Promise<number> {
+async function allocations(store: FullSessionStore & LabStore): Promise<number> {
   const deadline = performance.now() + 3000;
   let done = 0;
   let next = 0;

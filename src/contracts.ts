@@ -1,9 +1,12 @@
-import type { LabStore } from './labs/types.js';
-
 /**
- * The storage contract. The manager holds all policy (timeouts, throttling, events); a store only
- * persists records and makes each method below atomic. Implement this to add a backend, and prove it
- * with `runSessionStoreConformance` from `sessionkeeper/testing`.
+ * The storage contracts. The manager holds all policy (timeouts, throttling, events); a store only
+ * persists records and makes each method below atomic. {@link SessionStore} is required; the
+ * activity log ({@link ActivityStore}) and security alerts ({@link AlertStore}, with its
+ * {@link CounterStore}) are optional capabilities, which a store may implement beside the sessions
+ * or which separate stores may provide (`createSessionManager({ store, activityStore, alertStore })`).
+ * Prove an implementation with the suites of `sessionkeeper/testing`: `runSessionConformance` for
+ * the required part, `runActivityStoreConformance` and `runAlertStoreConformance` for each capability
+ * it claims (or `runSessionStoreConformance` for all that it has).
  *
  * All instants are epoch milliseconds (UTC) passed in by the manager from its clock, never read from
  * the database or the system clock, so that expiry is testable with a manual clock and consistent
@@ -104,9 +107,16 @@ export interface ScanFilter {
  * `STORE_UNAVAILABLE` (with the driver's error as `cause`) when the backend fails, and `CLOSED` after
  * {@link SessionStore.close}. A method that throws has changed nothing.
  */
-export interface SessionStore extends ActivityStore, AlertStore, CounterStore, LabStore {
+export interface SessionStore {
   /** Short backend name for messages and benchmarks, e.g. `'memory'`, `'sqlite'`, `'postgres'`. */
   readonly kind: string;
+
+  /**
+   * Which optional capabilities this object offers (see {@link StoreCapabilities}). A flag set to
+   * `false` turns a capability off even where the methods exist; an absent flag means "detected":
+   * the capability is on when every method of its interface is present.
+   */
+  readonly capabilities?: StoreCapabilities;
 
   /**
    * Creates or upgrades the schema to this version. Idempotent and safe to call concurrently from
@@ -269,8 +279,14 @@ export interface ActivityQuery {
   readonly limit: number;
 }
 
-/** Storage of activity rows; part of every {@link SessionStore}. */
+/**
+ * Storage of activity rows: the optional `activity` capability. Implemented beside the sessions
+ * (the built-in stores) or by a separate store passed as `activityStore`.
+ */
 export interface ActivityStore {
+  /** As on {@link SessionStore.capabilities}: `activity: false` turns this capability off. */
+  readonly capabilities?: StoreCapabilities;
+
   /**
    * Writes all `rows` or none (one multi-row statement or one transaction). A row whose id is
    * already stored is skipped, so retrying a batch whose outcome was unknown duplicates nothing.
@@ -339,8 +355,14 @@ export interface AlertQuery {
   readonly limit: number;
 }
 
-/** Storage of alerts; part of every {@link SessionStore}. */
-export interface AlertStore {
+/**
+ * Storage of alerts and of the rules' hit counters: the optional `alerts` capability. Implemented
+ * beside the sessions (the built-in stores) or by a separate store passed as `alertStore`.
+ */
+export interface AlertStore extends CounterStore {
+  /** As on {@link SessionStore.capabilities}: `alerts: false` turns this capability off. */
+  readonly capabilities?: StoreCapabilities;
+
   /**
    * Records an occurrence atomically: folds it into the newest alert with the same `dedupKey` that is
    * not resolved and was last seen at or after `at - windowMs` (count + 1, `lastSeenAt = at`,
@@ -374,7 +396,7 @@ export interface AlertStore {
 
 /**
  * Sliding-window hit counters for the alert rules that count (token guessing, rapid creation); part
- * of every {@link SessionStore}. A store shared by several app servers (Postgres) shares the counts;
+ * of the {@link AlertStore} capability. A store shared by several app servers (Postgres) shares the counts;
  * the memory store's counts are per process.
  */
 export interface CounterStore {
@@ -395,4 +417,67 @@ export interface CounterStore {
    * @returns how many were deleted (the manager calls again while it equals `limit`).
    */
   deleteCountersBefore(cutoff: EpochMs, limit: number): Promise<number>;
+}
+
+/**
+ * The optional capabilities of a store, as flags (kysely's `supportsReturning` style). Each flag
+ * defaults to "detected": on when the object has every method of the capability's interface.
+ */
+export interface StoreCapabilities {
+  /** {@link ActivityStore}: `sessions.activity` can store and list rows. */
+  readonly activity?: boolean;
+  /** {@link AlertStore} (with {@link CounterStore}): the alert rules can raise, count and list alerts. */
+  readonly alerts?: boolean;
+}
+
+/** A store with every optional capability, as `memoryStore()`, `sqliteStore()` and `postgresStore()` are. */
+export interface FullSessionStore extends SessionStore, ActivityStore, AlertStore {}
+
+/**
+ * Which optional capabilities `store` offers: its `capabilities` flags where set, else whether it
+ * has every method of the capability's interface. Any object (or `null`) may be asked.
+ *
+ * @example
+ * storeCapabilities(memoryStore()); // { activity: true, alerts: true }
+ */
+export function storeCapabilities(store: unknown): { readonly activity: boolean; readonly alerts: boolean } {
+  return { activity: isActivityStore(store), alerts: isAlertStore(store) };
+}
+
+/**
+ * True when `store` offers the activity capability ({@link ActivityStore}).
+ *
+ * @example
+ * if (isActivityStore(store)) await store.deleteActivityBefore(cutoff, 1000);
+ */
+export function isActivityStore(store: unknown): store is ActivityStore {
+  return hasCapability(store, 'activity', ACTIVITY_METHODS);
+}
+
+/**
+ * True when `store` offers the alerts capability ({@link AlertStore}, counters included).
+ *
+ * @example
+ * if (isAlertStore(store)) await store.listAlerts({ limit: 10 });
+ */
+export function isAlertStore(store: unknown): store is AlertStore {
+  return hasCapability(store, 'alerts', ALERT_METHODS);
+}
+
+/** The methods of each optional capability, for detection and for messages naming what is missing. */
+export const CAPABILITY_METHODS: Readonly<Record<keyof StoreCapabilities, readonly string[]>> = Object.freeze({
+  activity: ['insertActivity', 'listActivity', 'deleteActivityBefore'],
+  alerts: ['raiseAlert', 'listAlerts', 'setAlertStatus', 'deleteAlertsBefore', 'hitCounter', 'deleteCountersBefore'],
+});
+
+// --- internal ---
+
+const ACTIVITY_METHODS = CAPABILITY_METHODS.activity;
+const ALERT_METHODS = CAPABILITY_METHODS.alerts;
+
+function hasCapability(store: unknown, name: keyof StoreCapabilities, methods: readonly string[]): boolean {
+  if (store === null || (typeof store !== 'object' && typeof store !== 'function')) return false;
+  const object = store as Record<string, unknown> & { capabilities?: StoreCapabilities };
+  if (object.capabilities?.[name] === false) return false;
+  return methods.every((method) => typeof object[method] === 'function');
 }

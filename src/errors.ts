@@ -27,6 +27,8 @@ export const ERROR_CODES = {
   ALERT_NOT_FOUND: 'ALERT_NOT_FOUND',
   /** The manager or store was closed. */
   CLOSED: 'CLOSED',
+  /** The feature is off because no store offers its capability (activity, alerts); the message names it. */
+  NOT_SUPPORTED: 'NOT_SUPPORTED',
 } as const;
 
 export type SessionErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

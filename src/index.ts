@@ -3,12 +3,14 @@ export type {
   CreateSessionInput,
   ExtendOptions,
   InvalidReason,
+  ManagerCapabilities,
   SessionManager,
   SessionManagerOptions,
   SessionPreset,
   ValidateContext,
   ValidationResult,
 } from './session-manager.js';
+export { isActivityStore, isAlertStore, storeCapabilities } from './contracts.js';
 export { SessionError, isSessionError, ERROR_CODES } from './errors.js';
 export type { SessionErrorCode } from './errors.js';
 export { parseDuration } from './duration.js';
@@ -43,6 +45,7 @@ export type {
   ActivityStore,
   DeviceClass,
   EpochMs,
+  FullSessionStore,
   NewSessionRecord,
   ScanFilter,
   Session,
@@ -51,6 +54,7 @@ export type {
   SessionMetadata,
   SessionStatus,
   SessionStore,
+  StoreCapabilities,
 } from './contracts.js';
 export type { SessionEvents, SessionEventListener } from './events.js';
 export type { SessionStats, StatsOptions } from './stats.js';

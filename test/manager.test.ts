@@ -50,8 +50,14 @@ function failing(method: keyof SessionStore, failure: () => unknown): SessionSto
 }
 
 describe('sessionkeeper/testing exports', () => {
-  it('exports exactly the suite and the manual clock', () => {
-    expect(Object.keys(testing).sort()).toEqual(['manualClock', 'runSessionStoreConformance']);
+  it('exports exactly the suites (run-all and one per capability) and the manual clock', () => {
+    expect(Object.keys(testing).sort()).toEqual([
+      'manualClock',
+      'runActivityStoreConformance',
+      'runAlertStoreConformance',
+      'runSessionConformance',
+      'runSessionStoreConformance',
+    ]);
   });
 });
 

@@ -127,7 +127,7 @@ describe('built package', () => {
 
   it('ships the conformance suite as ESM (vitest is ESM-only)', async () => {
     const out = node(['--input-type=module', '-e', `const t = await import('sessionkeeper/testing'); console.log(Object.keys(t).sort().join(','))`]);
-    expect(out.trim()).toBe('manualClock,runSessionStoreConformance');
+    expect(out.trim()).toBe('manualClock,runActivityStoreConformance,runAlertStoreConformance,runSessionConformance,runSessionStoreConformance');
   });
 
   it('loads no database driver when only the core is imported (only Node built-ins and declared dependencies)', () => {

@@ -1,5 +1,5 @@
 import { nanoid } from 'nanoid';
-import type { ActivityCategory, ActivityQuery, ActivityRecord, EpochMs, Session, SessionStore } from '../contracts.js';
+import type { ActivityCategory, ActivityQuery, ActivityRecord, ActivityStore, EpochMs, Session, SessionStore } from '../contracts.js';
 import { parseDuration, type Duration } from '../duration.js';
 import { invalidArgument, SessionError, toStoreError } from '../errors.js';
 import { ACTIVITY_CATEGORIES, createClassifier, extractResource, type CategoryRule } from './classify.js';
@@ -104,9 +104,17 @@ export interface ActivityLogController extends ActivityLog {
   close(): Promise<void>;
 }
 
-/** Creates the logger a manager exposes as `sessions.activity`. */
-export function createActivityLog(store: SessionStore, now: () => EpochMs, options: ActivityOptions = {}): ActivityLogController {
-  return new ActivityLogger(store, now, resolveOptions(options));
+/**
+ * Creates the logger a manager exposes as `sessions.activity`: rows go to `store`, and the user of
+ * an event recorded with a bare session id is looked up in `sessions` (the two may be one object).
+ */
+export function createActivityLog(
+  store: ActivityStore,
+  sessions: Pick<SessionStore, 'findById'>,
+  now: () => EpochMs,
+  options: ActivityOptions = {},
+): ActivityLogController {
+  return new ActivityLogger(store, sessions, now, resolveOptions(options));
 }
 
 // --- internal ---
@@ -168,7 +176,8 @@ function resolveOptions(options: ActivityOptions): ResolvedOptions {
 }
 
 class ActivityLogger implements ActivityLogController {
-  readonly #store: SessionStore;
+  readonly #store: ActivityStore;
+  readonly #sessions: Pick<SessionStore, 'findById'>;
   readonly #now: () => EpochMs;
   readonly #options: ResolvedOptions;
   // A queue as an array and a head index: O(1) push and drop-oldest without shifting.
@@ -188,8 +197,9 @@ class ActivityLogger implements ActivityLogController {
   #sequence = 0;
   #closed = false;
 
-  constructor(store: SessionStore, now: () => EpochMs, options: ResolvedOptions) {
+  constructor(store: ActivityStore, sessions: Pick<SessionStore, 'findById'>, now: () => EpochMs, options: ResolvedOptions) {
     this.#store = store;
+    this.#sessions = sessions;
     this.#now = now;
     this.#options = options;
   }
@@ -374,7 +384,7 @@ class ActivityLogger implements ActivityLogController {
     for (const p of pending) if (p.userId === undefined && !this.#userIds.has(p.sessionId)) missing.add(p.sessionId);
     await Promise.all(
       [...missing].map(async (id) => {
-        const session = await this.#store.findById(id);
+        const session = await this.#sessions.findById(id);
         if (this.#userIds.size >= USER_CACHE_SIZE) this.#userIds.delete(this.#userIds.keys().next().value!);
         this.#userIds.set(id, session?.userId ?? null);
       }),

@@ -1,4 +1,4 @@
-import type { Alert, AlertQuery, AlertStatus, EpochMs, RotatedToken, Session, SessionStore } from '../contracts.js';
+import type { Alert, AlertQuery, AlertStatus, AlertStore, EpochMs, RotatedToken, Session, SessionStore } from '../contracts.js';
 import { LruCache } from '../device/lru-cache.js';
 import { parseDuration } from '../duration.js';
 import { invalidArgument, invalidConfig, SessionError, toStoreError } from '../errors.js';
@@ -27,7 +27,10 @@ import type {
 
 /** What the engine needs from its manager. */
 export interface AlertEngineHost {
+  /** The sessions: rules read a user's sessions and rotated-token records here. */
   readonly store: SessionStore;
+  /** Where alerts and hit counters live (may be the same object as `store`). */
+  readonly alertStore: AlertStore;
   readonly now: () => EpochMs;
   readonly storedIp: IpProtector;
   /** Emits the manager's `alert` event. */
@@ -224,7 +227,7 @@ class Engine implements AlertEngine {
       ...(options.cursor !== undefined ? { before: alertPosition(options.cursor) } : {}),
       limit: limit + 1,
     };
-    const rows = await this.#storeCall('alerts.list', () => this.#host.store.listAlerts(query));
+    const rows = await this.#storeCall('alerts.list', () => this.#host.alertStore.listAlerts(query));
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
     return { items, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(last.createdAt, last.id) : null };
@@ -365,7 +368,7 @@ class Engine implements AlertEngine {
       throw invalidArgument(`alerts.${method}() note must be a string of at most 1000 characters`);
     }
     const at = this.#host.now();
-    const updated = await this.#storeCall(`alerts.${method}`, () => this.#host.store.setAlertStatus(alertId, status, at, note));
+    const updated = await this.#storeCall(`alerts.${method}`, () => this.#host.alertStore.setAlertStatus(alertId, status, at, note));
     if (updated === null) throw new SessionError('ALERT_NOT_FOUND', `No alert with id ${alertId}`);
     return updated;
   }
@@ -385,7 +388,7 @@ class Engine implements AlertEngine {
         dedupKey: finding.dedupKey === undefined ? `${rule.type}:${finding.userId ?? ''}:${sessionId ?? ''}` : checkDedupKey(finding.dedupKey),
         at,
       };
-      ({ alert, created } = await this.#host.store.raiseAlert(occurrence, windowMs));
+      ({ alert, created } = await this.#host.alertStore.raiseAlert(occurrence, windowMs));
     } catch (error) {
       this.#report(error, `rule '${rule.type}'`);
       return;
@@ -545,7 +548,7 @@ class RuleContext implements AlertRuleContext {
 
   count(key: string, windowMs: number, hits = 1): Promise<number> {
     if (!Number.isSafeInteger(hits) || hits < 1) return Promise.reject(new TypeError('ctx.count() hits must be a positive integer'));
-    return this.#engine.host.store.hitCounter(`${this.#type}:${key}`, this.#event.at, windowMs, hits);
+    return this.#engine.host.alertStore.hitCounter(`${this.#type}:${key}`, this.#event.at, windowMs, hits);
   }
 
   geo(ip: string): Promise<GeoLocation | null> {

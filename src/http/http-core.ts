@@ -164,6 +164,7 @@ const STATUS_BY_CODE: Partial<Record<SessionErrorCode, number>> = {
   STORE_UNAVAILABLE: 503,
   STORE_NOT_MIGRATED: 503,
   CLOSED: 503,
+  NOT_SUPPORTED: 501,
 };
 
 class Core implements SessionHttp {
@@ -365,7 +366,8 @@ class Core implements SessionHttp {
  *
  * This is the one place that maps error codes to statuses: `SESSION_NOT_FOUND` and `LAB_NOT_FOUND`
  * 404, `SESSION_INACTIVE`, `LAB_LIMIT`, `EXTENSION_LIMIT` and `LAB_NOT_ACTIVE` 409, `SESSION_LIMIT`
- * 429, `TEMPLATE_UNKNOWN` and invalid arguments 400, `IMAGE_MISSING` 500, `DOCKER_ERROR` 502, an
+ * 429, `TEMPLATE_UNKNOWN` and invalid arguments 400, `IMAGE_MISSING` 500, `NOT_SUPPORTED` (a feature
+ * whose store capability is missing) 501, `DOCKER_ERROR` 502, an
  * unavailable store or Docker engine and an exhausted address pool 503.
  *
  * @example

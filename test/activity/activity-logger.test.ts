@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { memoryStore } from '../../adapters/storage/memory/index.js';
-import { createSessionManager, SessionError, type SessionStore } from '../../src/index.js';
+import { createSessionManager, SessionError, type FullSessionStore as SessionStore } from '../../src/index.js';
 import { extractResource } from '../../src/activity/classify.js';
 import { redactString } from '../../src/activity/redact.js';
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { memoryStore } from '../../adapters/storage/memory/index.js';
-import { createSessionManager, type Alert, type AlertEvent, type AlertRule, type SessionManager, type SessionStore } from '../../src/index.js';
+import { createSessionManager, type Alert, type AlertEvent, type AlertRule, type SessionManager, type FullSessionStore as SessionStore } from '../../src/index.js';
 import { manualClock } from '../../src/testing/index.js';
 import { generateToken } from '../../src/token.js';
 

@@ -379,7 +379,7 @@ describe('HTTP core', () => {
   it(
     'errorResponse() never throws and answers JSON { error: { code, message } }; SessionErrors of callers never become 500',
     () => {
-      const codes = ['INVALID_ARGUMENT', 'INVALID_METADATA', 'INVALID_TOKEN', 'SESSION_NOT_FOUND', 'SESSION_INACTIVE', 'SESSION_LIMIT', 'ALERT_NOT_FOUND', 'STORE_UNAVAILABLE', 'STORE_NOT_MIGRATED', 'CLOSED'] as const;
+      const codes = ['INVALID_ARGUMENT', 'INVALID_METADATA', 'INVALID_TOKEN', 'SESSION_NOT_FOUND', 'SESSION_INACTIVE', 'SESSION_LIMIT', 'ALERT_NOT_FOUND', 'STORE_UNAVAILABLE', 'STORE_NOT_MIGRATED', 'CLOSED', 'NOT_SUPPORTED'] as const;
       const thrown = fc.oneof(
         hostileValue(),
         fc.tuple(fc.constantFrom(...codes), hostileString()).map(([code, message]) => new SessionError(code, message)),
@@ -395,7 +395,7 @@ describe('HTTP core', () => {
           expect(typeof body.error.code).toBe('string');
           expect(typeof body.error.message).toBe('string');
           if (known === null) expect(response.status).toBe(500);
-          if (error instanceof SessionError) expect(response.status).toBeLessThan(500 + (['STORE_UNAVAILABLE', 'STORE_NOT_MIGRATED', 'CLOSED'].includes(error.code) ? 4 : 0));
+          if (error instanceof SessionError) expect(response.status).toBeLessThan(500 + (['STORE_UNAVAILABLE', 'STORE_NOT_MIGRATED', 'CLOSED'].includes(error.code) ? 4 : error.code === 'NOT_SUPPORTED' ? 2 : 0));
           if (response.status >= 500) expect(JSON.stringify(body)).not.toMatch(/ at |\.ts:|\.js:|node_modules/);
         }),
         fuzzParams('errorResponse', RUNS.errorResponse),

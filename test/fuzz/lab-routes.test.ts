@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryStore } from '../../adapters/storage/memory/index.js';
 import { dockerLabs } from '../../adapters/provisioner/docker/index.js';
-import { createSessionManager, type Labs, type SessionManager, type SessionStore } from '../../src/index.js';
+import { createSessionManager, type Labs, type SessionManager, type FullSessionStore, type LabStore } from '../../src/index.js';
 import { manualClock } from '../../src/testing/index.js';
 import { generateLabId } from '../../src/token.js';
 import { frameworks, LABS_PREFIX, type TestServer } from '../http/servers.js';
@@ -48,7 +48,7 @@ const labRequest = fc.record({
 
 describe.each(frameworks)('lab routes on $name with no Docker engine', (framework) => {
   let manager: SessionManager;
-  let store: SessionStore;
+  let store: FullSessionStore & LabStore;
   let labs: Labs;
   let server: TestServer;
   let client: HostileClient;

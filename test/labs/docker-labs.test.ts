@@ -11,7 +11,7 @@ import { dockerLabs, LAB_LABELS, LabError, type DockerLabsOptions, type Lab, typ
 import { memoryStore } from '../../adapters/storage/memory/index.js';
 import { postgresStore } from '../../adapters/storage/postgres/index.js';
 import { sqliteStore } from '../../adapters/storage/sqlite/index.js';
-import { createSessionManager, isSessionError, type SessionManager, type SessionStore } from '../../src/index.js';
+import { createSessionManager, isSessionError, type SessionManager, type FullSessionStore, type LabStore } from '../../src/index.js';
 import { manualClock } from '../../src/testing/index.js';
 import { LAB_IMAGE, POSTGRES_URL, probeDocker, probePostgres, serviceGate } from '../support/services.js';
 import { labShell } from './lab-shell.js';
@@ -54,7 +54,7 @@ interface World {
   sessions: SessionManager;
   labs: Labs;
   clock: ReturnType<typeof manualClock>;
-  store: SessionStore;
+  store: FullSessionStore & LabStore;
   errors: unknown[];
   /** A new provisioner over the same manager, as after a restart. */
   restart(options?: Partial<DockerLabsOptions>): Labs;
@@ -64,7 +64,7 @@ const open: World[] = [];
 let files = 0;
 
 /** A manager and a provisioner; `settle: false` returns before the provisioner's start-up pass is over. */
-async function world(options: Partial<DockerLabsOptions> = {}, store?: SessionStore, { settle = true } = {}): Promise<World> {
+async function world(options: Partial<DockerLabsOptions> = {}, store?: FullSessionStore & LabStore, { settle = true } = {}): Promise<World> {
   if (store === undefined) {
     store = sqliteStore({ filename: join(dir, `labs-${files++}.db`) });
     await store.migrate();

@@ -16,6 +16,7 @@ import {
   type LabStats,
   type LabStatus,
   type LabStopReason,
+  type LabStore,
   type ReconcileReport,
 } from '../../../src/labs/types.js';
 import { managerInternals, type SessionManager } from '../../../src/session-manager.js';
@@ -128,7 +129,7 @@ const ISOLATED_GATEWAY_API = [1, 48] as const;
 
 interface Config {
   readonly manager: SessionManager;
-  readonly store: SessionStore;
+  readonly store: SessionStore & LabStore;
   readonly now: () => number;
   readonly docker: Docker;
   readonly pool: SubnetPool;

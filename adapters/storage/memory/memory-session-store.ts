@@ -11,13 +11,13 @@ import type {
   Session,
   SessionLimit,
   SessionMetadata,
-  SessionStore,
+  FullSessionStore,
 } from '../../../src/contracts.js';
 import { parseDuration, type Duration } from '../../../src/duration.js';
 import { SessionError } from '../../../src/errors.js';
 import { higherSeverity } from '../../../src/alerts/severity.js';
 import { assertWithinLimit, deepFreeze } from '../../../src/metadata.js';
-import { assertBelowLabLimits, LIVE_LAB_STATUSES, type Lab, type LabChanges, type LabExpectation, type LabLimits, type LabQuery, type NewLabRecord } from '../../../src/labs/types.js';
+import { assertBelowLabLimits, LIVE_LAB_STATUSES, type Lab, type LabStore, type LabChanges, type LabExpectation, type LabLimits, type LabQuery, type NewLabRecord } from '../../../src/labs/types.js';
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
@@ -45,7 +45,7 @@ export interface MemoryStoreOptions {
  * @example
  * const sessions = createSessionManager({ store: memoryStore() });
  */
-export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
+export function memoryStore(options: MemoryStoreOptions = {}): FullSessionStore & LabStore {
   const maxActivityRows = options.maxActivityRows ?? 100_000;
   if (!Number.isSafeInteger(maxActivityRows) || maxActivityRows < 0) {
     throw new SessionError('INVALID_CONFIG', 'maxActivityRows must be a non-negative integer');
@@ -137,8 +137,9 @@ class CounterTable {
   }
 }
 
-class MemorySessionStore implements SessionStore {
+class MemorySessionStore implements FullSessionStore, LabStore {
   readonly kind = 'memory';
+  readonly capabilities = Object.freeze({ activity: true, alerts: true });
   // Sessions are stored frozen and returned as they are, so a read allocates nothing; every change
   // replaces the object. The token hash lives only as a key, so sessions never carry it.
   readonly #byHash = new Map<string, Session>();

@@ -5,15 +5,15 @@ import type {
   AlertOccurrence,
   AlertQuery,
   EpochMs,
+  FullSessionStore,
   NewSessionRecord,
   RotatedToken,
   ScanFilter,
   Session,
   SessionLimit,
   SessionMetadata,
-  SessionStore,
 } from '../../../src/contracts.js';
-import type { Lab, LabChanges, LabExpectation, LabLimits, LabQuery, NewLabRecord } from '../../../src/labs/types.js';
+import type { Lab, LabChanges, LabExpectation, LabLimits, LabQuery, LabStore, NewLabRecord } from '../../../src/labs/types.js';
 import { SqlActivityStore } from './sql-activity-store.js';
 import { SqlAlertStore } from './sql-alert-store.js';
 import { SqlStoreContext } from './sql-context.js';
@@ -32,7 +32,7 @@ export interface SqlStoreCapabilities {
  * activity, alerts, counters, and the lab methods, which delegate to {@link labs}), the lab store as a
  * separate object, and the capabilities it implements.
  */
-export interface SqlStore extends SessionStore {
+export interface SqlStore extends FullSessionStore, LabStore {
   /** The lab store over the same database and tables; closed with this store. */
   readonly labs: SqlLabStore;
   /** Which optional capabilities this store implements: `{ activity: true, alerts: true }`. */
