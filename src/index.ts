@@ -9,8 +9,8 @@ export type {
   ValidateContext,
   ValidationResult,
 } from './session-manager.js';
-export { SessionError, isSessionError, ERROR_CODES } from './errors.js';
-export type { SessionErrorCode } from './errors.js';
+export { SessionError, isSessionError, ERROR_CODES, SessionkeeperError, isSessionkeeperError, registerErrorCodes, errorCodeInfo, registeredErrorCodes } from './errors.js';
+export type { SessionErrorCode, ErrorCodeInfo, ErrorDetails, SessionkeeperErrorOptions } from './errors.js';
 export { parseDuration } from './duration.js';
 export type { Duration } from './duration.js';
 export { TOKEN_PREFIX } from './token.js';
