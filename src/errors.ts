@@ -119,6 +119,8 @@ export const ERROR_CODES = {
   STORE_CONTRACT: 'STORE_CONTRACT',
   /** No alert has this id. */
   ALERT_NOT_FOUND: 'ALERT_NOT_FOUND',
+  /** Reported to the alerts' `onError`, never thrown: the evaluation queue was full and dropped events (`details` counts them). */
+  ALERT_QUEUE_FULL: 'ALERT_QUEUE_FULL',
   /** The manager or store was closed. */
   CLOSED: 'CLOSED',
 } as const;
@@ -191,6 +193,7 @@ registerErrorCodes({
   STORE_UNAVAILABLE: { status: 503, description: 'the store failed or is unreachable', response: STORE_DOWN },
   STORE_CONTRACT: { status: 500, description: 'the store answered something its contract rules out' },
   ALERT_NOT_FOUND: { status: 404, description: 'no alert has this id' },
+  ALERT_QUEUE_FULL: { status: 503, description: 'reported, never thrown: alert evaluation dropped events' },
   CLOSED: { status: 503, description: 'the manager or store was closed', response: STORE_DOWN },
 } satisfies Record<SessionErrorCode, ErrorCodeInfo>);
 

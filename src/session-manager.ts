@@ -323,7 +323,7 @@ function resolveConfig(options: SessionManagerOptions): ResolvedConfig {
     if (typeof clock !== 'function') invalidConfig('clock', 'must be a function returning a Date');
     now = () => {
       const ms = clock().getTime();
-      if (Number.isNaN(ms)) throw new SessionError('INVALID_CONFIG', 'clock returned an invalid Date');
+      if (Number.isNaN(ms)) invalidConfig('clock', 'returned an invalid Date');
       return ms;
     };
   }

@@ -1,7 +1,7 @@
 import { nanoid } from 'nanoid';
 import type { ActivityCategory, ActivityQuery, ActivityRecord, EpochMs, Session, SessionStore } from '../contracts.js';
 import { parseDuration, type Duration } from '../duration.js';
-import { invalidArgument, SessionError, toStoreError } from '../errors.js';
+import { invalidArgument, invalidConfig, SessionError, toStoreError } from '../errors.js';
 import { ACTIVITY_CATEGORIES, createClassifier, extractResource, type CategoryRule } from './classify.js';
 import { decodeCursor, encodeCursor, MAX_DATE_MS, toEpochMs } from '../pagination.js';
 import { redactDetails, redactString, sanitizePath } from './redact.js';
@@ -135,24 +135,24 @@ const USER_CACHE_SIZE = 10_000;
 const SEQUENCE_SPAN = 36 ** 4;
 
 function resolveOptions(options: ActivityOptions): ResolvedOptions {
-  if (options === null || typeof options !== 'object') throw new SessionError('INVALID_CONFIG', 'activity must be an object');
+  if (options === null || typeof options !== 'object') invalidConfig('activity', 'must be an object');
   const batchSize = options.batchSize ?? 500;
   const maxQueue = options.maxQueue ?? 10_000;
   if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
-    throw new SessionError('INVALID_CONFIG', 'activity.batchSize must be an integer from 1 to 10000');
+    invalidConfig('activity.batchSize', 'must be an integer from 1 to 10000');
   }
   if (!Number.isSafeInteger(maxQueue) || maxQueue < batchSize) {
-    throw new SessionError('INVALID_CONFIG', 'activity.maxQueue must be an integer of at least activity.batchSize');
+    invalidConfig('activity.maxQueue', 'must be an integer of at least activity.batchSize');
   }
   const concurrency = options.concurrency ?? 2;
   if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 16) {
-    throw new SessionError('INVALID_CONFIG', 'activity.concurrency must be an integer from 1 to 16');
+    invalidConfig('activity.concurrency', 'must be an integer from 1 to 16');
   }
   const flushIntervalMs = parseDuration(options.flushInterval ?? '1s', 'activity.flushInterval');
-  if (flushIntervalMs < 10) throw new SessionError('INVALID_CONFIG', 'activity.flushInterval must be at least 10 ms');
+  if (flushIntervalMs < 10) invalidConfig('activity.flushInterval', 'must be at least 10 ms');
   for (const rule of options.categories ?? []) {
     if (!ACTIVITY_CATEGORIES.includes(rule?.category) || (typeof rule.path !== 'string' && !(rule.path instanceof RegExp))) {
-      throw new SessionError('INVALID_CONFIG', `activity.categories: each rule needs a category (${ACTIVITY_CATEGORIES.join(', ')}) and a path (string prefix or RegExp)`);
+      invalidConfig('activity.categories', `rules each need a category (${ACTIVITY_CATEGORIES.join(', ')}) and a path (string prefix or RegExp)`);
     }
   }
   return {

@@ -347,9 +347,9 @@ class Engine implements AlertEngine {
     const message =
       `alert evaluation queue full: dropped ${events} events and ${guesses} token guesses` +
       `${dropped === events + guesses ? '' : ` since the last report (${dropped} in all)`}; see sessions.alerts.stats()`;
-    const report = new Error(message);
+    const report = new SessionError('ALERT_QUEUE_FULL', message, { details: { events, guesses, dropped } });
     // A count, not a failure somewhere in the code: one line wherever it is printed.
-    report.stack = `Error: ${message}`;
+    report.stack = `${report.name}: ${message}`;
     try {
       this.#options.onError(report, 'queue');
     } catch {

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { manualClock, type ManualClock } from '../clock.js';
 import type { ActivityRecord, AlertOccurrence, NewSessionRecord, Session, SessionDevice, SessionMetadata, SessionStore } from '../contracts.js';
 import type { Duration } from '../duration.js';
-import { SessionError, type SessionErrorCode } from '../errors.js';
+import { invalidArgument, invalidConfig, SessionError, type SessionErrorCode } from '../errors.js';
 import { LabError, type Lab, type LabContainer, type LabLimits, type NewLabRecord } from '../labs/types.js';
 import type { SessionEvents } from '../events.js';
 import { createSessionManager, type SessionManager, type SessionManagerOptions } from '../session-manager.js';
@@ -58,7 +58,7 @@ export function runSessionStoreConformance(name: string, options: ConformanceOpt
       await opened?.teardown();
     });
     const t = (): Harness => {
-      if (current === undefined) throw new Error('conformance harness used outside a test');
+      if (current === undefined) throw invalidArgument('the conformance harness was used outside a test');
       return current.harness;
     };
 
@@ -188,7 +188,7 @@ async function openHarness(options: ConformanceOptions): Promise<{ harness: Harn
       return makeManager(instrument(peer, new Map(), () => closeOnce(peer)), overrides);
     },
     async peerStore() {
-      if (options.createPeerStore === undefined) throw new Error('this test needs createPeerStore');
+      if (options.createPeerStore === undefined) invalidConfig('createPeerStore', 'is needed by this test');
       const peer = await options.createPeerStore(store);
       peers.push(peer);
       return peer;

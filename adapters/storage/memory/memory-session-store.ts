@@ -14,7 +14,7 @@ import type {
   SessionStore,
 } from '../../../src/contracts.js';
 import { parseDuration, type Duration } from '../../../src/duration.js';
-import { SessionError } from '../../../src/errors.js';
+import { invalidConfig, SessionError, storeContractError } from '../../../src/errors.js';
 import { higherSeverity } from '../../../src/alerts/severity.js';
 import { assertWithinLimit, deepFreeze } from '../../../src/metadata.js';
 import { assertBelowLabLimits, LIVE_LAB_STATUSES, type Lab, type LabChanges, type LabExpectation, type LabLimits, type LabQuery, type NewLabRecord } from '../../../src/labs/types.js';
@@ -48,10 +48,10 @@ export interface MemoryStoreOptions {
 export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
   const maxActivityRows = options.maxActivityRows ?? 100_000;
   if (!Number.isSafeInteger(maxActivityRows) || maxActivityRows < 0) {
-    throw new SessionError('INVALID_CONFIG', 'maxActivityRows must be a non-negative integer');
+    invalidConfig('maxActivityRows', 'must be a non-negative integer');
   }
   const maxAlerts = options.maxAlerts ?? 10_000;
-  if (!Number.isSafeInteger(maxAlerts) || maxAlerts < 1) throw new SessionError('INVALID_CONFIG', 'maxAlerts must be a positive integer');
+  if (!Number.isSafeInteger(maxAlerts) || maxAlerts < 1) invalidConfig('maxAlerts', 'must be a positive integer');
   return new MemorySessionStore(parseDuration(options.retainEnded ?? '1d', 'retainEnded'), maxActivityRows, maxAlerts);
 }
 
@@ -509,7 +509,7 @@ class MemorySessionStore implements SessionStore {
     }
     assertBelowLabLimits(ofUser, total, limits);
     const record = build(held);
-    if (held.has(record.network.subnet)) throw new Error(`insertLab: build returned subnet ${record.network.subnet}, which another lab holds`);
+    if (held.has(record.network.subnet)) throw storeContractError('insertLab', `build returned subnet ${record.network.subnet}, which another lab holds`);
     if (this.#labs.has(record.id)) throw new SessionError('INVALID_ARGUMENT', 'A lab with this id already exists');
     const lab = freezeLab({
       ...record,
