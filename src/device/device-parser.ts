@@ -5,7 +5,7 @@ import { invalidConfig, SessionError } from '../errors.js';
 import { detectBot, detectUnidentifiedBot } from './bot-rules.js';
 import { parseClientHints, readHintValues, type ClientHints } from './client-hints.js';
 import { fallbackOs, inferClass } from './device-class.js';
-import { LruCache } from './lru-cache.js';
+import { LruCache } from '../internal/lru-cache.js';
 import { browserName, hintBrandName, hintPlatformName, majorOf, osName } from './names.js';
 
 /** User agents are cut to this many characters before parsing (as sessions store them). */

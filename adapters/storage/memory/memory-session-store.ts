@@ -15,6 +15,7 @@ import type {
 } from '../../../src/contracts.js';
 import { parseDuration, type Duration } from '../../../src/duration.js';
 import { invalidConfig, SessionError, storeContractError } from '../../../src/errors.js';
+import { isAfterPosition, newestFirst } from '../../../src/internal/pagination.js';
 import { higherSeverity } from '../../../src/alerts/severity.js';
 import { assertWithinLimit, deepFreeze } from '../../../src/metadata.js';
 import { assertBelowLabLimits, LIVE_LAB_STATUSES, type Lab, type LabChanges, type LabExpectation, type LabLimits, type LabQuery, type NewLabRecord } from '../../../src/labs/types.js';
@@ -346,7 +347,7 @@ class MemorySessionStore implements SessionStore {
 
   async listActivity(query: ActivityQuery): Promise<ActivityRecord[]> {
     this.#assertOpen();
-    const { before } = query;
+    const before = query.before && { time: query.before.ts, id: query.before.id };
     return this.#activity
       .filter(
         (row) =>
@@ -355,9 +356,9 @@ class MemorySessionStore implements SessionStore {
           (query.since === undefined || row.ts >= query.since) &&
           (query.until === undefined || row.ts < query.until) &&
           (query.category === undefined || row.category === query.category) &&
-          (before === undefined || row.ts < before.ts || (row.ts === before.ts && row.id < before.id)),
+          isAfterPosition(row.ts, row.id, before),
       )
-      .sort(newestFirst)
+      .sort((a, b) => newestFirst(a.ts, a.id, b.ts, b.id))
       .slice(0, query.limit);
   }
 
@@ -412,7 +413,7 @@ class MemorySessionStore implements SessionStore {
 
   async listAlerts(query: AlertQuery): Promise<Alert[]> {
     this.#assertOpen();
-    const { before } = query;
+    const before = query.before && { time: query.before.createdAt, id: query.before.id };
     return [...this.#alerts.values()]
       .filter(
         (a) =>
@@ -420,9 +421,9 @@ class MemorySessionStore implements SessionStore {
           (query.status === undefined || a.status === query.status) &&
           (query.severity === undefined || a.severity === query.severity) &&
           (query.since === undefined || a.createdAt >= query.since) &&
-          (before === undefined || a.createdAt < before.createdAt || (a.createdAt === before.createdAt && a.id < before.id)),
+          isAfterPosition(a.createdAt, a.id, before),
       )
-      .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+      .sort((a, b) => newestFirst(a.createdAt, a.id, b.createdAt, b.id))
       .slice(0, query.limit);
   }
 
@@ -679,10 +680,6 @@ function isActive(session: Session, now: EpochMs): boolean {
 /** A session ends at the earlier of its revocation and its idle deadline. */
 function endedBefore(session: Session, cutoff: EpochMs): boolean {
   return session.expiresAt < cutoff || (session.revokedAt !== null && session.revokedAt < cutoff);
-}
-
-function newestFirst(a: ActivityRecord, b: ActivityRecord): number {
-  return b.ts - a.ts || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 }
 
 function byLeastRecentlyActive(a: Session, b: Session): number {
