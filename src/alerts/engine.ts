@@ -527,7 +527,7 @@ class RuleContext implements AlertRuleContext {
   }
 
   count(key: string, windowMs: number, hits = 1): Promise<number> {
-    if (!Number.isSafeInteger(hits) || hits < 1) return Promise.reject(new TypeError('ctx.count() hits must be a positive integer'));
+    if (!Number.isSafeInteger(hits) || hits < 1) return Promise.reject(invalidArgument('ctx.count() hits must be a positive integer'));
     return this.#engine.host.store.hitCounter(`${this.#type}:${key}`, this.#event.at, windowMs, hits);
   }
 

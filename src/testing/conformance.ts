@@ -44,7 +44,7 @@ export interface ConformanceOptions {
  */
 export function runSessionStoreConformance(name: string, options: ConformanceOptions): void {
   if (options === null || typeof options !== 'object' || typeof options.createStore !== 'function') {
-    throw new TypeError('runSessionStoreConformance: options.createStore must be a function');
+    invalidConfig('runSessionStoreConformance: options.createStore', 'must be a function');
   }
 
   describe(`SessionStore conformance: ${name}`, () => {
