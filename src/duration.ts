@@ -1,4 +1,4 @@
-import { SessionError } from './errors.js';
+import { invalidArgument, invalidConfig } from './errors.js';
 
 /** Milliseconds, or a string of one integer and a unit: `'500ms'`, `'90s'`, `'30m'`, `'12h'`, `'7d'`. */
 export type Duration = number | `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`;
@@ -28,10 +28,9 @@ export function parseDuration(
     const ms = match ? Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS] : Number.NaN;
     if (Number.isSafeInteger(ms)) return ms;
   }
-  throw new SessionError(
-    code,
-    `${field} must be a non-negative integer of milliseconds or a duration such as '90s', '30m', '12h' or '7d'; got ${describe(value)}`,
-  );
+  const problem = `must be a non-negative integer of milliseconds or a duration such as '90s', '30m', '12h' or '7d'; got ${describe(value)}`;
+  if (code === 'INVALID_CONFIG') invalidConfig(field, problem);
+  throw invalidArgument(`${field} ${problem}`);
 }
 
 // --- internal ---

@@ -1,4 +1,5 @@
 import type { Alert, Session } from './contracts.js';
+import { invalidArgument } from './errors.js';
 
 /** Payloads of the manager's lifecycle events. Sessions never carry tokens. */
 export interface SessionEvents {
@@ -31,7 +32,7 @@ export class SessionEmitter<Events extends object = SessionEvents> {
   }
 
   on<E extends keyof Events>(event: E, listener: (payload: Events[E]) => void | Promise<void>): () => void {
-    if (typeof listener !== 'function') throw new TypeError('listener must be a function');
+    if (typeof listener !== 'function') throw invalidArgument('listener must be a function');
     let set = this.#listeners.get(event);
     if (set === undefined) this.#listeners.set(event, (set = new Set()));
     set.add(listener);

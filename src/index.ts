@@ -11,8 +11,8 @@ export type {
   ValidationResult,
 } from './session-manager.js';
 export { isActivityStore, isAlertStore, storeCapabilities } from './contracts.js';
-export { SessionError, isSessionError, ERROR_CODES } from './errors.js';
-export type { SessionErrorCode } from './errors.js';
+export { SessionError, isSessionError, ERROR_CODES, SessionkeeperError, isSessionkeeperError, registerErrorCodes, errorCodeInfo, registeredErrorCodes } from './errors.js';
+export type { SessionErrorCode, ErrorCodeInfo, ErrorDetails, SessionkeeperErrorOptions } from './errors.js';
 export { parseDuration } from './duration.js';
 export type { Duration } from './duration.js';
 export { TOKEN_PREFIX } from './token.js';

@@ -281,7 +281,7 @@ describe('events', () => {
 
   it('rejects a listener that is not a function', () => {
     const { manager } = sessions();
-    expect(() => manager.on('created', 'log' as never)).toThrow(TypeError);
+    expect(() => manager.on('created', 'log' as never)).toThrow(expect.objectContaining({ name: 'SessionError', code: 'INVALID_ARGUMENT' }));
   });
 
   it('close() removes every listener', async () => {

@@ -1,9 +1,13 @@
 import { nanoid } from 'nanoid';
 import type { ActivityCategory, ActivityQuery, ActivityRecord, ActivityStore, EpochMs, Session, SessionStore } from '../contracts.js';
 import { parseDuration, type Duration } from '../duration.js';
-import { invalidArgument, SessionError, toStoreError } from '../errors.js';
+import { invalidArgument, invalidConfig, SessionError, toStoreError } from '../errors.js';
 import { ACTIVITY_CATEGORIES, createClassifier, extractResource, type CategoryRule } from './classify.js';
-import { decodeCursor, encodeCursor, MAX_DATE_MS, toEpochMs } from '../pagination.js';
+import { decodeCursor, MAX_DATE_MS, pageOf, toEpochMs } from '../internal/pagination.js';
+import { FifoQueue } from '../internal/fifo-queue.js';
+import { LruCache } from '../internal/lru-cache.js';
+import { storeCall } from '../internal/store-call.js';
+import { cleanText, isStorableText, MAX_ID_LENGTH, requireText } from '../internal/text.js';
 import { redactDetails, redactString, sanitizePath } from './redact.js';
 
 /** What `activity.record()` accepts. Every field is optional; unknown fields are ignored. */
@@ -138,29 +142,28 @@ interface Pending {
   event: ActivityEvent;
 }
 
-const MAX_TEXT = 255;
 const USER_CACHE_SIZE = 10_000;
 const SEQUENCE_SPAN = 36 ** 4;
 
 function resolveOptions(options: ActivityOptions): ResolvedOptions {
-  if (options === null || typeof options !== 'object') throw new SessionError('INVALID_CONFIG', 'activity must be an object');
+  if (options === null || typeof options !== 'object') invalidConfig('activity', 'must be an object');
   const batchSize = options.batchSize ?? 500;
   const maxQueue = options.maxQueue ?? 10_000;
   if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
-    throw new SessionError('INVALID_CONFIG', 'activity.batchSize must be an integer from 1 to 10000');
+    invalidConfig('activity.batchSize', 'must be an integer from 1 to 10000');
   }
   if (!Number.isSafeInteger(maxQueue) || maxQueue < batchSize) {
-    throw new SessionError('INVALID_CONFIG', 'activity.maxQueue must be an integer of at least activity.batchSize');
+    invalidConfig('activity.maxQueue', 'must be an integer of at least activity.batchSize');
   }
   const concurrency = options.concurrency ?? 2;
   if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 16) {
-    throw new SessionError('INVALID_CONFIG', 'activity.concurrency must be an integer from 1 to 16');
+    invalidConfig('activity.concurrency', 'must be an integer from 1 to 16');
   }
   const flushIntervalMs = parseDuration(options.flushInterval ?? '1s', 'activity.flushInterval');
-  if (flushIntervalMs < 10) throw new SessionError('INVALID_CONFIG', 'activity.flushInterval must be at least 10 ms');
+  if (flushIntervalMs < 10) invalidConfig('activity.flushInterval', 'must be at least 10 ms');
   for (const rule of options.categories ?? []) {
     if (!ACTIVITY_CATEGORIES.includes(rule?.category) || (typeof rule.path !== 'string' && !(rule.path instanceof RegExp))) {
-      throw new SessionError('INVALID_CONFIG', `activity.categories: each rule needs a category (${ACTIVITY_CATEGORIES.join(', ')}) and a path (string prefix or RegExp)`);
+      invalidConfig('activity.categories', `rules each need a category (${ACTIVITY_CATEGORIES.join(', ')}) and a path (string prefix or RegExp)`);
     }
   }
   return {
@@ -180,9 +183,7 @@ class ActivityLogger implements ActivityLogController {
   readonly #sessions: Pick<SessionStore, 'findById'>;
   readonly #now: () => EpochMs;
   readonly #options: ResolvedOptions;
-  // A queue as an array and a head index: O(1) push and drop-oldest without shifting.
-  #queue: Pending[] = [];
-  #head = 0;
+  readonly #queue = new FifoQueue<Pending>();
   /** Built batches whose write failed, oldest first; retried with the same ids, so never doubled. */
   #retry: ActivityRecord[][] = [];
   /** Batches being built or written, and how many rows they hold. */
@@ -192,7 +193,7 @@ class ActivityLogger implements ActivityLogController {
   #attempts = 0;
   #scheduled = false;
   #interval: NodeJS.Timeout | null = null;
-  readonly #userIds = new Map<string, string | null>();
+  readonly #userIds = new LruCache<string | null>(USER_CACHE_SIZE);
   readonly #counters = { written: 0, dropped: 0, failed: 0 };
   #sequence = 0;
   #closed = false;
@@ -208,7 +209,7 @@ class ActivityLogger implements ActivityLogController {
     // After close() nothing would ever write the event: say so instead of queueing it.
     if (this.#closed) throw new SessionError('CLOSED', 'The session manager is closed');
     const sessionId = typeof session === 'string' ? session : session?.id;
-    if (typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > MAX_TEXT || !isStorable(sessionId)) {
+    if (typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > MAX_ID_LENGTH || !isStorableText(sessionId)) {
       throw new SessionError('INVALID_ARGUMENT', 'activity.record() needs a session or a session id');
     }
     if (event === null || typeof event !== 'object') throw new SessionError('INVALID_ARGUMENT', 'activity.record() needs an event object');
@@ -217,7 +218,7 @@ class ActivityLogger implements ActivityLogController {
     // would fail its batch for good); what no Date can hold counts as now, as a missing `at` does.
     const ts = typeof at === 'number' && Math.abs(at) <= MAX_DATE_MS ? Math.trunc(at) : this.#now();
     // A user id that no store can hold is looked up by the session id instead.
-    const userId = typeof session === 'string' || typeof session.userId !== 'string' || !isStorable(session.userId) ? undefined : session.userId;
+    const userId = typeof session === 'string' || typeof session.userId !== 'string' || !isStorableText(session.userId) ? undefined : session.userId;
     this.#queue.push({ sessionId, userId, ts, event });
     if (this.#size() > this.#options.maxQueue) this.#dropOldest();
     this.#interval ??= setInterval(() => this.#pump(true), this.#options.flushIntervalMs).unref();
@@ -235,9 +236,7 @@ class ActivityLogger implements ActivityLogController {
     const { sessionId, userId } = options;
     if ((sessionId === undefined) === (userId === undefined)) throw invalidArgument('activity.list() needs exactly one of sessionId and userId');
     for (const [field, value] of [['sessionId', sessionId], ['userId', userId]] as const) {
-      if (value !== undefined && (typeof value !== 'string' || value.length === 0 || value.length > MAX_TEXT || !isStorable(value))) {
-        throw invalidArgument(`activity.list() ${field} must be a non-empty string of at most ${MAX_TEXT} characters, without NUL or unpaired surrogates`);
-      }
+      if (value !== undefined) requireText(value, `activity.list() ${field}`);
     }
     const limit = options.limit ?? 50;
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) throw invalidArgument('activity.list() limit must be an integer from 1 to 1000');
@@ -252,15 +251,8 @@ class ActivityLogger implements ActivityLogController {
       ...(options.cursor !== undefined ? { before: activityPosition(options.cursor) } : {}),
       limit: limit + 1,
     };
-    let rows: ActivityRecord[];
-    try {
-      rows = await this.#store.listActivity(query);
-    } catch (err) {
-      throw toStoreError(err, 'activity.list');
-    }
-    const items = rows.slice(0, limit);
-    const last = items[items.length - 1];
-    return { items, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(last.ts, last.id) : null };
+    const rows = await storeCall('activity.list', () => this.#store.listActivity(query));
+    return pageOf(rows, limit, (row) => ({ time: row.ts, id: row.id }));
   }
 
   async flush(): Promise<void> {
@@ -290,7 +282,7 @@ class ActivityLogger implements ActivityLogController {
   }
 
   #queued(): number {
-    return this.#queue.length - this.#head;
+    return this.#queue.length;
   }
 
   #size(): number {
@@ -305,16 +297,10 @@ class ActivityLogger implements ActivityLogController {
     if (oldest !== undefined) {
       oldest.shift();
       if (oldest.length === 0) this.#retry.shift();
-    } else if (this.#queued() > 0) {
-      this.#head++;
-    } else {
+    } else if (!this.#queue.dropOldest()) {
       return;
     }
     this.#counters.dropped++;
-    if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#head);
-      this.#head = 0;
-    }
   }
 
   /**
@@ -343,13 +329,7 @@ class ActivityLogger implements ActivityLogController {
     let batch = this.#retry.shift();
     let pending: Pending[] | null = null;
     if (batch === undefined) {
-      const end = Math.min(this.#queue.length, this.#head + this.#options.batchSize);
-      pending = this.#queue.slice(this.#head, end);
-      this.#head = end;
-      if (this.#head === this.#queue.length) {
-        this.#queue = [];
-        this.#head = 0;
-      }
+      pending = this.#queue.shiftMany(this.#options.batchSize);
     }
     const rows = batch?.length ?? pending!.length;
     this.#inflightRows += rows;
@@ -367,8 +347,7 @@ class ActivityLogger implements ActivityLogController {
         this.#retry.unshift(batch);
       } else {
         // The user lookup failed before the batch was built: its events go back to the front.
-        this.#queue = pending!.concat(this.#queue.slice(this.#head));
-        this.#head = 0;
+        this.#queue.unshiftMany(pending!);
       }
       this.#scheduleRetry();
       throw err;
@@ -380,22 +359,25 @@ class ActivityLogger implements ActivityLogController {
 
   /** Events recorded with a bare session id get their user from the store, cached per session. */
   async #resolveUserIds(pending: Pending[]): Promise<void> {
-    const missing = new Set<string>();
-    for (const p of pending) if (p.userId === undefined && !this.#userIds.has(p.sessionId)) missing.add(p.sessionId);
+    // This batch's answers are kept apart from the bounded cache, which may drop some of them
+    // before the last loop when the batch holds more sessions than the cache does.
+    const found = new Map<string, string | null | undefined>();
+    for (const p of pending) if (p.userId === undefined && !found.has(p.sessionId)) found.set(p.sessionId, this.#userIds.get(p.sessionId));
     await Promise.all(
-      [...missing].map(async (id) => {
+      [...found].map(async ([id, userId]) => {
+        if (userId !== undefined) return;
         const session = await this.#sessions.findById(id);
-        if (this.#userIds.size >= USER_CACHE_SIZE) this.#userIds.delete(this.#userIds.keys().next().value!);
+        found.set(id, session?.userId ?? null);
         this.#userIds.set(id, session?.userId ?? null);
       }),
     );
-    for (const p of pending) if (p.userId === undefined) p.userId = this.#userIds.get(p.sessionId) ?? null;
+    for (const p of pending) if (p.userId === undefined) p.userId = found.get(p.sessionId) ?? null;
   }
 
   #toRecord(p: Pending): ActivityRecord {
     const e = p.event;
-    const method = typeof e.method === 'string' && e.method.length > 0 ? storable(e.method.slice(0, 16).toUpperCase()) : null;
-    const path = typeof e.path === 'string' && e.path.length > 0 ? storable(sanitizePath(e.path, this.#options.allowQueryParams)) : null;
+    const method = typeof e.method === 'string' && e.method.length > 0 ? cleanText(e.method.slice(0, 16).toUpperCase()) : null;
+    const path = typeof e.path === 'string' && e.path.length > 0 ? cleanText(sanitizePath(e.path, this.#options.allowQueryParams)) : null;
     const resource = toResource(e.resource) ?? extractResource(path === null ? null : stripQuery(path));
     const category = e.category !== undefined && ACTIVITY_CATEGORIES.includes(e.category) ? e.category : this.#options.classify(method, path);
     return {
@@ -403,7 +385,7 @@ class ActivityLogger implements ActivityLogController {
       sessionId: p.sessionId,
       userId: p.userId ?? null,
       ts: p.ts,
-      type: typeof e.type === 'string' && e.type.length > 0 ? storable(e.type.slice(0, 64)) : 'request',
+      type: typeof e.type === 'string' && e.type.length > 0 ? cleanText(e.type.slice(0, 64)) : 'request',
       category,
       method,
       path,
@@ -411,8 +393,8 @@ class ActivityLogger implements ActivityLogController {
       durationMs: integerOrNull(typeof e.durationMs === 'number' ? Math.round(e.durationMs) : undefined),
       bytesIn: integerOrNull(e.bytesIn),
       bytesOut: integerOrNull(e.bytesOut),
-      resourceType: resource === null ? null : storable(redactString(resource.type).slice(0, 64)),
-      resourceId: resource === null ? null : storable(redactString(resource.id).slice(0, 128)),
+      resourceType: resource === null ? null : cleanText(redactString(resource.type).slice(0, 64)),
+      resourceId: resource === null ? null : cleanText(redactString(resource.id).slice(0, 128)),
       details: redactDetails(e.details),
     };
   }
@@ -441,18 +423,6 @@ class ActivityLogger implements ActivityLogController {
     if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
     this.#retryTimer = null;
   }
-}
-
-/**
- * Text as every store keeps it: Postgres refuses NUL in text (failing the whole batch, on every
- * retry), and a lone surrogate has no UTF-8 form, so SQL stores would read back U+FFFD.
- */
-function isStorable(text: string): boolean {
-  return !text.includes('\0') && text.isWellFormed();
-}
-
-function storable(text: string): string {
-  return isStorable(text) ? text : text.replaceAll('\0', '').toWellFormed();
 }
 
 function toResource(value: ActivityEvent['resource']): { type: string; id: string } | null {

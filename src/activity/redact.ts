@@ -10,6 +10,8 @@
  * no quantifier is nested in another), because this runs for every row the logger writes.
  */
 
+import { LruCache } from '../internal/lru-cache.js';
+
 export const REDACTED = '[redacted]';
 
 /**
@@ -309,14 +311,13 @@ function isSecretKey(key: string): boolean {
   let secret = secretKeys.get(key);
   if (secret === undefined) {
     secret = classifyKey(key);
-    if (secretKeys.size >= KEY_CACHE_SIZE) secretKeys.clear();
     secretKeys.set(key, secret);
   }
   return secret;
 }
 
 const KEY_CACHE_SIZE = 1000;
-const secretKeys = new Map<string, boolean>();
+const secretKeys = new LruCache<boolean>(KEY_CACHE_SIZE);
 
 const SECRET_WORD =
   /^(?:otp|totp|hotp|pin|cvv2?|cvc2?|ssn|cookies?|secrets|credentials?|authorization|phone|telephone|msisdn|socialsecuritynumber|[a-z0-9]*(?:password|passwd|pwd|passphrase|passcode|secret|token|apikey|accesskey|privatekey|sessionid|sessid|phonenumber)|(?:otp|mfa|2fa|totp|sms|email|verification|verify|security|auth|recovery|backup|login|reset|onetime)codes?)$/;

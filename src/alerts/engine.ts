@@ -1,10 +1,13 @@
 import type { Alert, AlertQuery, AlertStatus, AlertStore, EpochMs, RotatedToken, Session, SessionStore } from '../contracts.js';
-import { LruCache } from '../device/lru-cache.js';
+import { LruCache } from '../internal/lru-cache.js';
 import { parseDuration } from '../duration.js';
 import { invalidArgument, invalidConfig, SessionError, toStoreError } from '../errors.js';
 import { serializeMetadata } from '../metadata.js';
 import type { IpProtector } from '../net/ip-privacy.js';
-import { decodeCursor, encodeCursor, toEpochMs } from '../pagination.js';
+import { decodeCursor, pageOf, toEpochMs } from '../internal/pagination.js';
+import { FifoQueue } from '../internal/fifo-queue.js';
+import { storeCall } from '../internal/store-call.js';
+import { isStorableText, MAX_ID_LENGTH, requireText } from '../internal/text.js';
 import { generateAlertId } from '../token.js';
 import { builtinRules } from './rules.js';
 import { ALERT_SEVERITIES } from './severity.js';
@@ -69,7 +72,6 @@ const EVENT_TYPES: readonly AlertEventType[] = ['created', 'limitReached', 'vali
 const ACTIONS: readonly AlertAction[] = ['none', 'revoke', 'revokeAll'];
 const ALERT_STATUSES: readonly AlertStatus[] = ['open', 'acknowledged', 'resolved'];
 const MAX_EVIDENCE_BYTES = 16 * 1024;
-const MAX_TEXT = 255;
 const MAX_DEDUP_KEY = 512;
 const GEO_CACHE_SIZE = 10_000;
 /**
@@ -227,10 +229,8 @@ class Engine implements AlertEngine {
       ...(options.cursor !== undefined ? { before: alertPosition(options.cursor) } : {}),
       limit: limit + 1,
     };
-    const rows = await this.#storeCall('alerts.list', () => this.#host.alertStore.listAlerts(query));
-    const items = rows.slice(0, limit);
-    const last = items[items.length - 1];
-    return { items, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(last.createdAt, last.id) : null };
+    const rows = await storeCall('alerts.list', () => this.#host.alertStore.listAlerts(query));
+    return pageOf(rows, limit, (alert) => ({ time: alert.createdAt, id: alert.id }));
   }
 
   acknowledge(alertId: string, options?: { note?: string }): Promise<Alert> {
@@ -350,9 +350,9 @@ class Engine implements AlertEngine {
     const message =
       `alert evaluation queue full: dropped ${events} events and ${guesses} token guesses` +
       `${dropped === events + guesses ? '' : ` since the last report (${dropped} in all)`}; see sessions.alerts.stats()`;
-    const report = new Error(message);
+    const report = new SessionError('ALERT_QUEUE_FULL', message, { details: { events, guesses, dropped } });
     // A count, not a failure somewhere in the code: one line wherever it is printed.
-    report.stack = `Error: ${message}`;
+    report.stack = `${report.name}: ${message}`;
     try {
       this.#options.onError(report, 'queue');
     } catch {
@@ -364,11 +364,11 @@ class Engine implements AlertEngine {
     const method = status === 'resolved' ? 'resolve' : 'acknowledge';
     requireText(alertId, `alerts.${method}() alertId`);
     const note = options?.note;
-    if (note !== undefined && (typeof note !== 'string' || note.length > 1000 || note.includes('\0') || !note.isWellFormed())) {
+    if (note !== undefined && (typeof note !== 'string' || note.length > 1000 || !isStorableText(note))) {
       throw invalidArgument(`alerts.${method}() note must be a string of at most 1000 characters`);
     }
     const at = this.#host.now();
-    const updated = await this.#storeCall(`alerts.${method}`, () => this.#host.alertStore.setAlertStatus(alertId, status, at, note));
+    const updated = await storeCall(`alerts.${method}`, () => this.#host.alertStore.setAlertStatus(alertId, status, at, note));
     if (updated === null) throw new SessionError('ALERT_NOT_FOUND', `No alert with id ${alertId}`);
     return updated;
   }
@@ -449,23 +449,15 @@ class Engine implements AlertEngine {
     }
   }
 
-  async #storeCall<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw toStoreError(err, operation);
-    }
-  }
 }
 
 /**
- * Events waiting for a worker, oldest first (an array shifted by index, not by copying). A rejected
+ * Events waiting for a worker, oldest first, at most `max`: a new event beyond it is dropped. A rejected
  * token with a fold key joins the waiting event of that key instead of taking a place of its own.
  */
 class Queue {
   readonly #max: number;
-  #items: Waiting[] = [];
-  #head = 0;
+  readonly #items = new FifoQueue<Waiting>();
   /** Waiting events by fold key; an event leaves it when a worker takes it. */
   readonly #byKey = new Map<string, Waiting>();
   #dropped = 0;
@@ -487,7 +479,7 @@ class Queue {
         return 'folded';
       }
     }
-    if (this.#items.length - this.#head >= this.#max) {
+    if (this.#items.length >= this.#max) {
       this.#dropped++;
       this.#unreported++;
       return 'dropped';
@@ -499,17 +491,8 @@ class Queue {
   }
 
   take(): AlertEvent | undefined {
-    if (this.#head === this.#items.length) return undefined;
-    const entry = this.#items[this.#head]!;
-    this.#items[this.#head++] = undefined!;
-    if (this.#head === this.#items.length) {
-      this.#items = [];
-      this.#head = 0;
-    } else if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
-      // Under load that never lets the queue empty, drop the consumed front now and then.
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
+    const entry = this.#items.shift();
+    if (entry === undefined) return undefined;
     if (entry.foldKey === null) return entry.event;
     this.#byKey.delete(entry.foldKey);
     const event = entry.event as Extract<AlertEvent, { type: 'tokenRejected' }>;
@@ -517,7 +500,7 @@ class Queue {
   }
 
   stats(): AlertQueueStats {
-    return { waiting: this.#items.length - this.#head, dropped: this.#dropped, folded: this.#folded };
+    return { waiting: this.#items.length, dropped: this.#dropped, folded: this.#folded };
   }
 
   /** Drops since the last call. */
@@ -547,7 +530,7 @@ class RuleContext implements AlertRuleContext {
   }
 
   count(key: string, windowMs: number, hits = 1): Promise<number> {
-    if (!Number.isSafeInteger(hits) || hits < 1) return Promise.reject(new TypeError('ctx.count() hits must be a positive integer'));
+    if (!Number.isSafeInteger(hits) || hits < 1) return Promise.reject(invalidArgument('ctx.count() hits must be a positive integer'));
     return this.#engine.host.alertStore.hitCounter(`${this.#type}:${key}`, this.#event.at, windowMs, hits);
   }
 
@@ -575,20 +558,20 @@ function isPlace(value: unknown): value is GeoLocation {
   return typeof lat === 'number' && typeof lon === 'number' && Math.abs(lat) <= 90 && Math.abs(lon) <= 180;
 }
 
+// A rule's finding is the rule author's input: what no store can hold is their mistake, reported
+// as INVALID_ARGUMENT, never a STORE_UNAVAILABLE from the write.
 function checkFindingText(value: unknown, field: string, nullable: boolean): string | null {
   if (value === null && nullable) return null;
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_TEXT) throw new TypeError(`finding ${field} must be a string of 1 to ${MAX_TEXT} characters${nullable ? ' or null' : ''}`);
-  return value;
+  return requireText(value, `finding ${field}`, MAX_ID_LENGTH);
 }
 
 function checkSeverity(value: unknown): Alert['severity'] {
-  if (!ALERT_SEVERITIES.includes(value as Alert['severity'])) throw new TypeError(`finding severity must be one of ${ALERT_SEVERITIES.join(', ')}`);
+  if (!ALERT_SEVERITIES.includes(value as Alert['severity'])) throw invalidArgument(`finding severity must be one of ${ALERT_SEVERITIES.join(', ')}`);
   return value as Alert['severity'];
 }
 
 function checkDedupKey(value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_DEDUP_KEY) throw new TypeError(`finding dedupKey must be a string of 1 to ${MAX_DEDUP_KEY} characters`);
-  return value;
+  return requireText(value, 'finding dedupKey', MAX_DEDUP_KEY);
 }
 
 /** Evidence as stored: plain JSON within 16 KiB, with the action taken noted for the reviewer. */
@@ -598,12 +581,6 @@ function checkEvidence(evidence: unknown, action: AlertAction): Record<string, u
   return action === 'none' ? parsed : { ...parsed, action };
 }
 
-function requireText(value: unknown, field: string): void {
-  // NUL and lone surrogates: no store can hold them (Postgres refuses NUL in a text parameter).
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_TEXT || value.includes('\0') || !value.isWellFormed()) {
-    throw invalidArgument(`${field} must be a non-empty string of at most ${MAX_TEXT} characters, without NUL or unpaired surrogates`);
-  }
-}
 
 function alertPosition(cursor: unknown): { createdAt: EpochMs; id: string } {
   const { time, id } = decodeCursor(cursor, 'alr_', 'alerts.list()');

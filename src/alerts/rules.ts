@@ -1,6 +1,6 @@
 import type { AlertSeverity, RotatedToken, Session, SessionDevice } from '../contracts.js';
 import type { DeviceInfo } from '../device/index.js';
-import { LruCache } from '../device/lru-cache.js';
+import { LruCache } from '../internal/lru-cache.js';
 import { parseDuration } from '../duration.js';
 import { invalidConfig } from '../errors.js';
 import { parseIp } from '../net/ip-address.js';

@@ -203,7 +203,7 @@ export interface AlertOptions {
   /**
    * Receives what rules, `onAlert`, the geo resolver or alert storage threw, with where it came
    * from (`"rule 'sessionHijack'"`, `'onAlert'`, ...). Dropped events are reported here too, as
-   * source `'queue'`: one line of counts (an Error without a stack trace) at most once a minute and
+   * source `'queue'`: one line of counts (a `SessionError` `ALERT_QUEUE_FULL` without a stack trace) at most once a minute and
    * on close. Default: `console.error` (`console.warn` for `'queue'`).
    */
   onError?: (error: unknown, source: string) => void;

@@ -8,6 +8,8 @@
  * linear in the (already bounded) input.
  */
 
+import { isFieldValue } from '../internal/text.js';
+
 /** Lower-case names of the hint headers that can change a parse result, in cache-key order. */
 export const HINT_HEADERS = [
   'sec-ch-ua',
@@ -211,6 +213,9 @@ function headerText(raw: unknown): string {
   if (typeof raw === 'string') text = raw;
   else if (Array.isArray(raw)) text = raw.filter((part): part is string => typeof part === 'string').join(', ');
   else return '';
+  // A control character (NUL, ...) cannot arrive in a header: a value with one is no hint, and it
+  // must not reach a device name that stores and alerts keep.
+  if (!isFieldValue(text)) return '';
   return text.length > MAX_HINT_LENGTH ? text.slice(0, MAX_HINT_LENGTH) : text;
 }
 

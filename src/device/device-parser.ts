@@ -1,11 +1,11 @@
 import { hash } from 'node:crypto';
 import UAParser from 'ua-parser-js';
 import type { DeviceClass } from '../contracts.js';
-import { SessionError } from '../errors.js';
+import { invalidConfig, SessionError } from '../errors.js';
 import { detectBot, detectUnidentifiedBot } from './bot-rules.js';
 import { parseClientHints, readHintValues, type ClientHints } from './client-hints.js';
 import { fallbackOs, inferClass } from './device-class.js';
-import { LruCache } from './lru-cache.js';
+import { LruCache } from '../internal/lru-cache.js';
 import { browserName, hintBrandName, hintPlatformName, majorOf, osName } from './names.js';
 
 /** User agents are cut to this many characters before parsing (as sessions store them). */
@@ -89,7 +89,7 @@ export interface DeviceParser {
 export function createDeviceParser(options: DeviceParserOptions = {}): DeviceParser {
   const cacheSize = options?.cacheSize ?? DEFAULT_CACHE_SIZE;
   if (!Number.isSafeInteger(cacheSize) || cacheSize < 0 || cacheSize > MAX_CACHE_SIZE) {
-    throw new SessionError('INVALID_CONFIG', `createDeviceParser: cacheSize must be an integer from 0 to ${MAX_CACHE_SIZE}; got ${typeof cacheSize === 'number' ? cacheSize : typeof cacheSize}`);
+    invalidConfig('createDeviceParser: cacheSize', `must be an integer from 0 to ${MAX_CACHE_SIZE}; got ${typeof cacheSize === 'number' ? cacheSize : typeof cacheSize}`);
   }
   const cache = new LruCache<DeviceInfo>(cacheSize);
   const ua = new UAParser();

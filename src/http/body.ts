@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { HttpError } from './http-core.js';
+import { HttpError } from './http-error.js';
 
 /** The largest JSON body the self-service routes read. */
 export const MAX_BODY_BYTES = 16 * 1024;

@@ -1,12 +1,13 @@
 import { serialize as serializeCookie } from 'cookie';
 import type { Session } from '../contracts.js';
-import { invalidConfig, SessionError, type SessionErrorCode } from '../errors.js';
-import { LabError, type LabErrorCode } from '../labs/types.js';
+import { errorCodeInfo, invalidConfig, SessionError, SessionkeeperError } from '../errors.js';
+import { LabError } from '../labs/types.js';
 import { createClientIpResolver, createPeerTrust, type ClientIpResolver } from '../net/index.js';
 import type { CreateSessionInput, SessionManager, ValidateContext } from '../session-manager.js';
 import { isWellFormedToken } from '../token.js';
+import { HttpError } from './http-error.js';
 import { LAB_STATUS_BY_CODE } from './lab-errors.js';
-import type { Authentication, HttpErrorCode, HttpRequest, HttpResponse, RequestHeaders, SessionCookieOptions, SessionHttpOptions } from './types.js';
+import type { Authentication, HttpRequest, HttpResponse, RequestHeaders, SessionCookieOptions, SessionHttpOptions } from './types.js';
 
 /**
  * The framework-independent half of the middleware: token extraction, cookies, client address,
@@ -91,22 +92,10 @@ export interface RequestOutcome {
 /** Validates the options once (INVALID_CONFIG names the field) and builds the shared core. */
 export function createSessionHttp(manager: SessionManager, options: SessionHttpOptions = {}): SessionHttp {
   if (manager === null || typeof manager !== 'object' || typeof manager.validate !== 'function') {
-    throw new SessionError('INVALID_CONFIG', 'the first argument must be a session manager from createSessionManager()');
+    invalidConfig('the first argument', 'must be a session manager from createSessionManager()');
   }
-  if (options === null || typeof options !== 'object') throw new SessionError('INVALID_CONFIG', 'options must be an object');
+  if (options === null || typeof options !== 'object') invalidConfig('options', 'must be an object');
   return new Core(manager, options);
-}
-
-/** A request the HTTP layer refuses (bad body, ...): answered with its status and code. */
-export class HttpError extends Error {
-  override readonly name = 'HttpError';
-  constructor(
-    readonly status: number,
-    readonly code: HttpErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** Headers every response about sessions carries. */
@@ -152,20 +141,6 @@ interface ResolvedCookie {
   };
   readonly persistent: boolean;
 }
-
-const STATUS_BY_CODE: Partial<Record<SessionErrorCode, number>> = {
-  INVALID_ARGUMENT: 400,
-  INVALID_METADATA: 400,
-  INVALID_TOKEN: 400,
-  SESSION_NOT_FOUND: 404,
-  ALERT_NOT_FOUND: 404,
-  SESSION_INACTIVE: 409,
-  SESSION_LIMIT: 429,
-  STORE_UNAVAILABLE: 503,
-  STORE_NOT_MIGRATED: 503,
-  CLOSED: 503,
-  NOT_SUPPORTED: 501,
-};
 
 class Core implements SessionHttp {
   readonly manager: SessionManager;
@@ -364,11 +339,11 @@ class Core implements SessionHttp {
  * `HttpError`) and a framework's refusal of a request body (express.json()'s http-errors, Fastify's
  * `FST_ERR_CTP_*`). `null` for anything else, which is the application's to handle.
  *
- * This is the one place that maps error codes to statuses: `SESSION_NOT_FOUND` and `LAB_NOT_FOUND`
- * 404, `SESSION_INACTIVE`, `LAB_LIMIT`, `EXTENSION_LIMIT` and `LAB_NOT_ACTIVE` 409, `SESSION_LIMIT`
- * 429, `TEMPLATE_UNKNOWN` and invalid arguments 400, `IMAGE_MISSING` 500, `NOT_SUPPORTED` (a feature
- * whose store capability is missing) 501, `DOCKER_ERROR` 502, an
- * unavailable store or Docker engine and an exhausted address pool 503.
+ * The status of a {@link SessionkeeperError} comes from the error-code registry
+ * (`registeredErrorCodes()`): any module that registers its codes is answered correctly. A code of
+ * status 500 or more without a registered `response` (`INVALID_CONFIG`, `STORE_CONTRACT`: bugs) is
+ * `null`, the application's to handle; an unavailable store is 503 `STORE_UNAVAILABLE` with a fixed
+ * message.
  *
  * @example
  * const response = knownErrorResponse(new LabError('LAB_LIMIT', 'Stop a lab first'));
@@ -381,11 +356,12 @@ export function knownErrorResponse(error: unknown): HttpResponse | null {
     if (mapped === undefined) return null;
     return json(mapped.status, error.code, mapped.message ?? error.message);
   }
-  if (error instanceof SessionError) {
-    const status = STATUS_BY_CODE[error.code];
-    if (status === undefined) return null;
-    if (status === 503) return json(503, 'STORE_UNAVAILABLE', 'Session storage is unavailable; try again shortly');
-    return json(status, error.code, error.message);
+  if (error instanceof SessionkeeperError) {
+    // The registry, not a table here: a feature module's codes are answered without this file knowing them.
+    const info = errorCodeInfo(error.code);
+    if (info === undefined) return null;
+    if (info.response !== undefined) return json(info.status, info.response.code ?? error.code, info.response.message ?? error.message);
+    return info.status >= 500 ? null : json(info.status, error.code, error.message);
   }
   const { status, statusCode, expose, code } = (error ?? {}) as { status?: unknown; statusCode?: unknown; expose?: unknown; code?: unknown };
   const clientStatus = typeof status === 'number' ? status : statusCode;
@@ -402,7 +378,7 @@ export function errorResponse(error: unknown): HttpResponse {
 }
 
 /** An error response in the one shape every route uses. */
-export function json(status: number, code: HttpErrorCode | SessionErrorCode | LabErrorCode, message: string): HttpResponse {
+export function json(status: number, code: string, message: string): HttpResponse {
   return { status, headers: NO_STORE, body: { error: { code, message } } };
 }
 

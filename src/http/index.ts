@@ -1,4 +1,5 @@
-export { contentLength, createSessionHttp, errorResponse, headerValue, HttpError, json, knownErrorResponse, NO_STORE } from './http-core.js';
+export { contentLength, createSessionHttp, errorResponse, headerValue, json, knownErrorResponse, NO_STORE } from './http-core.js';
+export { HttpError } from './http-error.js';
 export { bodyOf, MAX_BODY_BYTES, parseJsonBody, readJsonBody } from './body.js';
 export type { LoginExtra, LoginResult, RequestOutcome, SessionHttp } from './http-core.js';
 export { createSelfService, sessionView } from './self-service.js';

@@ -1,4 +1,4 @@
-import { SessionError } from '../errors.js';
+import { invalidConfig } from '../errors.js';
 import type { HttpRequest, RequestHeaders } from './types.js';
 
 /**
@@ -96,7 +96,7 @@ export function pathBelow(prefix: string, path: string): string | null {
  */
 export function checkPrefix(prefix: unknown, field: string, example = '/api/v1/me/sessions'): string {
   if (typeof prefix !== 'string' || !prefix.startsWith('/') || /[?#\s]/.test(prefix)) {
-    throw new SessionError('INVALID_CONFIG', `${field} must be a path starting with '/', such as '${example}'`);
+    invalidConfig(field, `must be a path starting with '/', such as '${example}'`);
   }
   return prefix.replace(/\/+$/, '');
 }

@@ -1,6 +1,6 @@
 import type { ActivityCategory, ActivityRecord, Alert, Session } from '../contracts.js';
 import { parseDuration, type Duration } from '../duration.js';
-import { invalidArgument, SessionError } from '../errors.js';
+import { invalidArgument, invalidConfig, SessionError } from '../errors.js';
 import type { SessionManager } from '../session-manager.js';
 import { NO_STORE, type SessionHttp } from './http-core.js';
 import { routeTable, type HttpRoute, type RouteMethod, type RouteRequest, type RouteTable } from './route-table.js';
@@ -56,7 +56,7 @@ export interface SessionView {
  * table.routes.map((route) => `${route.method} ${route.path}`); // ['GET /', 'GET /current', ...]
  */
 export function createSelfService(options: SelfServiceOptions = {}): SelfService {
-  if (options === null || typeof options !== 'object') throw new SessionError('INVALID_CONFIG', 'session routes options must be an object');
+  if (options === null || typeof options !== 'object') invalidConfig('session routes options', 'must be an object');
   const maxExtendMs = parseDuration(options.maxExtend ?? '1h', 'maxExtend');
   return routeTable([
     route('GET', '/', async ({ sessions, me }) => ok({ sessions: (await sessions.list(me.userId)).map((s) => sessionView(s, me.id)) })),

@@ -114,7 +114,7 @@ function resolveClock(options: SessionManagerOptions): () => EpochMs {
   if (typeof clock !== 'function') invalidConfig('clock', 'must be a function returning a Date');
   return () => {
     const ms = clock().getTime();
-    if (Number.isNaN(ms)) throw new SessionError('INVALID_CONFIG', 'clock returned an invalid Date');
+    if (Number.isNaN(ms)) invalidConfig('clock', 'returned an invalid Date');
     return ms;
   };
 }

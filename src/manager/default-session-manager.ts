@@ -9,7 +9,7 @@ import { SessionEmitter, type SessionEventListener, type SessionEvents } from '.
 import type { LabStore } from '../labs/types.js';
 import { EMPTY_METADATA, serializeMetadata } from '../metadata.js';
 import { normalizeIp } from '../net/ip-address.js';
-import { toEpochMs } from '../pagination.js';
+import { toEpochMs } from '../internal/pagination.js';
 import { computeStats, type SessionStats, type StatsOptions } from '../stats.js';
 import { generateSessionId, generateToken, hashToken, isWellFormedToken } from '../token.js';
 import { disabledActivityLog, disabledAlertEngine } from './capabilities.js';

@@ -1,6 +1,6 @@
 import type { Session } from '../contracts.js';
 import { MAX_USER_AGENT_LENGTH } from '../device/index.js';
-import { LruCache } from '../device/lru-cache.js';
+import { LruCache } from '../internal/lru-cache.js';
 import { invalidArgument, SessionError } from '../errors.js';
 import { normalizeIp } from '../net/ip-address.js';
 import { TOKEN_LENGTH } from '../token.js';

@@ -1,5 +1,5 @@
 import ipaddr from 'ipaddr.js';
-import { SessionError } from '../errors.js';
+import { invalidConfig, invalidConfigError, SessionError } from '../errors.js';
 import { formatIp, parseIp, type ParsedIp } from './ip-address.js';
 
 /**
@@ -69,15 +69,12 @@ export type ClientIpResolver = (request: ClientIpRequest) => string | null;
  */
 export function createClientIpResolver(options: ClientIpOptions = {}): ClientIpResolver {
   if (options === null || typeof options !== 'object') {
-    throw new SessionError('INVALID_CONFIG', `client IP options must be an object; got ${describe(options)}`);
+    invalidConfig('client IP options', `must be an object; got ${describe(options)}`);
   }
   const trust = compileTrust(options.trustProxy);
   const header = options.proxyHeader ?? 'x-forwarded-for';
   if (header !== 'x-forwarded-for' && header !== 'forwarded') {
-    throw new SessionError(
-      'INVALID_CONFIG',
-      `proxyHeader must be 'x-forwarded-for' or 'forwarded'; got ${describe(options.proxyHeader)}`,
-    );
+    invalidConfig('proxyHeader', `must be 'x-forwarded-for' or 'forwarded'; got ${describe(options.proxyHeader)}`);
   }
 
   if (trust.kind === 'none') return (request) => formatOrNull(parseIp(request?.remoteAddress));
@@ -187,17 +184,11 @@ function compileTrust(value: unknown): Trust {
   if (value === true) return { kind: 'all' };
   if (typeof value === 'number') {
     if (Number.isSafeInteger(value) && value > 0 && value <= MAX_HOPS) return { kind: 'hops', hops: value };
-    throw new SessionError(
-      'INVALID_CONFIG',
-      `trustProxy as a hop count must be an integer from 0 to ${MAX_HOPS}; got ${describe(value)}`,
-    );
+    invalidConfig('trustProxy', `as a hop count must be an integer from 0 to ${MAX_HOPS}; got ${describe(value)}`);
   }
   const items = typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value : null;
   if (items === null) {
-    throw new SessionError(
-      'INVALID_CONFIG',
-      `trustProxy must be true, false, a hop count, or a list of addresses, CIDR ranges and 'loopback' | 'linklocal' | 'uniquelocal'; got ${describe(value)}`,
-    );
+    invalidConfig('trustProxy', `must be true, false, a hop count, or a list of addresses, CIDR ranges and 'loopback' | 'linklocal' | 'uniquelocal'; got ${describe(value)}`);
   }
   const v4: Array<[ipaddr.IPv4, number]> = [];
   const v6: Array<[ipaddr.IPv6, number]> = [];
@@ -226,10 +217,7 @@ function compileTrust(value: unknown): Trust {
 
 function parseRange(value: unknown): [ParsedIp, number] {
   const invalid = () =>
-    new SessionError(
-      'INVALID_CONFIG',
-      `trustProxy entries must be IP addresses, CIDR ranges such as '10.0.0.0/8' or '2001:db8::/32', or 'loopback' | 'linklocal' | 'uniquelocal'; got ${describe(value)}`,
-    );
+    invalidConfigError('trustProxy entries', `must be IP addresses, CIDR ranges such as '10.0.0.0/8' or '2001:db8::/32', or 'loopback' | 'linklocal' | 'uniquelocal'; got ${describe(value)}`);
   if (typeof value !== 'string') throw invalid();
   const slash = value.indexOf('/');
   const address = slash === -1 ? value : value.slice(0, slash);

@@ -1,6 +1,6 @@
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import ipaddr from 'ipaddr.js';
-import { SessionError } from '../errors.js';
+import { invalidConfig, SessionError } from '../errors.js';
 import { normalizeIp, parseIp } from './ip-address.js';
 
 /**
@@ -51,15 +51,12 @@ export type IpProtector = (ip: string | null | undefined) => string | null;
  */
 export function createIpProtector(options: IpProtectorOptions = {}): IpProtector {
   if (options === null || typeof options !== 'object') {
-    throw new SessionError('INVALID_CONFIG', `IP privacy options must be an object; got ${typeof options}`);
+    invalidConfig('IP privacy options', `must be an object; got ${typeof options}`);
   }
   const ipHashKey = options.ipHashKey ?? undefined; // null, as from a config file, means "not set"
   const mode: unknown = options.ipPrivacy ?? (ipHashKey === undefined ? 'truncate' : 'hash');
   if (mode !== 'raw' && mode !== 'hash' && mode !== 'truncate') {
-    throw new SessionError(
-      'INVALID_CONFIG',
-      `ipPrivacy must be 'raw', 'hash' or 'truncate'; got ${typeof mode === 'string' ? JSON.stringify(mode.slice(0, 40)) : mode === null ? 'null' : typeof mode}`,
-    );
+    invalidConfig('ipPrivacy', `must be 'raw', 'hash' or 'truncate'; got ${typeof mode === 'string' ? JSON.stringify(mode.slice(0, 40)) : mode === null ? 'null' : typeof mode}`);
   }
   // A key given with another mode is still checked: a bad secret should fail at startup, not on
   // the day someone switches to 'hash'.
@@ -75,10 +72,7 @@ export function createIpProtector(options: IpProtectorOptions = {}): IpProtector
     };
   }
   if (key === undefined) {
-    throw new SessionError(
-      'INVALID_CONFIG',
-      "ipHashKey is required when ipPrivacy is 'hash': at least 16 random bytes, or 32 characters such as `openssl rand -hex 32`",
-    );
+    invalidConfig('ipHashKey', "is required when ipPrivacy is 'hash': at least 16 random bytes, or 32 characters such as `openssl rand -hex 32`");
   }
   return (ip) => {
     const text = normalizeIp(ip);
@@ -99,21 +93,12 @@ const MIN_KEY_CHARACTERS = 32;
 function secretKey(value: unknown): KeyObject {
   if (typeof value === 'string') {
     if (value.length >= MIN_KEY_CHARACTERS) return createSecretKey(Buffer.from(value, 'utf8'));
-    throw new SessionError(
-      'INVALID_CONFIG',
-      `ipHashKey must be at least ${MIN_KEY_CHARACTERS} characters as a string (e.g. \`openssl rand -hex 32\`); got ${value.length}`,
-    );
+    invalidConfig('ipHashKey', `must be at least ${MIN_KEY_CHARACTERS} characters as a string (e.g. \`openssl rand -hex 32\`); got ${value.length}`);
   }
   if (value instanceof Uint8Array) {
     // createSecretKey copies, so later changes to the caller's buffer do not change the key.
     if (value.byteLength >= MIN_KEY_BYTES) return createSecretKey(value);
-    throw new SessionError(
-      'INVALID_CONFIG',
-      `ipHashKey must be at least ${MIN_KEY_BYTES} bytes; got ${value.byteLength}`,
-    );
+    invalidConfig('ipHashKey', `must be at least ${MIN_KEY_BYTES} bytes; got ${value.byteLength}`);
   }
-  throw new SessionError(
-    'INVALID_CONFIG',
-    `ipHashKey must be a string or a Buffer/Uint8Array; got ${value === null ? 'null' : typeof value}`,
-  );
+  invalidConfig('ipHashKey', `must be a string or a Buffer/Uint8Array; got ${value === null ? 'null' : typeof value}`);
 }

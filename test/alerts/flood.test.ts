@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { memoryStore } from '../../adapters/storage/memory/index.js';
 import { sqliteStore } from '../../adapters/storage/sqlite/index.js';
-import { createSessionManager, type AlertOptions, type SessionManager, type SessionManagerOptions, type SessionStore } from '../../src/index.js';
+import { createSessionManager, SessionError, type AlertOptions, type SessionManager, type SessionManagerOptions, type SessionStore } from '../../src/index.js';
 import { manualClock } from '../../src/testing/index.js';
 import { generateToken } from '../../src/token.js';
 
@@ -108,12 +108,14 @@ describe('reporting and counting under a flood', () => {
     expect(lines[1]).toContain(`dropped 0 events and ${queues.guesses.dropped - 1} token guesses since the last report (${dropped} in all)`);
   }, 60_000);
 
-  it('hands onError an Error whose stack is its one-line message, with source queue', async () => {
+  it('hands onError a SessionError ALERT_QUEUE_FULL whose stack is its one-line message, with source queue', async () => {
     const { manager, reports } = open(memoryStore());
     await Promise.all(guesses(manager, 12_000));
     await manager.alerts.flush();
     expect(reports.map((r) => r.source)).toEqual(['queue']);
-    expect(reports[0]!.error.stack).toBe(`Error: ${reports[0]!.error.message}`);
+    expect(reports[0]!.error).toBeInstanceOf(SessionError);
+    expect(reports[0]!.error).toMatchObject({ code: 'ALERT_QUEUE_FULL', details: { events: 0, guesses: 1 } });
+    expect(reports[0]!.error.stack).toBe(`SessionError: ${reports[0]!.error.message}`);
     expect(manager.alerts.stats().errors).toBe(0);
   }, 60_000);
 

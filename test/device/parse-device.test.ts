@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { SessionError, type SessionDevice } from '../../src/index.js';
 import { createDeviceParser, parseDevice, type DeviceHeaders, type DeviceInfo, type DeviceInput } from '../../src/device/index.js';
-import { LruCache } from '../../src/device/lru-cache.js';
+import { LruCache } from '../../src/internal/lru-cache.js';
 
 const UA = {
   chromeWindows: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',

@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { Session } from '../../../src/contracts.js';
-import { SessionError } from '../../../src/errors.js';
+import { invalidConfigError, SessionError } from '../../../src/errors.js';
 import {
   appendSetCookie,
   bodyOf,
@@ -101,7 +101,7 @@ export function requireSession(): RequestHandler {
  */
 export function sessionRoutes(sessions: SessionManager, options: SelfServiceOptions = {}): RequestHandler {
   return serve(createSelfService(options), (found) =>
-    found.http.manager !== sessions ? new SessionError('INVALID_CONFIG', 'sessionRoutes() and sessionMiddleware() were given different session managers') : null,
+    found.http.manager !== sessions ? invalidConfigError('sessionRoutes()', 'and sessionMiddleware() were given different session managers') : null,
   );
 }
 
@@ -187,5 +187,5 @@ function responseSink(res: Response): ResponseSink {
 }
 
 function notMounted(): SessionError {
-  return new SessionError('INVALID_CONFIG', 'sessionMiddleware() must be mounted before requireSession(), sessionRoutes() and labRoutes()');
+  return invalidConfigError('sessionMiddleware()', 'must be mounted before requireSession(), sessionRoutes() and labRoutes()');
 }

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Session } from '../../../src/contracts.js';
-import { SessionError } from '../../../src/errors.js';
+import { invalidConfig, invalidConfigError, SessionError } from '../../../src/errors.js';
 import {
   appendSetCookie,
   checkPrefix,
@@ -135,15 +135,15 @@ interface Found {
 const authenticated = new WeakMap<FastifyRequest, Found>();
 
 async function plugin(app: FastifyInstance, options: SessionkeeperPluginOptions): Promise<void> {
-  if (options === null || typeof options !== 'object') throw new SessionError('INVALID_CONFIG', 'the sessionkeeper plugin needs options with a manager');
+  if (options === null || typeof options !== 'object') invalidConfig('the sessionkeeper plugin', 'needs options with a manager');
   const { manager, routesPrefix, routes: routeOptions, labs, labsPrefix, labRoutes: labOptions, ...httpOptions } = options;
   const http = createSessionHttp(manager, httpOptions);
   const routes = routesPrefix === undefined ? null : { prefix: checkPrefix(routesPrefix, 'routesPrefix'), table: createSelfService(routeOptions) };
-  if (routes === null && routeOptions !== undefined) throw new SessionError('INVALID_CONFIG', 'routes options were given without routesPrefix: no routes would be served');
-  if ((labs === undefined) !== (labsPrefix === undefined)) throw new SessionError('INVALID_CONFIG', 'labs and labsPrefix go together: the lab routes need both');
-  if (labs === undefined && labOptions !== undefined) throw new SessionError('INVALID_CONFIG', 'labRoutes options were given without labs and labsPrefix: no lab routes would be served');
+  if (routes === null && routeOptions !== undefined) invalidConfig('routes options', 'were given without routesPrefix: no routes would be served');
+  if ((labs === undefined) !== (labsPrefix === undefined)) invalidConfig('labs', 'and labsPrefix go together: the lab routes need both');
+  if (labs === undefined && labOptions !== undefined) invalidConfig('labRoutes options', 'were given without labs and labsPrefix: no lab routes would be served');
   const labRoutes = labs === undefined ? null : { prefix: checkPrefix(labsPrefix, 'labsPrefix', '/api/v1/me/labs'), table: createLabRouteTable(labs, labOptions) };
-  if (routes !== null && labRoutes !== null && routes.prefix === labRoutes.prefix) throw new SessionError('INVALID_CONFIG', 'labsPrefix must differ from routesPrefix');
+  if (routes !== null && labRoutes !== null && routes.prefix === labRoutes.prefix) invalidConfig('labsPrefix', 'must differ from routesPrefix');
 
   // Fastify 5 refuses a shared object as a request decoration's initial value: both start as null
   // and each request gets its own in onRequest, before any handler can read them.
@@ -260,5 +260,5 @@ function responseSink(reply: FastifyReply): ResponseSink {
 }
 
 function notMounted(): SessionError {
-  return new SessionError('INVALID_CONFIG', 'the sessionkeeper plugin must be registered (with fastify-plugin semantics) before requireSession and the routes');
+  return invalidConfigError('the sessionkeeper plugin', 'must be registered (with fastify-plugin semantics) before requireSession and the routes');
 }

@@ -1,6 +1,6 @@
 import type { Context, Middleware } from 'koa';
 import type { Session } from '../../../src/contracts.js';
-import { SessionError } from '../../../src/errors.js';
+import { invalidConfig, invalidConfigError, SessionError } from '../../../src/errors.js';
 import {
   appendSetCookie,
   bodyOf,
@@ -142,10 +142,10 @@ export function requireSession(): Middleware {
  * app.use(sessionRoutes(sessions, { prefix: '/api/v1/me/sessions' }));
  */
 export function sessionRoutes(sessions: SessionManager, options: KoaSessionRoutesOptions): Middleware {
-  if (options === null || typeof options !== 'object') throw new SessionError('INVALID_CONFIG', 'sessionRoutes() needs options with a prefix');
+  if (options === null || typeof options !== 'object') invalidConfig('sessionRoutes()', 'needs options with a prefix');
   const { prefix, ...selfService } = options;
   return serve(checkPrefix(prefix, 'prefix'), createSelfService(selfService), (found) => {
-    if (found.http.manager !== sessions) throw new SessionError('INVALID_CONFIG', 'sessionRoutes() and sessionMiddleware() were given different session managers');
+    if (found.http.manager !== sessions) invalidConfig('sessionRoutes()', 'and sessionMiddleware() were given different session managers');
   });
 }
 
@@ -161,7 +161,7 @@ export function sessionRoutes(sessions: SessionManager, options: KoaSessionRoute
  * app.use(labRoutes(labs, { prefix: '/labs' }));
  */
 export function labRoutes(labs: Labs, options: KoaLabRoutesOptions): Middleware {
-  if (options === null || typeof options !== 'object') throw new SessionError('INVALID_CONFIG', 'labRoutes() needs options with a prefix');
+  if (options === null || typeof options !== 'object') invalidConfig('labRoutes()', 'needs options with a prefix');
   const { prefix, ...labOptions } = options;
   return serve(checkPrefix(prefix, 'prefix', '/labs'), createLabRouteTable(labs, labOptions), () => {});
 }
@@ -219,5 +219,5 @@ function matchedRoute(ctx: Context): string | null {
 }
 
 function notMounted(): SessionError {
-  return new SessionError('INVALID_CONFIG', 'sessionMiddleware() must be used before requireSession(), sessionRoutes() and labRoutes()');
+  return invalidConfigError('sessionMiddleware()', 'must be used before requireSession(), sessionRoutes() and labRoutes()');
 }

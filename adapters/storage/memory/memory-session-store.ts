@@ -14,7 +14,8 @@ import type {
   FullSessionStore,
 } from '../../../src/contracts.js';
 import { parseDuration, type Duration } from '../../../src/duration.js';
-import { SessionError } from '../../../src/errors.js';
+import { invalidConfig, SessionError, storeContractError } from '../../../src/errors.js';
+import { isAfterPosition, newestFirst } from '../../../src/internal/pagination.js';
 import { higherSeverity } from '../../../src/alerts/severity.js';
 import { assertWithinLimit, deepFreeze } from '../../../src/metadata.js';
 import { assertBelowLabLimits, LIVE_LAB_STATUSES, type Lab, type LabStore, type LabChanges, type LabExpectation, type LabLimits, type LabQuery, type NewLabRecord } from '../../../src/labs/types.js';
@@ -48,10 +49,10 @@ export interface MemoryStoreOptions {
 export function memoryStore(options: MemoryStoreOptions = {}): FullSessionStore & LabStore {
   const maxActivityRows = options.maxActivityRows ?? 100_000;
   if (!Number.isSafeInteger(maxActivityRows) || maxActivityRows < 0) {
-    throw new SessionError('INVALID_CONFIG', 'maxActivityRows must be a non-negative integer');
+    invalidConfig('maxActivityRows', 'must be a non-negative integer');
   }
   const maxAlerts = options.maxAlerts ?? 10_000;
-  if (!Number.isSafeInteger(maxAlerts) || maxAlerts < 1) throw new SessionError('INVALID_CONFIG', 'maxAlerts must be a positive integer');
+  if (!Number.isSafeInteger(maxAlerts) || maxAlerts < 1) invalidConfig('maxAlerts', 'must be a positive integer');
   return new MemorySessionStore(parseDuration(options.retainEnded ?? '1d', 'retainEnded'), maxActivityRows, maxAlerts);
 }
 
@@ -347,7 +348,7 @@ class MemorySessionStore implements FullSessionStore, LabStore {
 
   async listActivity(query: ActivityQuery): Promise<ActivityRecord[]> {
     this.#assertOpen();
-    const { before } = query;
+    const before = query.before && { time: query.before.ts, id: query.before.id };
     return this.#activity
       .filter(
         (row) =>
@@ -356,9 +357,9 @@ class MemorySessionStore implements FullSessionStore, LabStore {
           (query.since === undefined || row.ts >= query.since) &&
           (query.until === undefined || row.ts < query.until) &&
           (query.category === undefined || row.category === query.category) &&
-          (before === undefined || row.ts < before.ts || (row.ts === before.ts && row.id < before.id)),
+          isAfterPosition(row.ts, row.id, before),
       )
-      .sort(newestFirst)
+      .sort((a, b) => newestFirst(a.ts, a.id, b.ts, b.id))
       .slice(0, query.limit);
   }
 
@@ -413,7 +414,7 @@ class MemorySessionStore implements FullSessionStore, LabStore {
 
   async listAlerts(query: AlertQuery): Promise<Alert[]> {
     this.#assertOpen();
-    const { before } = query;
+    const before = query.before && { time: query.before.createdAt, id: query.before.id };
     return [...this.#alerts.values()]
       .filter(
         (a) =>
@@ -421,9 +422,9 @@ class MemorySessionStore implements FullSessionStore, LabStore {
           (query.status === undefined || a.status === query.status) &&
           (query.severity === undefined || a.severity === query.severity) &&
           (query.since === undefined || a.createdAt >= query.since) &&
-          (before === undefined || a.createdAt < before.createdAt || (a.createdAt === before.createdAt && a.id < before.id)),
+          isAfterPosition(a.createdAt, a.id, before),
       )
-      .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+      .sort((a, b) => newestFirst(a.createdAt, a.id, b.createdAt, b.id))
       .slice(0, query.limit);
   }
 
@@ -510,7 +511,7 @@ class MemorySessionStore implements FullSessionStore, LabStore {
     }
     assertBelowLabLimits(ofUser, total, limits);
     const record = build(held);
-    if (held.has(record.network.subnet)) throw new Error(`insertLab: build returned subnet ${record.network.subnet}, which another lab holds`);
+    if (held.has(record.network.subnet)) throw storeContractError('insertLab', `build returned subnet ${record.network.subnet}, which another lab holds`);
     if (this.#labs.has(record.id)) throw new SessionError('INVALID_ARGUMENT', 'A lab with this id already exists');
     const lab = freezeLab({
       ...record,
@@ -680,10 +681,6 @@ function isActive(session: Session, now: EpochMs): boolean {
 /** A session ends at the earlier of its revocation and its idle deadline. */
 function endedBefore(session: Session, cutoff: EpochMs): boolean {
   return session.expiresAt < cutoff || (session.revokedAt !== null && session.revokedAt < cutoff);
-}
-
-function newestFirst(a: ActivityRecord, b: ActivityRecord): number {
-  return b.ts - a.ts || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 }
 
 function byLeastRecentlyActive(a: Session, b: Session): number {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { manualClock } from '../../clock.js';
 import type { SessionStore } from '../../contracts.js';
-import { SessionError } from '../../errors.js';
+import { invalidConfig, SessionError } from '../../errors.js';
 import { createSessionManager } from '../../session-manager.js';
 import { csrfCases } from './cases-csrf.js';
 import { cookieTossingCases, hostileInputCases, trackingCases } from './cases-hostile.js';
@@ -37,10 +37,10 @@ export interface HttpConformanceOptions {
  */
 export function runHttpAdapterConformance(adapter: HttpAdapterUnderTest, options: HttpConformanceOptions): void {
   if (adapter === null || typeof adapter !== 'object' || typeof adapter.start !== 'function') {
-    throw new SessionError('INVALID_CONFIG', 'the adapter under test must have a name and a start(manager, options) function');
+    invalidConfig('the adapter under test', 'must have a name and a start(manager, options) function');
   }
   if (options === null || typeof options !== 'object' || typeof options.store !== 'function') {
-    throw new SessionError('INVALID_CONFIG', 'options.store must be a function that returns a fresh session store');
+    invalidConfig('options.store', 'must be a function that returns a fresh session store');
   }
   describe(`HTTP adapter conformance: ${adapter.name}`, () => {
     const cleanups: Array<() => Promise<void>> = [];

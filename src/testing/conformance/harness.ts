@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, expect } from 'vitest';
 import { manualClock, type ManualClock } from '../../clock.js';
 import { isActivityStore, isAlertStore, type NewSessionRecord, type Session, type SessionDevice, type SessionMetadata, type SessionStore } from '../../contracts.js';
-import { SessionError, type SessionErrorCode } from '../../errors.js';
+import { invalidConfig, SessionError, type SessionErrorCode } from '../../errors.js';
 import type { SessionEvents } from '../../events.js';
 import { createSessionManager, type SessionManager, type SessionManagerOptions } from '../../session-manager.js';
 import { generateToken, hashToken, TOKEN_PREFIX } from '../../token.js';
@@ -136,7 +136,7 @@ export function useHarness<S extends object>(options: CapabilityConformanceOptio
 /** Throws INVALID_CONFIG unless `options.createStore` is a function; `suite` names the caller. */
 export function checkSuiteOptions(options: unknown, suite: string): void {
   if (options === null || typeof options !== 'object' || typeof (options as { createStore?: unknown }).createStore !== 'function') {
-    throw new SessionError('INVALID_CONFIG', `${suite}: options.createStore must be a function`);
+    invalidConfig(`${suite}: options.createStore`, 'must be a function');
   }
 }
 
@@ -177,7 +177,7 @@ async function openHarness<S extends object>(options: CapabilityConformanceOptio
       return makeManager(instrument(peer, new Map(), () => closeOnce(peer)), overrides);
     },
     async peerStore() {
-      if (options.createPeerStore === undefined) throw new SessionError('INVALID_CONFIG', 'this test needs createPeerStore');
+      if (options.createPeerStore === undefined) invalidConfig('createPeerStore', 'is needed by this test');
       const peer = await options.createPeerStore(store);
       peers.push(peer);
       return peer;
@@ -207,7 +207,7 @@ async function openHarness<S extends object>(options: CapabilityConformanceOptio
 function managerStores(target: object, sessions: SessionStore | null): Pick<SessionManagerOptions, 'store' | 'activityStore' | 'alertStore' | 'activity' | 'alerts'> {
   const store = sessions ?? (target as SessionStore);
   if (typeof store.insert !== 'function') {
-    throw new SessionError('INVALID_CONFIG', 'the store under test holds no sessions: pass createSessionStore to the suite');
+    invalidConfig('createSessionStore', 'is needed: the store under test holds no sessions');
   }
   const activity = isActivityStore(target) || isActivityStore(store);
   const alerts = isAlertStore(target) || isAlertStore(store);

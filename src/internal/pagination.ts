@@ -1,5 +1,5 @@
-import type { EpochMs } from './contracts.js';
-import { invalidArgument } from './errors.js';
+import type { EpochMs } from '../contracts.js';
+import { invalidArgument } from '../errors.js';
 
 /**
  * Newest-first lists (activity, alerts) page by keyset: the cursor is the `(time, id)` of the last
@@ -36,3 +36,35 @@ export function toEpochMs(value: unknown, field: string): EpochMs {
   return Math.ceil(ms);
 }
 
+
+/** A keyset position: the `(time, id)` of an item, as in a cursor. */
+export interface Position {
+  readonly time: EpochMs;
+  readonly id: string;
+}
+
+/**
+ * One page of a newest-first list from rows fetched with `limit + 1`: the first `limit` rows, and a
+ * cursor after the last of them when the extra row shows that more follow.
+ *
+ * @example
+ * const rows = await store.listAlerts({ ...query, limit: limit + 1 });
+ * return pageOf(rows, limit, (a) => ({ time: a.createdAt, id: a.id }));
+ */
+export function pageOf<T>(rows: readonly T[], limit: number, position: (item: T) => Position): { items: T[]; nextCursor: string | null } {
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  if (rows.length <= limit || last === undefined) return { items, nextCursor: null };
+  const { time, id } = position(last);
+  return { items, nextCursor: encodeCursor(time, id) };
+}
+
+/** True when `(time, id)` comes after `before` in newest-first order (older, or as old with a smaller id). */
+export function isAfterPosition(time: EpochMs, id: string, before: Position | undefined): boolean {
+  return before === undefined || time < before.time || (time === before.time && id < before.id);
+}
+
+/** Newest-first order of `(time, id)` pairs, ties broken by id descending: the order every store pages in. */
+export function newestFirst(aTime: EpochMs, aId: string, bTime: EpochMs, bId: string): number {
+  return bTime - aTime || (aId < bId ? 1 : aId > bId ? -1 : 0);
+}
