@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { dockerLabs, type Labs } from '../adapters/provisioner/docker/index.js';
+import { dockerLabs, type Labs, type LabStore } from '../adapters/provisioner/docker/index.js';
 import { postgresStore } from '../adapters/storage/postgres/index.js';
 import { sqliteStore } from '../adapters/storage/sqlite/index.js';
 import { createSessionManager, type SessionStore } from '../src/index.js';
@@ -26,9 +26,11 @@ const box = (name: string, ip: number) => ({ name, image: IMAGE, ip, cmd: ['slee
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sessionkeeper-bench-labs-'));
   try {
-    const sessions = createSessionManager({ store: await sqlite(dir, 'labs.db') });
+    const labsStore = await sqlite(dir, 'labs.db');
+    const sessions = createSessionManager({ store: labsStore });
     const labs = dockerLabs({
       manager: sessions,
+      store: labStoreOf(labsStore),
       addressPool: '10.254.0.0/16',
       templates: { duo: { containers: [box('attacker', 10), box('target', 20)] } },
       maxLabsPerUser: 100,
@@ -89,13 +91,13 @@ async function allocations(store: SessionStore): Promise<number> {
   const worker = async () => {
     while (performance.now() < deadline) {
       const id = `lab_bench${String(next++).padStart(16, '0')}`;
-      const lab = await store.insertLab(`u${next % 50}`, { maxPerUser: 1000, maxTotal: 1000 }, (held) => {
+      const lab = await labStoreOf(store).insertLab(`u${next % 50}`, { maxPerUser: 1000, maxTotal: 1000 }, (held) => {
         let index = 0;
         while (held.has(`10.9.${index}.0/24`)) index++;
         const subnet = `10.9.${index}.0/24`;
         return { id, sessionId: 'ses_bench', userId: `u${next % 50}`, template: 'duo', createdAt: 0, expiresAt: 1, network: { name: `sk-lab-${id}`, id: null, subnet, gateway: `10.9.${index}.1` }, containers: [] };
       });
-      await store.updateLab(lab.id, { statuses: ['provisioning'] }, { updatedAt: 1, status: 'stopped', releaseSubnet: true });
+      await labStoreOf(store).updateLab(lab.id, { statuses: ['provisioning'] }, { updatedAt: 1, status: 'stopped', releaseSubnet: true });
       done++;
     }
   };
@@ -120,7 +122,13 @@ async function closeAll(labs: Labs, sessions: { close(): Promise<void> }): Promi
   await sessions.close();
 }
 
+/** The SQL stores implement the lab methods themselves; a store with `labs` offers them there. */
+function labStoreOf(store: SessionStore): LabStore {
+  return (store as { labs?: LabStore }).labs ?? (store as unknown as LabStore);
+}
+
 main().catch((err: unknown) => {
   console.error(err);
   process.exitCode = 1;
 });
+

@@ -1,5 +1,3 @@
-import type { LabStore } from './labs/types.js';
-
 /**
  * The storage contract. The manager holds all policy (timeouts, throttling, events); a store only
  * persists records and makes each method below atomic. Implement this to add a backend, and prove it
@@ -104,7 +102,7 @@ export interface ScanFilter {
  * `STORE_UNAVAILABLE` (with the driver's error as `cause`) when the backend fails, and `CLOSED` after
  * {@link SessionStore.close}. A method that throws has changed nothing.
  */
-export interface SessionStore extends ActivityStore, AlertStore, CounterStore, LabStore {
+export interface SessionStore extends ActivityStore, AlertStore, CounterStore {
   /** Short backend name for messages and benchmarks, e.g. `'memory'`, `'sqlite'`, `'postgres'`. */
   readonly kind: string;
 

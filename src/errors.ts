@@ -1,5 +1,3 @@
-import { LabError } from './labs/types.js';
-
 /**
  * Every error sessionkeeper throws on purpose is a {@link SessionError} with a stable `code`.
  * Codes never change meaning between versions; messages may be reworded.
@@ -65,11 +63,10 @@ export function isSessionError(err: unknown, code?: SessionErrorCode): err is Se
 
 /**
  * Wraps whatever a storage driver threw as `STORE_UNAVAILABLE`, keeping the original as `cause`.
- * SessionErrors and LabErrors pass through unchanged so that store-level codes (e.g. SESSION_LIMIT,
- * LAB_LIMIT) survive.
+ * SessionErrors pass through unchanged so that store-level codes (e.g. SESSION_LIMIT) survive.
  */
-export function toStoreError(err: unknown, operation: string): SessionError | LabError {
-  if (err instanceof SessionError || err instanceof LabError) return err;
+export function toStoreError(err: unknown, operation: string): SessionError {
+  if (err instanceof SessionError) return err;
   const detail = err instanceof Error ? err.message : String(err);
   return new SessionError(ERROR_CODES.STORE_UNAVAILABLE, `Session store failed during ${operation}: ${detail}`, {
     cause: err,

@@ -205,9 +205,10 @@ export interface SessionManager {
 
   /**
    * Deletes, in batches, sessions that ended (expired or revoked) more than `olderThan` ago, and
-   * with them the records of rotated-away tokens, lab sessions and alerts that old (an alert last
-   * seen, or resolved, before then; one that keeps recurring stays), expired alert counters, and
-   * with `activityOlderThan`, activity rows older than that.
+   * with them the records of rotated-away tokens and alerts that old (an alert last seen, or
+   * resolved, before then; one that keeps recurring stays), expired alert counters, and with
+   * `activityOlderThan`, activity rows older than that. Lab records are the provisioner's to delete
+   * (`labs.cleanup()`).
    * @returns how many sessions were deleted (other rows are not counted).
    * @example
    * setInterval(() => sessions.cleanup({ olderThan: '30d', activityOlderThan: '90d' }), 3_600_000).unref();
@@ -335,25 +336,6 @@ function resolveConfig(options: SessionManagerOptions): ResolvedConfig {
 
   const protectIp = createIpProtector({ ipPrivacy: options.ipPrivacy, ipHashKey: options.ipHashKey });
   return { store, idleMs, absoluteMs, touchMs, limit, maxMetadataBytes, now, onListenerError, activity: options.activity ?? {}, protectIp, alerts: options.alerts };
-}
-
-/**
- * What components built on a manager (the lab provisioner) need from it: its store, so their rows
- * live beside the sessions, and its clock. Behind a registered symbol so that it is not public API,
- * and works across the package's separately bundled entry points.
- */
-export const MANAGER_INTERNALS = Symbol.for('sessionkeeper.managerInternals');
-
-export interface ManagerInternals {
-  readonly store: SessionStore;
-  readonly now: () => EpochMs;
-}
-
-/** The internals of a manager made by {@link createSessionManager}. */
-export function managerInternals(manager: SessionManager): ManagerInternals {
-  const internals = (manager as { [MANAGER_INTERNALS]?: () => ManagerInternals } | null)?.[MANAGER_INTERNALS];
-  if (typeof internals !== 'function') invalidConfig('manager', 'must be a session manager made by createSessionManager()');
-  return internals.call(manager);
 }
 
 class DefaultSessionManager implements SessionManager {
@@ -650,7 +632,6 @@ class DefaultSessionManager implements SessionManager {
     const sessions = await this.#deleteInBatches((limit) => this.#store.deleteEndedBefore(now - olderThanMs, limit), batchSize);
     await this.#deleteInBatches((limit) => this.#store.deleteRotatedTokensBefore(now - olderThanMs, limit), batchSize);
     await this.#deleteInBatches((limit) => this.#store.deleteCountersBefore(now, limit), batchSize);
-    await this.#deleteInBatches((limit) => this.#store.deleteLabsEndedBefore(now - olderThanMs, limit), batchSize);
     await this.#deleteInBatches((limit) => this.#store.deleteAlertsBefore(now - olderThanMs, limit), batchSize);
     if (activityMs !== undefined) {
       await this.#deleteInBatches((limit) => this.#store.deleteActivityBefore(now - activityMs, limit), batchSize);
@@ -669,11 +650,6 @@ class DefaultSessionManager implements SessionManager {
 
   on<E extends keyof SessionEvents>(event: E, listener: SessionEventListener<E>): () => void {
     return this.#events.on(event, listener);
-  }
-
-  [MANAGER_INTERNALS](): ManagerInternals {
-    this.#assertOpen();
-    return { store: this.#store, now: this.#now };
   }
 
   async close(): Promise<void> {

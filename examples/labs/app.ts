@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { createSessionManager, type SessionManager, type SessionStore } from 'sessionkeeper';
-import { dockerLabs, type Labs, type LabTemplate } from 'sessionkeeper/docker';
+import { dockerLabs, type Labs, type LabStore, type LabTemplate } from 'sessionkeeper/docker';
 import { labRoutes, requireSession, sessionErrorHandler, sessionMiddleware, sessionRoutes } from 'sessionkeeper/express';
 import { sqliteStore } from 'sessionkeeper/sqlite';
 
@@ -74,6 +74,8 @@ export async function createLabApp(options: LabExampleOptions = {}): Promise<Lab
   const image = options.image ?? process.env.LAB_IMAGE ?? 'sessionkeeper-busybox:latest';
   const labs = dockerLabs({
     manager: sessions,
+    // Labs are stored beside the sessions that own them, in the same database.
+    store: labStoreOf(store),
     addressPool: options.addressPool ?? '10.200.0.0/16',
     templates: { 'web-pentest': webPentestTemplate(image) },
     maxLabsPerUser: 1,
@@ -140,3 +142,11 @@ export async function createLabApp(options: LabExampleOptions = {}): Promise<Lab
 // --- internal ---
 
 const NAME = /^[^\u0000-\u001f\u007f]{1,64}$/u;
+
+/**
+ * The lab store of `store`: `memoryStore().labs`; the SQLite and Postgres stores implement the lab
+ * methods themselves.
+ */
+function labStoreOf(store: SessionStore): LabStore {
+  return (store as { labs?: LabStore }).labs ?? (store as unknown as LabStore);
+}

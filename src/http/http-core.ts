@@ -1,12 +1,10 @@
 import { serialize as serializeCookie } from 'cookie';
 import type { Session } from '../contracts.js';
 import { invalidConfig, SessionError, type SessionErrorCode } from '../errors.js';
-import { LabError, type LabErrorCode } from '../labs/types.js';
 import { createClientIpResolver, createPeerTrust, type ClientIpResolver } from '../net/index.js';
 import type { CreateSessionInput, SessionManager, ValidateContext } from '../session-manager.js';
 import { isWellFormedToken } from '../token.js';
-import { LAB_STATUS_BY_CODE } from './lab-errors.js';
-import type { Authentication, HttpErrorCode, HttpRequest, HttpResponse, RequestHeaders, SessionCookieOptions, SessionHttpOptions } from './types.js';
+import type { Authentication, HttpAnswerable, HttpErrorCode, HttpRequest, HttpResponse, RequestHeaders, SessionCookieOptions, SessionHttpOptions } from './types.js';
 
 /**
  * The framework-independent half of the middleware: token extraction, cookies, client address,
@@ -359,25 +357,23 @@ class Core implements SessionHttp {
 }
 
 /**
- * The JSON response for an error sessionkeeper knows: its own (`SessionError`, `LabError`,
- * `HttpError`) and a framework's refusal of a request body (express.json()'s http-errors, Fastify's
- * `FST_ERR_CTP_*`). `null` for anything else, which is the application's to handle.
+ * The JSON response for an error sessionkeeper knows: its own (`SessionError`, `HttpError`, and an
+ * error that states its own answer, {@link HttpAnswerable}, such as `LabError`) and a framework's
+ * refusal of a request body (express.json()'s http-errors, Fastify's `FST_ERR_CTP_*`). `null` for
+ * anything else, which is the application's to handle.
  *
- * This is the one place that maps error codes to statuses: `SESSION_NOT_FOUND` and `LAB_NOT_FOUND`
- * 404, `SESSION_INACTIVE`, `LAB_LIMIT`, `EXTENSION_LIMIT` and `LAB_NOT_ACTIVE` 409, `SESSION_LIMIT`
- * 429, `TEMPLATE_UNKNOWN` and invalid arguments 400, `IMAGE_MISSING` 500, `DOCKER_ERROR` 502, an
- * unavailable store or Docker engine and an exhausted address pool 503.
+ * This is the one place that maps session error codes to statuses: `SESSION_NOT_FOUND` 404,
+ * `SESSION_INACTIVE` 409, `SESSION_LIMIT` 429, invalid arguments 400, an unavailable store 503.
  *
  * @example
- * const response = knownErrorResponse(new LabError('LAB_LIMIT', 'Stop a lab first'));
- * // { status: 409, headers: { 'cache-control': 'no-store' }, body: { error: { code: 'LAB_LIMIT', message: 'Stop a lab first' } } }
+ * const response = knownErrorResponse(new SessionError('SESSION_LIMIT', 'Sign out a device first'));
+ * // { status: 429, headers: { 'cache-control': 'no-store' }, body: { error: { code: 'SESSION_LIMIT', message: 'Sign out a device first' } } }
  */
 export function knownErrorResponse(error: unknown): HttpResponse | null {
   if (error instanceof HttpError) return json(error.status, error.code, error.message);
-  if (error instanceof LabError) {
-    const mapped = LAB_STATUS_BY_CODE[error.code];
-    if (mapped === undefined) return null;
-    return json(mapped.status, error.code, mapped.message ?? error.message);
+  if (isHttpAnswerable(error)) {
+    const { status, code, message } = error.httpAnswer();
+    return json(status, code, message);
   }
   if (error instanceof SessionError) {
     const status = STATUS_BY_CODE[error.code];
@@ -400,8 +396,12 @@ export function errorResponse(error: unknown): HttpResponse {
 }
 
 /** An error response in the one shape every route uses. */
-export function json(status: number, code: HttpErrorCode | SessionErrorCode | LabErrorCode, message: string): HttpResponse {
+export function json(status: number, code: HttpErrorCode | SessionErrorCode | (string & {}), message: string): HttpResponse {
   return { status, headers: NO_STORE, body: { error: { code, message } } };
+}
+
+function isHttpAnswerable(error: unknown): error is Error & HttpAnswerable {
+  return error instanceof Error && typeof (error as Partial<HttpAnswerable>).httpAnswer === 'function';
 }
 
 function bearerToken(headers: RequestHeaders): string | undefined {

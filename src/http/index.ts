@@ -3,7 +3,7 @@ export { bodyOf, MAX_BODY_BYTES, parseJsonBody, readJsonBody } from './body.js';
 export type { LoginExtra, LoginResult, RequestOutcome, SessionHttp } from './http-core.js';
 export { createSelfService, sessionView } from './self-service.js';
 export type { SelfService, SelfServiceOptions, SelfServiceRequest, SessionView } from './self-service.js';
-export type { Authentication, HttpErrorCode, HttpRequest, HttpResponse, RequestHeaders, SessionCookieOptions, SessionHttpOptions } from './types.js';
+export type { Authentication, HttpAnswerable, HttpErrorCode, HttpRequest, HttpResponse, RequestHeaders, SessionCookieOptions, SessionHttpOptions } from './types.js';
 export { requestHelpers } from './request-helpers.js';
 export type { HelperTarget, SessionHelpers } from './request-helpers.js';
 export { routeTable, serveRoute } from './route-table.js';
@@ -12,6 +12,3 @@ export { checkPrefix, fromNodeRequest, normalizeHeaders, pathBelow, splitRequest
 export type { NodeRequestLike } from './request-target.js';
 export { appendSetCookie, helperTarget, JSON_CONTENT_TYPE, sendResponse } from './response.js';
 export type { ResponseSink } from './response.js';
-export { createLabRoutes, labView } from './lab-routes.js';
-export type { LabRoutes, LabRoutesOptions, LabRoutesRequest, LabStatsView, LabView } from './lab-routes.js';
-export { createLabRouteTable, labRouteTable } from './lab-route-table.js';

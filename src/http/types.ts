@@ -94,7 +94,16 @@ export interface Authentication {
   readonly ip: string | null;
 }
 
-/** Error codes of HTTP responses, in `{ error: { code, message } }`. Session and lab error codes pass through. */
+/**
+ * An error that states its own HTTP answer, as a feature module's errors do (`LabError` of
+ * `sessionkeeper/labs`): `knownErrorResponse()` answers it as `{ error: { code, message } }` with
+ * `status`, so the core needs no table of that module's codes.
+ */
+export interface HttpAnswerable {
+  httpAnswer(): { readonly status: number; readonly code: string; readonly message: string };
+}
+
+/** Error codes of HTTP responses, in `{ error: { code, message } }`. Session error codes, and those of an {@link HttpAnswerable} error, pass through. */
 export type HttpErrorCode =
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN_ORIGIN'

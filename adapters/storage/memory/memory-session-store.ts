@@ -17,7 +17,8 @@ import { parseDuration, type Duration } from '../../../src/duration.js';
 import { SessionError } from '../../../src/errors.js';
 import { higherSeverity } from '../../../src/alerts/severity.js';
 import { assertWithinLimit, deepFreeze } from '../../../src/metadata.js';
-import { assertBelowLabLimits, LIVE_LAB_STATUSES, type Lab, type LabChanges, type LabExpectation, type LabLimits, type LabQuery, type NewLabRecord } from '../../../src/labs/types.js';
+import type { LabStore } from '../../../src/labs/types.js';
+import { MemoryLabStore } from './memory-lab-store.js';
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
@@ -36,6 +37,12 @@ export interface MemoryStoreOptions {
   maxAlerts?: number;
 }
 
+/** What {@link memoryStore} returns: a session store, and beside it the lab store of the same memory. */
+export interface MemoryStore extends SessionStore {
+  /** Labs for a provisioner (`dockerLabs({ manager, store: store.labs, ... })`); closed with this store. */
+  readonly labs: LabStore;
+}
+
 /**
  * A store that keeps sessions in this process's memory: for tests, development and single-process
  * apps that accept losing sessions on restart. Operations are atomic because each one runs to
@@ -45,7 +52,7 @@ export interface MemoryStoreOptions {
  * @example
  * const sessions = createSessionManager({ store: memoryStore() });
  */
-export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
+export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const maxActivityRows = options.maxActivityRows ?? 100_000;
   if (!Number.isSafeInteger(maxActivityRows) || maxActivityRows < 0) {
     throw new SessionError('INVALID_CONFIG', 'maxActivityRows must be a non-negative integer');
@@ -137,7 +144,7 @@ class CounterTable {
   }
 }
 
-class MemorySessionStore implements SessionStore {
+class MemorySessionStore implements MemoryStore {
   readonly kind = 'memory';
   // Sessions are stored frozen and returned as they are, so a read allocates nothing; every change
   // replaces the object. The token hash lives only as a key, so sessions never carry it.
@@ -161,10 +168,10 @@ class MemorySessionStore implements SessionStore {
   readonly #rotated = new Map<string, RotatedToken>();
   /** Least recently hit key first: re-inserted on every hit. */
   readonly #counters = new CounterTable();
-  /** Labs by id, oldest insert first; few enough that queries scan them all. */
-  readonly #labs = new Map<string, Lab>();
   #sweep: Iterator<string> | null = null;
   #closed = false;
+
+  readonly labs = new MemoryLabStore(() => this.#assertOpen());
 
   constructor(retainEndedMs: number, maxActivityRows: number, maxAlerts: number) {
     this.#retainEndedMs = retainEndedMs;
@@ -495,90 +502,9 @@ class MemorySessionStore implements SessionStore {
     return deleted;
   }
 
-  async insertLab(userId: string, limits: LabLimits, build: (heldSubnets: ReadonlySet<string>) => NewLabRecord): Promise<Lab> {
-    this.#assertOpen();
-    let ofUser = 0;
-    let total = 0;
-    const held = new Set<string>();
-    for (const lab of this.#labs.values()) {
-      if (LIVE_LAB_STATUSES.includes(lab.status)) {
-        total++;
-        if (lab.userId === userId) ofUser++;
-      }
-      if (lab.subnetHeld) held.add(lab.network.subnet);
-    }
-    assertBelowLabLimits(ofUser, total, limits);
-    const record = build(held);
-    if (held.has(record.network.subnet)) throw new Error(`insertLab: build returned subnet ${record.network.subnet}, which another lab holds`);
-    if (this.#labs.has(record.id)) throw new SessionError('INVALID_ARGUMENT', 'A lab with this id already exists');
-    const lab = freezeLab({
-      ...record,
-      status: 'provisioning',
-      updatedAt: record.createdAt,
-      extensions: 0,
-      stopReason: null,
-      error: null,
-      subnetHeld: true,
-    });
-    this.#labs.set(lab.id, lab);
-    return lab;
-  }
-
-  async updateLab(id: string, expected: LabExpectation, changes: LabChanges): Promise<Lab | null> {
-    this.#assertOpen();
-    const lab = this.#labs.get(id);
-    if (lab === undefined || !expected.statuses.includes(lab.status)) return null;
-    if (expected.extensions !== undefined && lab.extensions !== expected.extensions) return null;
-    const updated = freezeLab({
-      ...lab,
-      status: changes.status ?? lab.status,
-      network: changes.networkId === undefined ? lab.network : { ...lab.network, id: changes.networkId },
-      containers: changes.containers ?? lab.containers,
-      updatedAt: changes.updatedAt,
-      expiresAt: changes.expiresAt ?? lab.expiresAt,
-      extensions: changes.extensions ?? lab.extensions,
-      stopReason: changes.stopReason ?? lab.stopReason,
-      error: changes.error ?? lab.error,
-      subnetHeld: changes.releaseSubnet === true ? false : lab.subnetHeld,
-    });
-    this.#labs.set(id, updated);
-    return updated;
-  }
-
-  async getLab(id: string): Promise<Lab | null> {
-    this.#assertOpen();
-    return this.#labs.get(id) ?? null;
-  }
-
-  async listLabs(query: LabQuery): Promise<Lab[]> {
-    this.#assertOpen();
-    return [...this.#labs.values()]
-      .filter(
-        (lab) =>
-          (query.userId === undefined || lab.userId === query.userId) &&
-          (query.sessionId === undefined || lab.sessionId === query.sessionId) &&
-          (query.statuses === undefined || query.statuses.includes(lab.status)) &&
-          (query.subnetHeld === undefined || lab.subnetHeld === query.subnetHeld),
-      )
-      .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  }
-
-  async deleteLabsEndedBefore(cutoff: EpochMs, limit: number): Promise<number> {
-    this.#assertOpen();
-    let deleted = 0;
-    for (const [id, lab] of this.#labs) {
-      if (deleted === limit) break;
-      if ((lab.status === 'stopped' || lab.status === 'failed') && !lab.subnetHeld && lab.updatedAt < cutoff) {
-        this.#labs.delete(id);
-        deleted++;
-      }
-    }
-    return deleted;
-  }
-
   async close(): Promise<void> {
     this.#closed = true;
-    this.#labs.clear();
+    this.labs.clear();
     this.#rotated.clear();
     this.#counters.clear();
     this.#alerts.clear();
@@ -699,29 +625,6 @@ function touched(session: Session, at: EpochMs, idleExpiresAt: EpochMs): Session
 
 function revoked(session: Session, reason: string, at: EpochMs): Session {
   return freezeSession({ ...session, status: 'revoked', revokedAt: at, revokeReason: reason });
-}
-
-/**
- * Builds every stored lab with one property order, frozen, and detached from the caller's objects
- * (the network, containers and error may come straight from the caller).
- */
-function freezeLab(lab: Lab): Lab {
-  return Object.freeze({
-    id: lab.id,
-    sessionId: lab.sessionId,
-    userId: lab.userId,
-    template: lab.template,
-    status: lab.status,
-    network: Object.freeze({ name: lab.network.name, id: lab.network.id, subnet: lab.network.subnet, gateway: lab.network.gateway }),
-    containers: deepFreeze(structuredClone(lab.containers)),
-    createdAt: lab.createdAt,
-    updatedAt: lab.updatedAt,
-    expiresAt: lab.expiresAt,
-    extensions: lab.extensions,
-    stopReason: lab.stopReason,
-    error: lab.error === null ? null : deepFreeze(structuredClone(lab.error)),
-    subnetHeld: lab.subnetHeld,
-  });
 }
 
 /** Builds every stored session with one property order, so they share a single hidden class. */
