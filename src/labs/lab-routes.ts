@@ -4,8 +4,8 @@ import { invalidArgument, SessionError } from '../errors.js';
 import { NO_STORE, type SessionHttp } from '../http/http-core.js';
 import type { SelfServiceRequest } from '../http/self-service.js';
 import type { Authentication, HttpResponse } from '../http/types.js';
-import { LAB_ID_PATTERN } from '../token.js';
 import { LAB_STATUS_BY_CODE, LabError, type LabErrorCode } from './errors.js';
+import { LAB_ID_PATTERN } from './lab-id.js';
 import type { Lab, Labs, LabStats, LabStatus, LabStopReason } from './types.js';
 
 /** Options of the lab routes (`labRoutes(labs, options)`). */

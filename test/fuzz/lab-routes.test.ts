@@ -9,7 +9,7 @@ import { dockerLabs } from '../../adapters/provisioner/docker/index.js';
 import { createSessionManager, type SessionManager } from '../../src/index.js';
 import type { Labs } from '../../src/labs/index.js';
 import { manualClock } from '../../src/testing/index.js';
-import { generateLabId } from '../../src/token.js';
+import { generateLabId } from '../../src/labs/lab-id.js';
 import { frameworks, LABS_PREFIX, type TestServer } from '../http/servers.js';
 import { brokenJsonText, fuzzParams, fuzzTimeout, hostileJsonText, hostileString, tokenBody } from '../support/fuzz.js';
 import { expectSafeResponse, HostileClient, pct } from '../support/hostile-http.js';

@@ -4,6 +4,7 @@ import { parseDuration, type Duration } from '../../../src/duration.js';
 import { invalidArgument, invalidConfig, SessionError } from '../../../src/errors.js';
 import { SessionEmitter } from '../../../src/events.js';
 import { LabError, toLabStoreError } from '../../../src/labs/errors.js';
+import { generateLabId, LAB_ID_PATTERN } from '../../../src/labs/lab-id.js';
 import {
   LIVE_LAB_STATUSES,
   type Lab,
@@ -19,7 +20,6 @@ import {
   type ReconcileReport,
 } from '../../../src/labs/types.js';
 import type { SessionManager } from '../../../src/session-manager.js';
-import { generateLabId, LAB_ID_PATTERN } from '../../../src/token.js';
 import { resolveDockerClient, type DockerClient, type DockerNetworkInfo } from './docker-client.js';
 import { errorEvidence, provisionError } from './docker-errors.js';
 import { LAB_LABELS, LabDocker, labName } from './lab-docker.js';
