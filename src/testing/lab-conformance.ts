@@ -121,72 +121,82 @@ async function expectError(action: () => unknown, code: SessionErrorCode, label 
 }
 
 function describeLabs(t: () => LabHarness, options: LabStoreConformanceOptions): void {
-  const POOL = Array.from({ length: 10 }, (_, i) => `10.10.${i}.0/24`);
-  const NO_LIMITS: LabLimits = { maxPerUser: 1_000, maxTotal: 1_000 };
+  describe('lab storage', () => {
+    describeInserts(t, options);
+    describeLimits(t);
+    describeUpdates(t);
+    describeQueries(t);
+  });
+}
 
-  const labRecord = (userId: string, subnet: string, overrides: Partial<NewLabRecord> = {}): NewLabRecord => {
-    const id = overrides.id ?? `lab_${randomBytes(8).toString('hex')}`;
-    const net = subnet.slice(0, subnet.lastIndexOf('.'));
-    return {
-      id,
-      sessionId: 'ses_1',
-      userId,
-      template: 'web',
-      createdAt: START,
-      expiresAt: START + HOUR,
-      network: { name: `sk-lab-${id}`, id: null, subnet, gateway: `${net}.1` },
-      containers: [
-        { name: 'attacker', id: null, ip: `${net}.2`, image: 'kali:2024.1' },
-        { name: 'target', id: null, ip: `${net}.3`, image: 'nginx:1.27' },
-      ],
-      ...overrides,
-    };
+const POOL = Array.from({ length: 10 }, (_, i) => `10.10.${i}.0/24`);
+const NO_LIMITS: LabLimits = { maxPerUser: 1_000, maxTotal: 1_000 };
+
+const labRecord = (userId: string, subnet: string, overrides: Partial<NewLabRecord> = {}): NewLabRecord => {
+  const id = overrides.id ?? `lab_${randomBytes(8).toString('hex')}`;
+  const net = subnet.slice(0, subnet.lastIndexOf('.'));
+  return {
+    id,
+    sessionId: 'ses_1',
+    userId,
+    template: 'web',
+    createdAt: START,
+    expiresAt: START + HOUR,
+    network: { name: `sk-lab-${id}`, id: null, subnet, gateway: `${net}.1` },
+    containers: [
+      { name: 'attacker', id: null, ip: `${net}.2`, image: 'kali:2024.1' },
+      { name: 'target', id: null, ip: `${net}.3`, image: 'nginx:1.27' },
+    ],
+    ...overrides,
+  };
+};
+
+/** A build as a provisioner's: the lowest subnet of the pool that no lab holds. */
+const lowestFree =
+  (userId: string, overrides: Partial<NewLabRecord> = {}) =>
+  (held: ReadonlySet<string>): NewLabRecord => {
+    const subnet = POOL.find((candidate) => !held.has(candidate));
+    if (subnet === undefined) throw new LabError('POOL_EXHAUSTED', 'Every subnet of the pool is held');
+    return labRecord(userId, subnet, overrides);
   };
 
-  /** A build as a provisioner's: the lowest subnet of the pool that no lab holds. */
-  const lowestFree =
-    (userId: string, overrides: Partial<NewLabRecord> = {}) =>
-    (held: ReadonlySet<string>): NewLabRecord => {
-      const subnet = POOL.find((candidate) => !held.has(candidate));
-      if (subnet === undefined) throw new LabError('POOL_EXHAUSTED', 'Every subnet of the pool is held');
-      return labRecord(userId, subnet, overrides);
-    };
+const insert = (store: LabStore, userId: string, overrides: Partial<NewLabRecord> = {}, limits = NO_LIMITS): Promise<Lab> =>
+  store.insertLab(userId, limits, lowestFree(userId, overrides));
 
-  const insert = (store: LabStore, userId: string, overrides: Partial<NewLabRecord> = {}, limits = NO_LIMITS): Promise<Lab> =>
-    store.insertLab(userId, limits, lowestFree(userId, overrides));
+/** Ends a lab as a teardown does: stopped (or failed), then its subnet released. */
+const end = async (store: LabStore, lab: Lab, at: number, status: 'stopped' | 'failed' = 'stopped'): Promise<Lab> => {
+  const ended = await store.updateLab(lab.id, { statuses: ['provisioning', 'active', 'stopping'] }, { updatedAt: at, status, releaseSubnet: true });
+  expect(ended).not.toBeNull();
+  return ended!;
+};
 
-  /** Ends a lab as a teardown does: stopped (or failed), then its subnet released. */
-  const end = async (store: LabStore, lab: Lab, at: number, status: 'stopped' | 'failed' = 'stopped'): Promise<Lab> => {
-    const ended = await store.updateLab(lab.id, { statuses: ['provisioning', 'active', 'stopping'] }, { updatedAt: at, status, releaseSubnet: true });
-    expect(ended).not.toBeNull();
-    return ended!;
-  };
-
-  async function expectLabError(action: () => unknown, code: LabError['code']): Promise<LabError> {
-    let caught: unknown;
-    try {
-      await action();
-    } catch (err) {
-      caught = err;
-    }
-    expect(caught, `expected a LabError ${code}`).toBeInstanceOf(LabError);
-    expect((caught as LabError).code).toBe(code);
-    return caught as LabError;
+async function expectLabError(action: () => unknown, code: LabError['code']): Promise<LabError> {
+  let caught: unknown;
+  try {
+    await action();
+  } catch (err) {
+    caught = err;
   }
+  expect(caught, `expected a LabError ${code}`).toBeInstanceOf(LabError);
+  expect((caught as LabError).code).toBe(code);
+  return caught as LabError;
+}
 
-  /** 20 concurrent inserts round-robin over `stores`, each taking the lowest free subnet of a 10-subnet pool. */
-  async function allocateAtOnce(h: LabHarness, stores: LabStore[]): Promise<void> {
-    const settled = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => insert(stores[i % stores.length]!, h.user())));
-    const won = settled.filter((r): r is PromiseFulfilledResult<Lab> => r.status === 'fulfilled').map((r) => r.value);
-    const lost = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
-    expect(won).toHaveLength(10);
-    expect(new Set(won.map((lab) => lab.network.subnet))).toEqual(new Set(POOL));
-    expect(lost).toHaveLength(10);
-    for (const err of lost) expect(err instanceof LabError && err.code).toBe('POOL_EXHAUSTED');
-    const held = await h.labs.listLabs({ subnetHeld: true });
-    expect(held.map((lab) => lab.network.subnet).sort()).toEqual([...POOL].sort());
-  }
+/** 20 concurrent inserts round-robin over `stores`, each taking the lowest free subnet of a 10-subnet pool. */
+async function allocateAtOnce(h: LabHarness, stores: LabStore[]): Promise<void> {
+  const settled = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => insert(stores[i % stores.length]!, h.user())));
+  const won = settled.filter((r): r is PromiseFulfilledResult<Lab> => r.status === 'fulfilled').map((r) => r.value);
+  const lost = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
+  expect(won).toHaveLength(10);
+  expect(new Set(won.map((lab) => lab.network.subnet))).toEqual(new Set(POOL));
+  expect(lost).toHaveLength(10);
+  for (const err of lost) expect(err instanceof LabError && err.code).toBe('POOL_EXHAUSTED');
+  const held = await h.labs.listLabs({ subnetHeld: true });
+  expect(held.map((lab) => lab.network.subnet).sort()).toEqual([...POOL].sort());
+}
 
+
+function describeInserts(t: () => LabHarness, options: LabStoreConformanceOptions): void {
   it('insertLab stores a provisioning lab holding its subnet, and getLab returns it equal', async () => {
     const h = t();
     const userId = h.user();
@@ -223,38 +233,6 @@ function describeLabs(t: () => LabHarness, options: LabStoreConformanceOptions):
     expect(lab.network.subnet).toBe(POOL[3]);
   });
 
-  it('maxPerUser: a user with that many live labs gets LAB_LIMIT without build being called; ended labs and other users do not count', async () => {
-    const h = t();
-    const limits: LabLimits = { maxPerUser: 1, maxTotal: 100 };
-    const [alice, bob] = [h.user('alice'), h.user('bob')];
-    const first = await insert(h.labs, alice, {}, limits);
-    let built = 0;
-    const refused = () => h.labs.insertLab(alice, limits, (held) => (built++, lowestFree(alice)(held)));
-    const err = await expectLabError(refused, 'LAB_LIMIT');
-    expect(err.details).toEqual({ limit: 'maxLabsPerUser', max: 1 });
-    expect(built).toBe(0);
-    await insert(h.labs, bob, {}, limits);
-    // A stopping lab is still live.
-    await h.labs.updateLab(first.id, { statuses: ['provisioning'] }, { updatedAt: START + MINUTE, status: 'stopping' });
-    await expectLabError(refused, 'LAB_LIMIT');
-    await h.labs.updateLab(first.id, { statuses: ['stopping'] }, { updatedAt: START + 2 * MINUTE, status: 'stopped' });
-    await insert(h.labs, alice, {}, limits);
-    expect(await h.labs.listLabs({ userId: alice })).toHaveLength(2);
-  });
-
-  it('maxTotal: with that many live labs every user gets LAB_LIMIT; ended labs do not count', async () => {
-    const h = t();
-    const limits: LabLimits = { maxPerUser: 100, maxTotal: 2 };
-    const first = await insert(h.labs, h.user(), {}, limits);
-    await insert(h.labs, h.user(), {}, limits);
-    const carol = h.user('carol');
-    const err = await expectLabError(() => insert(h.labs, carol, {}, limits), 'LAB_LIMIT');
-    expect(err.details).toEqual({ limit: 'maxLabsTotal', max: 2 });
-    await end(h.labs, first, START + MINUTE, 'failed');
-    await insert(h.labs, carol, {}, limits);
-    expect(await h.labs.listLabs({})).toHaveLength(3);
-  });
-
   it('a LabError thrown by build propagates unchanged and nothing is written', async () => {
     const h = t();
     const userId = h.user();
@@ -289,6 +267,44 @@ function describeLabs(t: () => LabHarness, options: LabStoreConformanceOptions):
     await allocateAtOnce(h, [h.labs, await h.peerLabs()]);
   });
 
+}
+
+function describeLimits(t: () => LabHarness): void {
+  it('maxPerUser: a user with that many live labs gets LAB_LIMIT without build being called; ended labs and other users do not count', async () => {
+    const h = t();
+    const limits: LabLimits = { maxPerUser: 1, maxTotal: 100 };
+    const [alice, bob] = [h.user('alice'), h.user('bob')];
+    const first = await insert(h.labs, alice, {}, limits);
+    let built = 0;
+    const refused = () => h.labs.insertLab(alice, limits, (held) => (built++, lowestFree(alice)(held)));
+    const err = await expectLabError(refused, 'LAB_LIMIT');
+    expect(err.details).toEqual({ limit: 'maxLabsPerUser', max: 1 });
+    expect(built).toBe(0);
+    await insert(h.labs, bob, {}, limits);
+    // A stopping lab is still live.
+    await h.labs.updateLab(first.id, { statuses: ['provisioning'] }, { updatedAt: START + MINUTE, status: 'stopping' });
+    await expectLabError(refused, 'LAB_LIMIT');
+    await h.labs.updateLab(first.id, { statuses: ['stopping'] }, { updatedAt: START + 2 * MINUTE, status: 'stopped' });
+    await insert(h.labs, alice, {}, limits);
+    expect(await h.labs.listLabs({ userId: alice })).toHaveLength(2);
+  });
+
+  it('maxTotal: with that many live labs every user gets LAB_LIMIT; ended labs do not count', async () => {
+    const h = t();
+    const limits: LabLimits = { maxPerUser: 100, maxTotal: 2 };
+    const first = await insert(h.labs, h.user(), {}, limits);
+    await insert(h.labs, h.user(), {}, limits);
+    const carol = h.user('carol');
+    const err = await expectLabError(() => insert(h.labs, carol, {}, limits), 'LAB_LIMIT');
+    expect(err.details).toEqual({ limit: 'maxLabsTotal', max: 2 });
+    await end(h.labs, first, START + MINUTE, 'failed');
+    await insert(h.labs, carol, {}, limits);
+    expect(await h.labs.listLabs({})).toHaveLength(3);
+  });
+
+}
+
+function describeUpdates(t: () => LabHarness): void {
   it('updateLab is a compare-and-set: a lab in another status is left alone; a match applies the changes and sets updatedAt', async () => {
     const h = t();
     const lab = await insert(h.labs, h.user());
@@ -340,6 +356,9 @@ function describeLabs(t: () => LabHarness, options: LabStoreConformanceOptions):
     expect((await insert(h.labs, userId)).network.subnet).toBe(POOL[4]);
   });
 
+}
+
+function describeQueries(t: () => LabHarness): void {
   it('listLabs filters by user, session, statuses and subnetHeld, oldest first (then by id)', async () => {
     const h = t();
     const [alice, bob] = [h.user('alice'), h.user('bob')];

@@ -4,6 +4,7 @@ import type { Lab } from '../../../src/labs/types.js';
 // How the provisioner reads what a dockerode-shaped client threw: `statusCode` is Docker's answer,
 // none means the engine did not answer.
 
+/** Docker's HTTP status in what the client threw; `undefined` when the engine did not answer. */
 export function statusOf(err: unknown): number | undefined {
   const status = (err as { statusCode?: unknown } | null)?.statusCode;
   return typeof status === 'number' ? status : undefined;
@@ -16,6 +17,7 @@ export function dockerMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** `DOCKER_UNAVAILABLE` without a status, else `DOCKER_ERROR` with it; a LabError passes through. */
 export function dockerError(err: unknown, action: string): LabError {
   if (err instanceof LabError) return err;
   const statusCode = statusOf(err);
@@ -25,6 +27,7 @@ export function dockerError(err: unknown, action: string): LabError {
   return new LabError('DOCKER_ERROR', `Docker failed ${action}: ${dockerMessage(err)}`, { statusCode }, { cause: err });
 }
 
+/** A failed start's error: `IMAGE_MISSING` and `SUBNET_OVERLAP` told from Docker's answer, else {@link dockerError}. */
 export function provisionError(err: unknown, lab: Lab, container: string | undefined): LabError {
   const statusCode = statusOf(err);
   const message = dockerMessage(err);
@@ -43,6 +46,7 @@ export function errorEvidence(error: LabError, container: string | undefined): R
   return { code: error.code, message: error.message, ...error.details, ...(container !== undefined ? { container } : {}) };
 }
 
+/** Resolves `null` for what is already gone (404) or already so (304): removal is idempotent. */
 export async function ignoreMissing<T>(operation: Promise<T>): Promise<T | null> {
   try {
     return await operation;

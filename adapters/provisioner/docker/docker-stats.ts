@@ -9,6 +9,7 @@ export interface DockerStats {
   pids_stats?: { current?: number };
 }
 
+/** One container's sample as `docker stats` shows it: CPU in percent of one core, memory without reclaimable cache. */
 export function containerStats(container: LabContainer, s: DockerStats): LabContainerStats {
   const cpuDelta = (s.cpu_stats?.cpu_usage?.total_usage ?? 0) - (s.precpu_stats?.cpu_usage?.total_usage ?? 0);
   const systemDelta = (s.cpu_stats?.system_cpu_usage ?? 0) - (s.precpu_stats?.system_cpu_usage ?? 0);
