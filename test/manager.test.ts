@@ -50,8 +50,8 @@ function failing(method: keyof SessionStore, failure: () => unknown): SessionSto
 }
 
 describe('sessionkeeper/testing exports', () => {
-  it('exports exactly the suite and the manual clock', () => {
-    expect(Object.keys(testing).sort()).toEqual(['manualClock', 'runSessionStoreConformance']);
+  it('exports exactly the suites (sessions, labs) and the manual clock', () => {
+    expect(Object.keys(testing).sort()).toEqual(['manualClock', 'runLabStoreConformance', 'runSessionStoreConformance']);
   });
 });
 

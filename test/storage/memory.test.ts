@@ -116,6 +116,14 @@ describe('memoryStore specifics', () => {
     await store.close();
   });
 
+  it('offers its labs as store.labs, beside the session store (which has no lab methods)', async () => {
+    const store = memoryStore();
+    expect(typeof store.labs.insertLab).toBe('function');
+    expect('insertLab' in store).toBe(false);
+    expect(await store.labs.listLabs({})).toEqual([]);
+    await store.close();
+  });
+
   it('close() makes every store method throw CLOSED', async () => {
     const store = memoryStore();
     await store.close();

@@ -75,7 +75,7 @@ export interface DockerLabsOptions {
 
 /**
  * Lab sessions on Docker: each lab gets its own bridge network on a subnet allocated from
- * `addressPool` (atomically, in the session store) and the template's containers on fixed addresses,
+ * `addressPool` (atomically, in the lab store) and the template's containers on fixed addresses,
  * with CPU, memory and process limits, all capabilities dropped but the template's `capAdd`,
  * `no-new-privileges` and bounded logs. An internal lab's network leaves the host without an address
  * in it, so nothing on the host answers a lab. A lab stops when its session is revoked, expires or
@@ -123,7 +123,6 @@ export function dockerLabs(options: DockerLabsOptions): Labs {
     limits: { maxPerUser, maxTotal },
     idleStopMs,
     intervalMs,
-    scope,
     onError: options.onError ?? ((error) => console.error('sessionkeeper labs:', error)),
   });
 }
@@ -147,7 +146,6 @@ interface Config {
   readonly limits: { readonly maxPerUser: number; readonly maxTotal: number };
   readonly idleStopMs: number | null;
   readonly intervalMs: number | null;
-  readonly scope: string;
   readonly onError: (error: unknown) => void;
 }
 
