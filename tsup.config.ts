@@ -20,6 +20,7 @@ const entries = {
   koa: 'adapters/http/koa/index.ts',
   fastify: 'adapters/http/fastify/index.ts',
   docker: 'adapters/provisioner/docker/index.ts',
+  labs: 'src/labs/index.ts',
   http: 'src/http/index.ts',
 };
 

@@ -13,10 +13,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { dockerLabs, type Labs } from '../adapters/provisioner/docker/index.js';
+import { dockerLabs, type Labs, type LabStore } from '../adapters/provisioner/docker/index.js';
 import { postgresStore } from '../adapters/storage/postgres/index.js';
 import { sqliteStore } from '../adapters/storage/sqlite/index.js';
-import { createSessionManager, type FullSessionStore, type LabStore } from '../src/index.js';
+import { createSessionManager, type SessionStore } from '../src/index.js';
+
+/** A session store with its lab store beside it, as the built-in stores are. */
+type StoreWithLabs = SessionStore & { readonly labs: LabStore };
 
 const RUNS = Number(process.env.BENCH_LABS ?? 5);
 const IMAGE = process.env.SESSIONKEEPER_LAB_IMAGE ?? 'sessionkeeper-busybox:latest';
@@ -26,9 +29,11 @@ const box = (name: string, ip: number) => ({ name, image: IMAGE, ip, cmd: ['slee
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sessionkeeper-bench-labs-'));
   try {
-    const sessions = createSessionManager({ store: await sqlite(dir, 'labs.db') });
+    const labsStore = await sqlite(dir, 'labs.db');
+    const sessions = createSessionManager({ store: labsStore });
     const labs = dockerLabs({
       manager: sessions,
+      store: labsStore.labs,
       addressPool: '10.254.0.0/16',
       templates: { duo: { containers: [box('attacker', 10), box('target', 20)] } },
       maxLabsPerUser: 100,
@@ -75,27 +80,27 @@ async function main(): Promise<void> {
   }
 }
 
-async function sqlite(dir: string, file: string): Promise<FullSessionStore & LabStore> {
+async function sqlite(dir: string, file: string): Promise<StoreWithLabs> {
   const store = sqliteStore({ filename: join(dir, file) });
   await store.migrate();
   return store;
 }
 
 /** insertLab (lowest free /24 of a /16, under the store's lock) then release, for 3 s. */
-async function allocations(store: FullSessionStore & LabStore): Promise<number> {
+async function allocations(store: StoreWithLabs): Promise<number> {
   const deadline = performance.now() + 3000;
   let done = 0;
   let next = 0;
   const worker = async () => {
     while (performance.now() < deadline) {
       const id = `lab_bench${String(next++).padStart(16, '0')}`;
-      const lab = await store.insertLab(`u${next % 50}`, { maxPerUser: 1000, maxTotal: 1000 }, (held) => {
+      const lab = await store.labs.insertLab(`u${next % 50}`, { maxPerUser: 1000, maxTotal: 1000 }, (held) => {
         let index = 0;
         while (held.has(`10.9.${index}.0/24`)) index++;
         const subnet = `10.9.${index}.0/24`;
         return { id, sessionId: 'ses_bench', userId: `u${next % 50}`, template: 'duo', createdAt: 0, expiresAt: 1, network: { name: `sk-lab-${id}`, id: null, subnet, gateway: `10.9.${index}.1` }, containers: [] };
       });
-      await store.updateLab(lab.id, { statuses: ['provisioning'] }, { updatedAt: 1, status: 'stopped', releaseSubnet: true });
+      await store.labs.updateLab(lab.id, { statuses: ['provisioning'] }, { updatedAt: 1, status: 'stopped', releaseSubnet: true });
       done++;
     }
   };
@@ -120,7 +125,9 @@ async function closeAll(labs: Labs, sessions: { close(): Promise<void> }): Promi
   await sessions.close();
 }
 
+
 main().catch((err: unknown) => {
   console.error(err);
   process.exitCode = 1;
 });
+

@@ -1,5 +1,3 @@
-import { LabError } from './labs/types.js';
-
 // The error family: one base class any module subclasses, and one registry of codes with their
 // HTTP status, which the HTTP layer reads (so it answers a feature module's codes without knowing it).
 
@@ -171,10 +169,10 @@ export function isSessionError(err: unknown, code?: SessionErrorCode): err is Se
 /**
  * Wraps whatever a storage driver threw as `STORE_UNAVAILABLE`, keeping the original as `cause`.
  * sessionkeeper's own errors pass through unchanged so that store-level codes (e.g. SESSION_LIMIT,
- * LAB_LIMIT, STORE_CONTRACT) survive.
+ * STORE_CONTRACT, a feature module's codes) survive.
  */
-export function toStoreError(err: unknown, operation: string): SessionkeeperError | LabError {
-  if (err instanceof SessionkeeperError || err instanceof LabError) return err;
+export function toStoreError(err: unknown, operation: string): SessionkeeperError {
+  if (err instanceof SessionkeeperError) return err;
   const detail = err instanceof Error ? err.message : String(err);
   return new SessionError(ERROR_CODES.STORE_UNAVAILABLE, `Session store failed during ${operation}: ${detail}`, {
     cause: err,

@@ -80,23 +80,3 @@ export type {
   GeoLocation,
   GeoResolver,
 } from './alerts/types.js';
-export { LabError, LAB_ERROR_CODES, LIVE_LAB_STATUSES } from './labs/types.js';
-export type {
-  Lab,
-  LabChanges,
-  LabContainer,
-  LabContainerStats,
-  LabErrorCode,
-  LabEvents,
-  LabExpectation,
-  LabLimits,
-  LabNetwork,
-  LabQuery,
-  Labs,
-  LabStats,
-  LabStatus,
-  LabStopReason,
-  LabStore,
-  NewLabRecord,
-  ReconcileReport,
-} from './labs/types.js';

@@ -13,8 +13,6 @@ export type {
   ValidateContext,
   ValidationResult,
 } from './manager/types.js';
-export { MANAGER_INTERNALS, managerInternals } from './manager/internals.js';
-export type { ManagerInternals } from './manager/internals.js';
 
 /**
  * Creates a session manager over a store. Options are checked here, once: a bad one throws

@@ -40,11 +40,3 @@ export function hashToken(token: string): string {
   // crypto.hash (Node >= 20.12) skips the Hash object and is ~3x faster than createHash() on this path.
   return hash('sha256', token, 'base64url');
 }
-
-/** Lab ids name Docker objects (`sk-lab-<id>`), so they keep to characters Docker names allow. */
-export function generateLabId(): string {
-  return Buffer.from(`lab_${nanoid(21)}`, 'latin1').toString('latin1');
-}
-
-/** The shape of a lab id, for routes to refuse anything else before a lookup. */
-export const LAB_ID_PATTERN = /^lab_[A-Za-z0-9_-]{21}$/;

@@ -50,11 +50,12 @@ function failing(method: keyof SessionStore, failure: () => unknown): SessionSto
 }
 
 describe('sessionkeeper/testing exports', () => {
-  it('exports exactly the suites (run-all and one per capability) and the manual clock', () => {
+  it('exports exactly the suites (run-all, one per capability, labs) and the manual clock', () => {
     expect(Object.keys(testing).sort()).toEqual([
       'manualClock',
       'runActivityStoreConformance',
       'runAlertStoreConformance',
+      'runLabStoreConformance',
       'runSessionConformance',
       'runSessionStoreConformance',
     ]);

@@ -8,9 +8,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bareImportsOf } from './support/bundle-imports.js';
+import { bareImportsOf, filesOf } from './support/bundle-imports.js';
 
 const root = resolve(import.meta.dirname, '..');
+/** What only lab code contains: its error class and codes, its store calls, its ids and Docker names. */
+const LAB_CODE = /\bLabError\b|LAB_ERROR_CODES|LAB_STATUS_BY_CODE|LIVE_LAB_STATUSES|insertLab|deleteLabsEndedBefore|generateLabId|sk-lab-|lab_\[/;
 
 function node(args: string[]): string {
   return execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8' });
@@ -107,37 +109,59 @@ describe('built package', () => {
     for (const out of [esm, cjs]) expect(out.trim()).toBe('default,requireSession,sessionErrorHandler,sessionkeeper INVALID_CONFIG true []');
   });
 
-  it('loads sessionkeeper/docker in both module systems: one LabError and SessionError with the core, config checked at once', () => {
+  it('loads sessionkeeper/docker in both module systems: one LabError with sessionkeeper/labs, the core\'s SessionError, config checked at once', () => {
     const script = (load: string) =>
       `${load}
        const store = memory.memoryStore();
        const manager = core.createSessionManager({ store });
        let code = null;
-       try { docker.dockerLabs({ manager, addressPool: '10.10.0.1/16', templates: {} }) } catch (e) { code = e instanceof core.SessionError && e.code }
-       console.log(Object.keys(docker).sort().join(','), docker.LabError === core.LabError, code);
+       try { docker.dockerLabs({ manager, store: store.labs, addressPool: '10.10.0.1/16', templates: {} }) } catch (e) { code = e instanceof core.SessionError && e.code }
+       console.log(Object.keys(docker).sort().join(','), docker.LabError === labs.LabError, code);
        manager.close();`;
     const esm = node([
       '--input-type=module',
       '-e',
-      script(`import * as core from 'sessionkeeper'; import * as memory from 'sessionkeeper/memory'; import * as docker from 'sessionkeeper/docker';`),
+      script(`import * as core from 'sessionkeeper'; import * as memory from 'sessionkeeper/memory'; import * as docker from 'sessionkeeper/docker'; import * as labs from 'sessionkeeper/labs';`),
     ]);
-    const cjs = node(['-e', script(`const core = require('sessionkeeper'); const memory = require('sessionkeeper/memory'); const docker = require('sessionkeeper/docker');`)]);
+    const cjs = node(['-e', script(`const core = require('sessionkeeper'); const memory = require('sessionkeeper/memory'); const docker = require('sessionkeeper/docker'); const labs = require('sessionkeeper/labs');`)]);
     for (const out of [esm, cjs]) expect(out.trim()).toBe('LAB_ERROR_CODES,LAB_LABELS,LabError,dockerLabs true INVALID_CONFIG');
+  });
+
+  it('loads sessionkeeper/labs in both module systems without Docker: its errors answer HTTP with their own status through the core', () => {
+    const script = (load: string) =>
+      `${load}
+       const answer = http.errorResponse(new labs.LabError('LAB_LIMIT', 'Stop a lab first'));
+       const loaded = Object.keys(require.cache).filter((f) => /node_modules[\\\\/](dockerode|docker-modem)[\\\\/]/.test(f));
+       console.log(Object.keys(labs).sort().join(','), answer.status, answer.body.error.code, JSON.stringify(loaded));`;
+    const esm = node([
+      '--input-type=module',
+      '-e',
+      script(`import * as labs from 'sessionkeeper/labs'; import * as http from 'sessionkeeper/http'; import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);`),
+    ]);
+    const cjs = node(['-e', script(`const labs = require('sessionkeeper/labs'); const http = require('sessionkeeper/http');`)]);
+    const names = 'LAB_ERROR_CODES,LAB_STATUS_BY_CODE,LIVE_LAB_STATUSES,LabError,assertBelowLabLimits,createLabRouteTable,createLabRoutes,labRouteTable,labView';
+    for (const out of [esm, cjs]) expect(out.trim()).toBe(`${names} 409 LAB_LIMIT []`);
+    expect(bareImportsOf(join(root, 'dist/labs.js'))).not.toContain('dockerode');
   });
 
   it('ships the conformance suite as ESM (vitest is ESM-only)', async () => {
     const out = node(['--input-type=module', '-e', `const t = await import('sessionkeeper/testing'); console.log(Object.keys(t).sort().join(','))`]);
-    expect(out.trim()).toBe('manualClock,runActivityStoreConformance,runAlertStoreConformance,runSessionConformance,runSessionStoreConformance');
+    expect(out.trim()).toBe('manualClock,runActivityStoreConformance,runAlertStoreConformance,runLabStoreConformance,runSessionConformance,runSessionStoreConformance');
   });
 
-  it('loads no database driver when only the core is imported (only Node built-ins and declared dependencies)', () => {
+  it('loads no lab, Docker, driver or framework code when only the core is imported (only Node built-ins and declared dependencies)', () => {
     const out = node([
       '-e',
-      `require('sessionkeeper');
-       const loaded = Object.keys(require.cache).filter((f) => /node_modules[\\\\/](better-sqlite3|pg|kysely|express|koa|fastify|fastify-plugin)[\\\\/]/.test(f));
-       console.log(JSON.stringify(loaded));`,
+      `const core = require('sessionkeeper');
+       const loaded = Object.keys(require.cache).filter((f) => /node_modules[\\\\/](better-sqlite3|pg|kysely|express|koa|fastify|fastify-plugin|dockerode|docker-modem)[\\\\/]/.test(f));
+       console.log(JSON.stringify({ loaded, lab: Object.keys(core).filter((name) => /lab/i.test(name)) }));`,
     ]);
-    expect(JSON.parse(out)).toEqual([]);
+    expect(JSON.parse(out)).toEqual({ loaded: [], lab: [] });
+    // Neither entry's code (the ESM entry with every chunk it imports, the CommonJS bundle) holds lab code.
+    for (const file of [...filesOf(join(root, 'dist/index.js')), join(root, 'dist/index.cjs')]) {
+      expect(readFileSync(file, 'utf8'), file).not.toMatch(LAB_CODE);
+    }
+    expect(readFileSync(join(root, 'dist/labs.js'), 'utf8')).toMatch(LAB_CODE);
     // The ESM entry and the chunks it imports name no driver either.
     const bare = bareImportsOf(join(root, 'dist/index.js'));
     // Only Node built-ins and the package's own (driver-free) dependencies.

@@ -10,13 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { createSessionManager, type SessionManager, type SessionStore } from 'sessionkeeper';
-import { dockerLabs, type Labs, type LabTemplate } from 'sessionkeeper/docker';
+import { dockerLabs, type Labs, type LabStore, type LabTemplate } from 'sessionkeeper/docker';
 import { labRoutes, requireSession, sessionErrorHandler, sessionMiddleware, sessionRoutes } from 'sessionkeeper/express';
 import { sqliteStore } from 'sessionkeeper/sqlite';
 
 export interface LabExampleOptions {
   /** Where sessions and labs live; migrated on start. Default: a SQLite file at `filename`. */
-  store?: SessionStore;
+  store?: SessionStore & { readonly labs: LabStore };
   /** The SQLite file used when no `store` is given. Default: `sessionkeeper-labs-example.db` in the OS temp folder. */
   filename?: string;
   /** The image both lab containers run; it must be on the engine (nothing is pulled). Default: `LAB_IMAGE` or `sessionkeeper-busybox:latest`. */
@@ -74,6 +74,8 @@ export async function createLabApp(options: LabExampleOptions = {}): Promise<Lab
   const image = options.image ?? process.env.LAB_IMAGE ?? 'sessionkeeper-busybox:latest';
   const labs = dockerLabs({
     manager: sessions,
+    // Labs are stored beside the sessions that own them, in the same database.
+    store: store.labs,
     addressPool: options.addressPool ?? '10.200.0.0/16',
     templates: { 'web-pentest': webPentestTemplate(image) },
     maxLabsPerUser: 1,
@@ -140,3 +142,4 @@ export async function createLabApp(options: LabExampleOptions = {}): Promise<Lab
 // --- internal ---
 
 const NAME = /^[^\u0000-\u001f\u007f]{1,64}$/u;
+

@@ -1,12 +1,10 @@
 import { serialize as serializeCookie } from 'cookie';
 import type { Session } from '../contracts.js';
 import { errorCodeInfo, invalidConfig, SessionError, SessionkeeperError } from '../errors.js';
-import { LabError } from '../labs/types.js';
 import { createClientIpResolver, createPeerTrust, type ClientIpResolver } from '../net/index.js';
 import type { CreateSessionInput, SessionManager, ValidateContext } from '../session-manager.js';
 import { isWellFormedToken } from '../token.js';
 import { HttpError } from './http-error.js';
-import { LAB_STATUS_BY_CODE } from './lab-errors.js';
 import type { Authentication, HttpRequest, HttpResponse, RequestHeaders, SessionCookieOptions, SessionHttpOptions } from './types.js';
 
 /**
@@ -335,9 +333,10 @@ class Core implements SessionHttp {
 }
 
 /**
- * The JSON response for an error sessionkeeper knows: its own (`SessionError`, `LabError`,
- * `HttpError`) and a framework's refusal of a request body (express.json()'s http-errors, Fastify's
- * `FST_ERR_CTP_*`). `null` for anything else, which is the application's to handle.
+ * The JSON response for an error sessionkeeper knows: a {@link SessionkeeperError} (`SessionError`,
+ * `HttpError`, `LabError`, yours) whose code is registered, and a framework's refusal of a request
+ * body (express.json()'s http-errors, Fastify's `FST_ERR_CTP_*`). `null` for anything else, which is
+ * the application's to handle.
  *
  * The status of a {@link SessionkeeperError} comes from the error-code registry
  * (`registeredErrorCodes()`): any module that registers its codes is answered correctly. A code of
@@ -346,16 +345,11 @@ class Core implements SessionHttp {
  * message.
  *
  * @example
- * const response = knownErrorResponse(new LabError('LAB_LIMIT', 'Stop a lab first'));
- * // { status: 409, headers: { 'cache-control': 'no-store' }, body: { error: { code: 'LAB_LIMIT', message: 'Stop a lab first' } } }
+ * const response = knownErrorResponse(new SessionError('SESSION_LIMIT', 'Sign out a device first'));
+ * // { status: 429, headers: { 'cache-control': 'no-store' }, body: { error: { code: 'SESSION_LIMIT', message: 'Sign out a device first' } } }
  */
 export function knownErrorResponse(error: unknown): HttpResponse | null {
   if (error instanceof HttpError) return json(error.status, error.code, error.message);
-  if (error instanceof LabError) {
-    const mapped = LAB_STATUS_BY_CODE[error.code];
-    if (mapped === undefined) return null;
-    return json(mapped.status, error.code, mapped.message ?? error.message);
-  }
   if (error instanceof SessionkeeperError) {
     // The registry, not a table here: a feature module's codes are answered without this file knowing them.
     const info = errorCodeInfo(error.code);
@@ -381,6 +375,7 @@ export function errorResponse(error: unknown): HttpResponse {
 export function json(status: number, code: string, message: string): HttpResponse {
   return { status, headers: NO_STORE, body: { error: { code, message } } };
 }
+
 
 function bearerToken(headers: RequestHeaders): string | undefined {
   const value = headerValue(headers, 'authorization');

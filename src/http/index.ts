@@ -13,6 +13,3 @@ export { checkPrefix, fromNodeRequest, normalizeHeaders, pathBelow, splitRequest
 export type { NodeRequestLike } from './request-target.js';
 export { appendSetCookie, helperTarget, JSON_CONTENT_TYPE, sendResponse } from './response.js';
 export type { ResponseSink } from './response.js';
-export { createLabRoutes, labView } from './lab-routes.js';
-export type { LabRoutes, LabRoutesOptions, LabRoutesRequest, LabStatsView, LabView } from './lab-routes.js';
-export { createLabRouteTable, labRouteTable } from './lab-route-table.js';

@@ -94,7 +94,7 @@ export interface Authentication {
   readonly ip: string | null;
 }
 
-/** Error codes of HTTP responses, in `{ error: { code, message } }`. Session and lab error codes pass through. */
+/** Error codes of HTTP responses, in `{ error: { code, message } }`. Session error codes, and any other registered code, pass through. */
 export type HttpErrorCode =
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN_ORIGIN'

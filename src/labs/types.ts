@@ -1,6 +1,9 @@
 import type { EpochMs } from '../contracts.js';
 import type { Duration } from '../duration.js';
 
+// The stores import LabError and the limit check from here, as they did before errors.ts existed.
+export { assertBelowLabLimits, LabError, LAB_ERROR_CODES, type LabErrorCode } from './errors.js';
+
 /**
  * Where a lab is in its life. `provisioning` -> `active` -> `stopping` -> `stopped`; a start that
  * fails ends `failed` once what it created is removed. `stopped` and `failed` are final.
@@ -117,8 +120,9 @@ export interface LabQuery {
 }
 
 /**
- * Storage of labs and their subnet allocations; part of every {@link SessionStore}, so labs live in
- * the same database as the sessions that own them.
+ * Storage of labs and their subnet allocations. A store offers it beside its session store (as
+ * `store.labs` of `memoryStore()`), so labs live in the same database as the sessions that own them;
+ * prove an implementation with `runLabStoreConformance` from `sessionkeeper/testing`.
  */
 export interface LabStore {
   /**
@@ -148,55 +152,6 @@ export interface LabStore {
    * @returns how many were deleted (the manager calls again while it equals `limit`).
    */
   deleteLabsEndedBefore(cutoff: EpochMs, limit: number): Promise<number>;
-}
-
-/**
- * Every error the lab provisioner throws on purpose. Branch on `code`; `details` carries what the
- * code is about (the conflicting network, Docker's status code, the cap).
- */
-export const LAB_ERROR_CODES = {
-  /** The Docker engine did not answer (socket missing, refused, timed out). */
-  DOCKER_UNAVAILABLE: 'DOCKER_UNAVAILABLE',
-  /** Docker answered with an error not covered by a more specific code; `details.statusCode`. */
-  DOCKER_ERROR: 'DOCKER_ERROR',
-  /** No template has this name. */
-  TEMPLATE_UNKNOWN: 'TEMPLATE_UNKNOWN',
-  /** A template's image is not on the engine (nothing is pulled); `details.image`. */
-  IMAGE_MISSING: 'IMAGE_MISSING',
-  /** `maxLabsPerUser` or `maxLabsTotal` is reached; `details.limit` says which. */
-  LAB_LIMIT: 'LAB_LIMIT',
-  /** Every subnet of the address pool is held by a live lab. */
-  POOL_EXHAUSTED: 'POOL_EXHAUSTED',
-  /** Free subnets of the pool overlap networks Docker already has; `details.networks` names them. */
-  SUBNET_OVERLAP: 'SUBNET_OVERLAP',
-  /** No lab has this id. */
-  LAB_NOT_FOUND: 'LAB_NOT_FOUND',
-  /** The lab is not active (stopping, stopped or failed), so it cannot be extended. */
-  LAB_NOT_ACTIVE: 'LAB_NOT_ACTIVE',
-  /** The template's `maxExtensions` is used up. */
-  EXTENSION_LIMIT: 'EXTENSION_LIMIT',
-} as const;
-
-export type LabErrorCode = (typeof LAB_ERROR_CODES)[keyof typeof LAB_ERROR_CODES];
-
-/**
- * The error of the lab provisioner. Configuration mistakes and store failures are `SessionError`s
- * (`INVALID_CONFIG`, `STORE_UNAVAILABLE`, ...), as everywhere else in sessionkeeper.
- *
- * @example
- * try { await labs.start(session.id, 'web') }
- * catch (err) { if (err instanceof LabError && err.code === 'LAB_LIMIT') tellUserToStopALab() }
- */
-export class LabError extends Error {
-  override readonly name = 'LabError';
-  readonly code: LabErrorCode;
-  readonly details: Readonly<Record<string, unknown>>;
-
-  constructor(code: LabErrorCode, message: string, details: Readonly<Record<string, unknown>> = {}, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    this.details = details;
-  }
 }
 
 /** One container's resource use, from Docker's stats API (one sample). */
@@ -290,6 +245,15 @@ export interface Labs {
    */
   reconcile(): Promise<ReconcileReport>;
 
+  /**
+   * Deletes the records of labs that ended (`stopped` or `failed`, subnet released) more than
+   * `olderThan` ago (default `'30d'`), `batchSize` (default 1000) at a time; what the manager's
+   * `cleanup()` did for labs before labs became their own module. Run it beside `manager.cleanup()`.
+   * @returns how many lab records were deleted.
+   * @throws SessionError `INVALID_ARGUMENT`, `STORE_UNAVAILABLE`, `CLOSED`
+   */
+  cleanup(options?: { olderThan?: Duration; batchSize?: number }): Promise<number>;
+
   /** Subscribes to status changes; returns a function that unsubscribes. */
   on<E extends keyof LabEvents>(event: E, listener: (payload: LabEvents[E]) => void | Promise<void>): () => void;
 
@@ -298,14 +262,4 @@ export interface Labs {
    * keep running: a later provisioner (or this one's reconcile after a restart) takes them over.
    */
   close(): Promise<void>;
-}
-
-/** For stores: throws `LAB_LIMIT` when the user's live labs, or all live labs, are already at their cap. */
-export function assertBelowLabLimits(ofUser: number, total: number, limits: LabLimits): void {
-  if (ofUser >= limits.maxPerUser) {
-    throw new LabError('LAB_LIMIT', `User already has ${ofUser} live labs (maxLabsPerUser is ${limits.maxPerUser})`, { limit: 'maxLabsPerUser', max: limits.maxPerUser });
-  }
-  if (total >= limits.maxTotal) {
-    throw new LabError('LAB_LIMIT', `${total} labs are already live (maxLabsTotal is ${limits.maxTotal})`, { limit: 'maxLabsTotal', max: limits.maxTotal });
-  }
 }

@@ -6,7 +6,6 @@ import { parseDevice, type DeviceInfo } from '../device/index.js';
 import { parseDuration, type Duration } from '../duration.js';
 import { invalidArgument, isSessionError, SessionError, toStoreError } from '../errors.js';
 import { SessionEmitter, type SessionEventListener, type SessionEvents } from '../events.js';
-import type { LabStore } from '../labs/types.js';
 import { EMPTY_METADATA, serializeMetadata } from '../metadata.js';
 import { normalizeIp } from '../net/ip-address.js';
 import { toEpochMs } from '../internal/pagination.js';
@@ -26,7 +25,6 @@ import {
   truncateUserAgent,
   withStatus,
 } from './input.js';
-import { MANAGER_INTERNALS, type ManagerInternals } from './internals.js';
 import type {
   CreateSessionInput,
   ExtendOptions,
@@ -357,10 +355,6 @@ export class DefaultSessionManager implements SessionManager {
     const sessions = await this.#deleteInBatches((limit) => this.#store.deleteEndedBefore(now - olderThanMs, limit), batchSize);
     await this.#deleteInBatches((limit) => this.#store.deleteRotatedTokensBefore(now - olderThanMs, limit), batchSize);
     if (alerts !== null) await this.#deleteInBatches((limit) => alerts.deleteCountersBefore(now, limit), batchSize);
-    const labs = this.#store as Partial<LabStore>;
-    if (typeof labs.deleteLabsEndedBefore === 'function') {
-      await this.#deleteInBatches((limit) => labs.deleteLabsEndedBefore!(now - olderThanMs, limit), batchSize);
-    }
     if (alerts !== null) await this.#deleteInBatches((limit) => alerts.deleteAlertsBefore(now - olderThanMs, limit), batchSize);
     if (activityMs !== undefined && activity !== null) {
       await this.#deleteInBatches((limit) => activity.deleteActivityBefore(now - activityMs, limit), batchSize);
@@ -379,11 +373,6 @@ export class DefaultSessionManager implements SessionManager {
 
   on<E extends keyof SessionEvents>(event: E, listener: SessionEventListener<E>): () => void {
     return this.#events.on(event, listener);
-  }
-
-  [MANAGER_INTERNALS](): ManagerInternals {
-    this.#assertOpen();
-    return { store: this.#store as SessionStore & LabStore, now: this.#now };
   }
 
   async close(): Promise<void> {

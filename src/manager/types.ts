@@ -238,9 +238,10 @@ export interface SessionManager {
 
   /**
    * Deletes, in batches, sessions that ended (expired or revoked) more than `olderThan` ago, and
-   * with them the records of rotated-away tokens, lab sessions and alerts that old (an alert last
-   * seen, or resolved, before then; one that keeps recurring stays), expired alert counters, and
-   * with `activityOlderThan`, activity rows older than that. Capabilities the stores lack are skipped.
+   * with them the records of rotated-away tokens and alerts that old (an alert last seen, or
+   * resolved, before then; one that keeps recurring stays), expired alert counters, and with
+   * `activityOlderThan`, activity rows older than that. Capabilities the stores lack are skipped. Lab
+   * records are the provisioner's to delete (`labs.cleanup()`).
    * @returns how many sessions were deleted (other rows are not counted).
    * @example
    * setInterval(() => sessions.cleanup({ olderThan: '30d', activityOlderThan: '90d' }), 3_600_000).unref();

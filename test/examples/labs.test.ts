@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLabApp, type LabExampleApp } from '../../examples/labs/app.js';
-import type { LabStatsView, LabView } from '../../src/http/index.js';
+import type { LabStatsView, LabView } from '../../src/labs/index.js';
 import { labShell } from '../labs/lab-shell.js';
 import { LAB_IMAGE, probeDocker, serviceGate } from '../support/services.js';
 

@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { memoryStore } from '../../adapters/storage/memory/index.js';
+import { memoryStore, type MemoryStore } from '../../adapters/storage/memory/index.js';
 import { dockerLabs } from '../../adapters/provisioner/docker/index.js';
-import { createSessionManager, type Labs, type SessionManager, type FullSessionStore, type LabStore } from '../../src/index.js';
+import { createSessionManager, type SessionManager } from '../../src/index.js';
+import type { Labs } from '../../src/labs/index.js';
 import { manualClock } from '../../src/testing/index.js';
-import { generateLabId } from '../../src/token.js';
+import { generateLabId } from '../../src/labs/lab-id.js';
 import { frameworks, LABS_PREFIX, type TestServer } from '../http/servers.js';
 import { brokenJsonText, fuzzParams, fuzzTimeout, hostileJsonText, hostileString, tokenBody } from '../support/fuzz.js';
 import { expectSafeResponse, HostileClient, pct } from '../support/hostile-http.js';
@@ -48,7 +49,7 @@ const labRequest = fc.record({
 
 describe.each(frameworks)('lab routes on $name with no Docker engine', (framework) => {
   let manager: SessionManager;
-  let store: FullSessionStore & LabStore;
+  let store: MemoryStore;
   let labs: Labs;
   let server: TestServer;
   let client: HostileClient;
@@ -61,6 +62,8 @@ describe.each(frameworks)('lab routes on $name with no Docker engine', (framewor
     manager = createSessionManager({ store, clock: clock.now, alerts: false });
     labs = dockerLabs({
       manager,
+      store: store.labs,
+      clock: clock.now,
       docker: new Docker({ socketPath: join(socketDir, `${framework.name}.sock`), timeout: 2000 }),
       addressPool: '10.231.0.0/16',
       templates: { web: { containers: [{ name: 'target', image: 'sessionkeeper-busybox:latest', ip: 10 }], timeLimit: '2h' } },
@@ -91,7 +94,7 @@ describe.each(frameworks)('lab routes on $name with no Docker engine', (framewor
       for (let i = 0; i < 256; i++) if (!held.has(`10.231.${i}.0/24`)) return `10.231.${i}.0/24`;
       throw new Error('pool full');
     };
-    await store.insertLab(userId, { maxPerUser: 10, maxTotal: 50 }, (held) => {
+    await store.labs.insertLab(userId, { maxPerUser: 10, maxTotal: 50 }, (held) => {
       const subnet = subnetOf(held);
       const base = subnet.slice(0, -5);
       return {
@@ -105,11 +108,11 @@ describe.each(frameworks)('lab routes on $name with no Docker engine', (framewor
         containers: [{ name: 'target', id: null, ip: `${base}.10`, image: 'sessionkeeper-busybox:latest' }],
       };
     });
-    if (active) await store.updateLab(id, { statuses: ['provisioning'] }, { updatedAt: now, status: 'active', networkId: 'n0' });
+    if (active) await store.labs.updateLab(id, { statuses: ['provisioning'] }, { updatedAt: now, status: 'active', networkId: 'n0' });
     return id;
   }
 
-  const snapshot = async () => JSON.stringify(await store.listLabs({}));
+  const snapshot = async () => JSON.stringify(await store.labs.listLabs({}));
 
   it(
     'every lab route answers hostile input with 4xx, and valid input with 503 DOCKER_UNAVAILABLE; never 500, nothing changes on a refusal',

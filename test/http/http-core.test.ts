@@ -4,7 +4,7 @@ import { memoryStore } from '../../adapters/storage/memory/index.js';
 import { createSessionManager, SessionError, type SessionManager } from '../../src/index.js';
 import { createSessionHttp, HttpError, type SelfServiceOptions, type SessionHttpOptions } from '../../src/http/index.js';
 import type { TrustProxy } from '../../src/net/index.js';
-import { LAB_ERROR_CODES, LabError, type LabErrorCode } from '../../src/labs/types.js';
+import { LAB_ERROR_CODES, LabError, type LabErrorCode } from '../../src/labs/index.js';
 
 // Options are checked once, when the middleware is built: a mistake fails at startup, naming the field.
 

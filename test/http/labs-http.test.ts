@@ -2,9 +2,8 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerLabs, LabError } from '../../adapters/provisioner/docker/index.js';
 import { memoryStore } from '../../adapters/storage/memory/index.js';
-import type { LabStatsView, LabView } from '../../src/http/index.js';
 import { createSessionManager, type SessionManager } from '../../src/index.js';
-import type { Labs } from '../../src/labs/types.js';
+import type { Labs, LabStatsView, LabView } from '../../src/labs/index.js';
 import { LAB_IMAGE, probeDocker, serviceGate } from '../support/services.js';
 import { frameworks, LABS_PREFIX, type TestServer } from './servers.js';
 
@@ -33,9 +32,11 @@ describe.runIf(available)('lab routes', () => {
   const reported: unknown[] = [];
 
   beforeAll(async () => {
-    manager = createSessionManager({ store: memoryStore() });
+    const store = memoryStore();
+    manager = createSessionManager({ store });
     labs = dockerLabs({
       manager,
+      store: store.labs,
       docker,
       addressPool: ADDRESS_POOL,
       templates: {

@@ -11,16 +11,16 @@ import { createSessionManager as createBuiltManager } from 'sessionkeeper';
 import { memoryStore as builtMemoryStore } from 'sessionkeeper/memory';
 import { afterAll, describe, expect, it } from 'vitest';
 import { memoryStore } from '../../adapters/storage/memory/index.js';
-import { createSessionManager, type Labs, type SessionManager } from '../../src/index.js';
-import { createLabRoutes, createLabRouteTable, createSelfService, createSessionHttp, type RouteRequest } from '../../src/http/index.js';
-import type { HttpAdapterUnderTest } from '../../src/http/testing/index.js';
-import { frameworks, LABS_PREFIX, SESSIONS_PREFIX, type TestServer } from './servers.js';
+import { createSessionManager, type SessionManager } from '../../src/index.js';
+import { createSelfService, createSessionHttp, type RouteRequest } from '../../src/http/index.js';
+import { createLabRoutes, createLabRouteTable, type Labs } from '../../src/labs/index.js';
+import { frameworks, LABS_PREFIX, SESSIONS_PREFIX, type Framework, type TestServer } from './servers.js';
 import { nodeHttp } from './servers/node-http.js';
 
 const LAB_ID = `lab_${'a'.repeat(21)}`;
 
 /** Each adapter with a manager of its own build: the node:http wrapper runs on dist/. */
-const adapters: { adapter: HttpAdapterUnderTest; manager: () => SessionManager }[] = [
+const adapters: { adapter: Pick<Framework, 'start'> & { name: string }; manager: () => SessionManager }[] = [
   ...frameworks.map((adapter) => ({ adapter, manager: () => createSessionManager({ store: memoryStore() }) })),
   { adapter: nodeHttp, manager: () => createBuiltManager({ store: builtMemoryStore() }) as unknown as SessionManager },
 ];

@@ -4,11 +4,13 @@ import { createSubnetPool, overlaps, parseNetwork } from '../../adapters/provisi
 import { memoryStore } from '../../adapters/storage/memory/index.js';
 import { createSessionManager, isSessionError, type SessionManager } from '../../src/index.js';
 
-const sessions = createSessionManager({ store: memoryStore() });
+const store = memoryStore();
+const sessions = createSessionManager({ store });
 afterAll(() => sessions.close());
 
 const valid = (): DockerLabsOptions => ({
   manager: sessions,
+  store: store.labs,
   addressPool: '10.10.0.0/16',
   templates: { web: { containers: [{ name: 'target', image: 'dvwa', ip: 20 }] } },
   // Never reaches an engine: construction fails first, or the test closes it at once.
@@ -32,6 +34,10 @@ function configError(change: (options: DockerLabsOptions) => void): string {
 describe('dockerLabs() options are checked at construction, naming the field', () => {
   it.each<[string, (o: DockerLabsOptions) => void, RegExp]>([
     ['a manager not made by createSessionManager', (o) => void (o.manager = {} as SessionManager), /^manager /],
+    ['no lab store', (o) => void (o.store = undefined as never), /^store must be a lab store/],
+    ['a session store without the lab methods', (o) => void (o.store = memoryStore() as never), /^store must be a lab store such as memoryStore\(\)\.labs/],
+    ['a clock that is not a function', (o) => void (o.clock = new Date() as never), /^clock must be a function/],
+    ['a Docker client that lacks methods it needs', (o) => void (o.docker = { listNetworks: async () => [], version: async () => ({}) } as never), /^docker is not a dockerode-shaped client: it has no listContainers, createNetwork, createContainer, getContainer, getNetwork/],
     ['a pool that is not a network', (o) => void (o.addressPool = '10.10.0.0'), /^addressPool must be an IPv4 network/],
     ['a pool with host bits set', (o) => void (o.addressPool = '10.10.1.0/16'), /did you mean 10\.10\.0\.0\/16\?/],
     ['a subnet prefix wider than the pool', (o) => void (o.subnetPrefix = 8), /^subnetPrefix must be an integer from the pool's prefix \(16\) to 29/],

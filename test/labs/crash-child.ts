@@ -8,9 +8,11 @@ import { memoryStore } from '../../adapters/storage/memory/index.js';
 import { createSessionManager } from '../../src/index.js';
 
 const count = Number(process.env.LAB_COUNT ?? 2);
-const sessions = createSessionManager({ store: memoryStore() });
+const store = memoryStore();
+const sessions = createSessionManager({ store });
 const labs = dockerLabs({
   manager: sessions,
+  store: store.labs,
   addressPool: process.env.LAB_POOL!,
   scope: process.env.LAB_SCOPE!,
   templates: { solo: { containers: [{ name: 'box', image: process.env.LAB_IMAGE!, ip: 10, cmd: ['sleep', '3600'], memory: '32m', cpus: 0.25, pids: 64 }] } },

@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { dockerLabs, LAB_LABELS, LabError, type DockerLabsOptions, type Lab, type LabContainer, type Labs, type LabStatus } from '../../adapters/provisioner/docker/index.js';
+import { dockerLabs, LAB_LABELS, LabError, type DockerLabsOptions, type Lab, type LabContainer, type DockerClient, type Labs, type LabStatus, type LabStore } from '../../adapters/provisioner/docker/index.js';
 import { memoryStore } from '../../adapters/storage/memory/index.js';
 import { postgresStore } from '../../adapters/storage/postgres/index.js';
 import { sqliteStore } from '../../adapters/storage/sqlite/index.js';
-import { createSessionManager, isSessionError, type SessionManager, type FullSessionStore, type LabStore } from '../../src/index.js';
+import { createSessionManager, isSessionError, type SessionManager, type SessionStore } from '../../src/index.js';
 import { manualClock } from '../../src/testing/index.js';
 import { LAB_IMAGE, POSTGRES_URL, probeDocker, probePostgres, serviceGate } from '../support/services.js';
 import { labShell } from './lab-shell.js';
@@ -50,11 +50,16 @@ const TEMPLATES = {
 } satisfies DockerLabsOptions['templates'];
 const TEMPLATE_NAMES = Object.keys(TEMPLATES);
 
+/** A session store with its lab store beside it, as the built-in stores are. */
+type StoreWithLabs = SessionStore & { readonly labs: LabStore };
+
 interface World {
   sessions: SessionManager;
   labs: Labs;
   clock: ReturnType<typeof manualClock>;
-  store: FullSessionStore & LabStore;
+  store: StoreWithLabs;
+  /** The store's lab store, which the provisioner writes. */
+  labStore: LabStore;
   errors: unknown[];
   /** A new provisioner over the same manager, as after a restart. */
   restart(options?: Partial<DockerLabsOptions>): Labs;
@@ -64,7 +69,7 @@ const open: World[] = [];
 let files = 0;
 
 /** A manager and a provisioner; `settle: false` returns before the provisioner's start-up pass is over. */
-async function world(options: Partial<DockerLabsOptions> = {}, store?: FullSessionStore & LabStore, { settle = true } = {}): Promise<World> {
+async function world(options: Partial<DockerLabsOptions> = {}, store?: StoreWithLabs, { settle = true } = {}): Promise<World> {
   if (store === undefined) {
     store = sqliteStore({ filename: join(dir, `labs-${files++}.db`) });
     await store.migrate();
@@ -72,9 +77,12 @@ async function world(options: Partial<DockerLabsOptions> = {}, store?: FullSessi
   const clock = manualClock(START);
   const sessions = createSessionManager({ store, clock: clock.now, idleTimeout: '1h', absoluteTimeout: '1d' });
   const errors: unknown[] = [];
+  const labStore = store.labs;
   const make = (more: Partial<DockerLabsOptions> = {}) =>
     dockerLabs({
       manager: sessions,
+      store: labStore,
+      clock: clock.now,
       addressPool: POOL,
       templates: TEMPLATES,
       scope: SCOPE,
@@ -85,7 +93,7 @@ async function world(options: Partial<DockerLabsOptions> = {}, store?: FullSessi
       ...options,
       ...more,
     });
-  const w: World = { sessions, labs: make(), clock, store, errors, restart: (more) => (w.labs = make(more)) };
+  const w: World = { sessions, labs: make(), clock, store, labStore, errors, restart: (more) => (w.labs = make(more)) };
   open.push(w);
   if (!settle) return w;
   // The start-up pass, finished (a provisioner pointed at no engine reports its failure to onError).
@@ -447,7 +455,7 @@ describe.runIf(available)('dockerLabs on a real Docker engine', () => {
     const w = await world();
     const { session } = await w.sessions.create({ userId: 'rita' });
     // A provisioning row with its network made, as a process leaves it when it dies mid-start.
-    const lab = await w.store.insertLab('rita', { maxPerUser: 5, maxTotal: 5 }, () => ({
+    const lab = await w.labStore.insertLab('rita', { maxPerUser: 5, maxTotal: 5 }, () => ({
       id: 'lab_interruptedinterrupt1',
       sessionId: session.id,
       userId: 'rita',
@@ -467,6 +475,53 @@ describe.runIf(available)('dockerLabs on a real Docker engine', () => {
     expect(await labs.get(lab.id)).toMatchObject({ status: 'stopped', stopReason: 'reconciled', subnetHeld: false });
     expect(await labelled('networks', lab.id)).toEqual([]);
   });
+
+  it('cleanup() deletes, in batches, the records of labs that ended more than olderThan ago; manager.cleanup() leaves labs alone', async () => {
+    const { sessions, labs, clock } = await world({ maxLabsPerUser: 5 });
+    const first = await sessions.create({ userId: 'uma' });
+    const old = [await labs.start(first.session.id, 'solo'), await labs.start(first.session.id, 'solo')];
+    for (const lab of old) await labs.stop(lab.id);
+    clock.advance('2h');
+    const { session } = await sessions.create({ userId: 'uma' });
+    const recent = await labs.stop((await labs.start(session.id, 'solo')).id);
+    const live = await labs.start(session.id, 'solo');
+    clock.advance('1h');
+
+    await sessions.cleanup({ olderThan: '1h' });
+    expect(await labs.list({ includeEnded: true })).toHaveLength(4);
+    await expect(labs.cleanup({ olderThan: '1h', batchSize: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    // Two ended before the cutoff, deleted one per store call.
+    expect(await labs.cleanup({ olderThan: '90m', batchSize: 1 })).toBe(2);
+    for (const lab of old) expect(await labs.get(lab.id)).toBeNull();
+    expect(await labs.get(recent.id)).toMatchObject({ status: 'stopped' });
+    expect(await labs.get(live.id)).toMatchObject({ status: 'active' });
+    expect(await labs.cleanup()).toBe(0);
+  });
+
+  it('accepts any dockerode-shaped client: a plain object that forwards to dockerode (as a tracing wrapper does) runs a lab from start to stop', async () => {
+    const calls = new Set<string>();
+    const traced: DockerClient = {
+      version: () => (calls.add('version'), docker.version()),
+      listNetworks: (options) => (calls.add('listNetworks'), docker.listNetworks(options)),
+      listContainers: (options) => (calls.add('listContainers'), docker.listContainers(options)),
+      createNetwork: (options) => (calls.add('createNetwork'), docker.createNetwork(options)),
+      createContainer: (options) => (calls.add('createContainer'), docker.createContainer(options)),
+      getContainer: (id) => (calls.add('getContainer'), docker.getContainer(id)),
+      getNetwork: (id) => (calls.add('getNetwork'), docker.getNetwork(id)),
+    };
+    expect(traced).not.toBeInstanceOf(Docker);
+    const { sessions, labs } = await world({ docker: traced });
+    const { session } = await sessions.create({ userId: 'vera' });
+    const lab = await labs.start(session.id, 'solo');
+    expect(lab.status).toBe('active');
+    expect((await docker.getContainer(lab.containers[0]!.id!).inspect()).State.Running).toBe(true);
+    expect((await labs.stats(lab.id)).containers).toHaveLength(1);
+    expect(await labs.stop(lab.id)).toMatchObject({ status: 'stopped', subnetHeld: false });
+    expect(await labelled('containers', lab.id)).toEqual([]);
+    expect(await labelled('networks', lab.id)).toEqual([]);
+    expect([...calls].sort()).toEqual(['createContainer', 'createNetwork', 'getContainer', 'getNetwork', 'listContainers', 'listNetworks', 'version']);
+  });
+
   it('runs every container without capabilities but its template capAdd, with no-new-privileges and bounded json-file logs', async () => {
     const { sessions, labs } = await world();
     const { session } = await sessions.create({ userId: 'tess' });

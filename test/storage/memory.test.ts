@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { memoryStore } from '../../adapters/storage/memory/index.js';
 import { createSessionManager, type SessionStore } from '../../src/index.js';
-import { manualClock, runSessionStoreConformance } from '../../src/testing/index.js';
+import { manualClock, runLabStoreConformance, runSessionStoreConformance } from '../../src/testing/index.js';
 
 runSessionStoreConformance('memory', { createStore: () => memoryStore() });
+runLabStoreConformance('memory', { createStore: () => memoryStore() });
 
 /**
  * The memory store has no second connection and no bytes on disk, so the run above skips the
@@ -115,10 +116,19 @@ describe('memoryStore specifics', () => {
     await store.close();
   });
 
+  it('offers its labs as store.labs, beside the session store (which has no lab methods)', async () => {
+    const store = memoryStore();
+    expect(typeof store.labs.insertLab).toBe('function');
+    expect('insertLab' in store).toBe(false);
+    expect(await store.labs.listLabs({})).toEqual([]);
+    await store.close();
+  });
+
   it('close() makes every store method throw CLOSED', async () => {
     const store = memoryStore();
     await store.close();
     await expect(store.findById('ses_x')).rejects.toMatchObject({ code: 'CLOSED' });
     await expect(store.migrate()).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(store.labs.listLabs({})).rejects.toMatchObject({ code: 'CLOSED' });
   });
 });

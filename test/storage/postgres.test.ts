@@ -4,7 +4,8 @@ import pg from 'pg';
 import { afterAll, describe } from 'vitest';
 import { postgresStore } from '../../adapters/storage/postgres/index.js';
 import type { SessionStore } from '../../src/index.js';
-import { runSessionStoreConformance } from '../../src/testing/index.js';
+import { runLabStoreConformance, runSessionStoreConformance } from '../../src/testing/index.js';
+import { labsUnderTest } from '../support/lab-store.js';
 import { POSTGRES_URL, probePostgres, serviceGate } from '../support/services.js';
 
 const reachable = serviceGate('PostgreSQL', await probePostgres());
@@ -41,5 +42,25 @@ describe.runIf(reachable)('postgres', () => {
       execFileSync('pg_dump', ['--dbname', POSTGRES_URL, '--schema', schemas.get(store)!, '--data-only', '--inserts'], {
         encoding: 'utf8',
       }),
+  });
+
+  const labSchemas = new WeakMap<object, string>();
+  runLabStoreConformance('postgres', {
+    createStore: async () => {
+      const schema = `sk_test_${randomBytes(6).toString('hex')}`;
+      const store = postgresStore({ pool, schema });
+      await store.migrate();
+      const handle = labsUnderTest(store);
+      labSchemas.set(handle, schema);
+      return handle;
+    },
+    destroyStore: async (handle) => {
+      await pool.query(`drop schema if exists ${labSchemas.get(handle)} cascade`);
+    },
+    createPeerStore: (handle) => {
+      const peer = new pg.Pool({ connectionString: POSTGRES_URL, max: 10 });
+      peers.push(peer);
+      return labsUnderTest(postgresStore({ pool: peer, schema: labSchemas.get(handle)! }));
+    },
   });
 });

@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sqliteStore } from '../../adapters/storage/sqlite/index.js';
 import { createSessionManager, type SessionStore } from '../../src/index.js';
-import { runSessionStoreConformance } from '../../src/testing/index.js';
+import { runLabStoreConformance, runSessionStoreConformance } from '../../src/testing/index.js';
+import { labsUnderTest } from '../support/lab-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sessionkeeper-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -50,6 +51,30 @@ runSessionStoreConformance('sqlite (:memory:, caller-owned database)', {
     databases.get(store)?.close();
   },
   dump: async (store) => databases.get(store)!.serialize().toString('latin1'),
+});
+
+// The lab store of the same two configurations: a file with a second connection as the peer, and a
+// caller-owned in-memory database.
+const labFiles = new WeakMap<object, string>();
+runLabStoreConformance('sqlite (file)', {
+  createStore: async () => {
+    const filename = join(dir, `labs-${++counter}.db`);
+    const store = sqliteStore({ filename });
+    await store.migrate();
+    const handle = labsUnderTest(store);
+    labFiles.set(handle, filename);
+    return handle;
+  },
+  createPeerStore: (handle) => labsUnderTest(sqliteStore({ filename: labFiles.get(handle)! })),
+});
+
+runLabStoreConformance('sqlite (:memory:, caller-owned database)', {
+  createStore: async () => {
+    const database = new Database(':memory:');
+    const store = sqliteStore({ database, tablePrefix: 'sk_' });
+    await store.migrate();
+    return { ...labsUnderTest(store), close: async () => { await store.close(); database.close(); } };
+  },
 });
 
 describe('sqlite device keys', () => {

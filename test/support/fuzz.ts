@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { ERROR_CODES, SessionError, type SessionErrorCode } from '../../src/index.js';
-import { LabError } from '../../src/labs/types.js';
+import { LabError } from '../../src/labs/index.js';
 
 /**
  * Shared pieces of the hostile-input suites (test/fuzz): run budgets, seeds, arbitraries biased

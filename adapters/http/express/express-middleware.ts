@@ -5,7 +5,6 @@ import {
   appendSetCookie,
   bodyOf,
   contentLength,
-  createLabRouteTable,
   createSelfService,
   createSessionHttp,
   fromNodeRequest,
@@ -18,7 +17,6 @@ import {
   type Authentication,
   type HttpRequest,
   type HttpResponse,
-  type LabRoutesOptions,
   type ResponseSink,
   type RouteTable,
   type SelfServiceOptions,
@@ -26,7 +24,7 @@ import {
   type SessionHelpers,
   type SessionHttpOptions,
 } from '../../../src/http/index.js';
-import type { Labs } from '../../../src/labs/types.js';
+import { createLabRouteTable, type LabRoutesOptions, type Labs } from '../../../src/labs/index.js';
 import type { SessionManager } from '../../../src/session-manager.js';
 
 /** What `req.sessionkeeper` offers a route handler. */

@@ -6,7 +6,6 @@ import {
   appendSetCookie,
   checkPrefix,
   contentLength,
-  createLabRouteTable,
   createSelfService,
   createSessionHttp,
   errorResponse,
@@ -24,7 +23,6 @@ import {
   type Authentication,
   type HttpRequest,
   type HttpResponse,
-  type LabRoutesOptions,
   type ResponseSink,
   type RouteTable,
   type SelfServiceOptions,
@@ -32,7 +30,7 @@ import {
   type SessionHelpers,
   type SessionHttpOptions,
 } from '../../../src/http/index.js';
-import type { Labs } from '../../../src/labs/types.js';
+import { createLabRouteTable, type LabRoutesOptions, type Labs } from '../../../src/labs/index.js';
 import type { SessionManager } from '../../../src/session-manager.js';
 
 /** What `request.sessionkeeper` offers a route handler. */

@@ -6,7 +6,6 @@ import {
   bodyOf,
   checkPrefix,
   contentLength,
-  createLabRouteTable,
   createSelfService,
   createSessionHttp,
   fromNodeRequest,
@@ -20,7 +19,6 @@ import {
   type Authentication,
   type HttpRequest,
   type HttpResponse,
-  type LabRoutesOptions,
   type ResponseSink,
   type RouteTable,
   type SelfServiceOptions,
@@ -28,7 +26,7 @@ import {
   type SessionHelpers,
   type SessionHttpOptions,
 } from '../../../src/http/index.js';
-import type { Labs } from '../../../src/labs/types.js';
+import { createLabRouteTable, type LabRoutesOptions, type Labs } from '../../../src/labs/index.js';
 import type { SessionManager } from '../../../src/session-manager.js';
 
 /** What `ctx.state.sessionkeeper` offers a route handler. */

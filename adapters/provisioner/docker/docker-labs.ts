@@ -1,15 +1,15 @@
-import Docker from 'dockerode';
-import type { Session, SessionStore } from '../../../src/contracts.js';
+import type { Clock } from '../../../src/clock.js';
+import type { Session } from '../../../src/contracts.js';
 import { parseDuration, type Duration } from '../../../src/duration.js';
 import { invalidArgument, invalidConfig, SessionError, toStoreError } from '../../../src/errors.js';
 import { SessionEmitter } from '../../../src/events.js';
+import { LabError } from '../../../src/labs/errors.js';
+import { generateLabId, LAB_ID_PATTERN } from '../../../src/labs/lab-id.js';
 import {
-  LabError,
   LIVE_LAB_STATUSES,
   type Lab,
   type LabChanges,
   type LabContainer,
-  type LabContainerStats,
   type LabEvents,
   type LabExpectation,
   type Labs,
@@ -19,20 +19,34 @@ import {
   type LabStore,
   type ReconcileReport,
 } from '../../../src/labs/types.js';
-import { managerInternals, type SessionManager } from '../../../src/session-manager.js';
-import { generateLabId, LAB_ID_PATTERN } from '../../../src/token.js';
+import type { SessionManager } from '../../../src/session-manager.js';
+import { resolveDockerClient, type DockerClient, type DockerNetworkInfo } from './docker-client.js';
+import { errorEvidence, provisionError } from './docker-errors.js';
+import { LAB_LABELS, LabDocker, labName } from './lab-docker.js';
 import { createSubnetPool, overlaps, tryParseNetwork, type SubnetPool } from './subnets.js';
 import { resolveTemplates, type LabTemplate, type ResolvedTemplate } from './templates.js';
+import type Docker from 'dockerode';
 
 /** Options of {@link dockerLabs}. */
 export interface DockerLabsOptions {
-  /** The session manager whose sessions own the labs; labs are stored in its store. */
+  /** The session manager whose sessions own the labs: a lab stops when its session ends or idles. */
   manager: SessionManager;
   /**
-   * A dockerode client, or the options to make one (`{ socketPath }`, `{ host, port }`). Default:
-   * `DOCKER_HOST` if set, else `/var/run/docker.sock`.
+   * Where labs and their subnet allocations are stored: the lab store of the store the manager
+   * uses (`memoryStore().labs`, or the SQL store itself), so that labs live beside their sessions.
    */
-  docker?: Docker | Docker.DockerOptions;
+  store: LabStore;
+  /**
+   * The clock of lab time limits and idle stops; give the manager's, so both agree. Default: the
+   * system clock.
+   */
+  clock?: Clock;
+  /**
+   * A dockerode client (or any client with the methods of {@link DockerClient}), or the options to
+   * make a dockerode one (`{ socketPath }`, `{ host, port }`). Default: `DOCKER_HOST` if set, else
+   * `/var/run/docker.sock`.
+   */
+  docker?: DockerClient | Docker.DockerOptions;
   /** IPv4 network that lab subnets are carved from, e.g. `'10.10.0.0/16'`. */
   addressPool: string;
   /** Prefix length of each lab's subnet. Default 24 (256 labs in a /16). */
@@ -59,25 +73,20 @@ export interface DockerLabsOptions {
   onError?: (error: unknown) => void;
 }
 
-/** Labels on every network and container of a lab; filters match them exactly. */
-export const LAB_LABELS = {
-  lab: 'sessionkeeper.lab',
-  session: 'sessionkeeper.session',
-  user: 'sessionkeeper.user',
-  scope: 'sessionkeeper.scope',
-} as const;
-
 /**
  * Lab sessions on Docker: each lab gets its own bridge network on a subnet allocated from
- * `addressPool` (atomically, in the session store) and the template's containers on fixed addresses,
+ * `addressPool` (atomically, in the lab store) and the template's containers on fixed addresses,
  * with CPU, memory and process limits, all capabilities dropped but the template's `capAdd`,
  * `no-new-privileges` and bounded logs. An internal lab's network leaves the host without an address
  * in it, so nothing on the host answers a lab. A lab stops when its session is revoked, expires or
  * goes idle, or when its time is up; crashes are repaired by `reconcile()`.
  *
  * @example
+ * const store = memoryStore();
+ * const sessions = createSessionManager({ store });
  * const labs = dockerLabs({
  *   manager: sessions,
+ *   store: store.labs,
  *   addressPool: '10.10.0.0/16',
  *   templates: { web: { containers: [{ name: 'target', image: 'dvwa', ip: 20, memory: '512m', cpus: 0.5 }] } },
  * });
@@ -85,7 +94,14 @@ export const LAB_LABELS = {
  */
 export function dockerLabs(options: DockerLabsOptions): Labs {
   if (options === null || typeof options !== 'object') invalidConfig('dockerLabs()', 'expects an options object');
-  const internals = managerInternals(options.manager);
+  const { manager, store } = options;
+  if (manager === null || typeof manager !== 'object' || typeof manager.get !== 'function' || typeof manager.on !== 'function') {
+    invalidConfig('manager', 'must be a session manager made by createSessionManager()');
+  }
+  if (store === null || typeof store !== 'object' || LAB_STORE_METHODS.some((method) => typeof store[method] !== 'function')) {
+    invalidConfig('store', 'must be a lab store such as memoryStore().labs');
+  }
+  const now = clockOf(options.clock);
   const pool = createSubnetPool(options.addressPool, options.subnetPrefix ?? 24);
   const templates = resolveTemplates(options.templates, pool);
   const maxPerUser = positiveInteger(options.maxLabsPerUser ?? 1, 'maxLabsPerUser');
@@ -96,48 +112,40 @@ export function dockerLabs(options: DockerLabsOptions): Labs {
   const scope = options.scope ?? 'default';
   if (typeof scope !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(scope)) invalidConfig('scope', 'must be 1-64 letters, digits, _ . -');
   if (options.onError !== undefined && typeof options.onError !== 'function') invalidConfig('onError', 'must be a function');
-  const docker = options.docker instanceof Docker ? options.docker : new Docker({ timeout: DOCKER_TIMEOUT_MS, ...options.docker });
+  const docker = resolveDockerClient(options.docker);
   return new DockerLabs({
-    manager: options.manager,
-    store: internals.store,
-    now: internals.now,
-    docker,
+    manager,
+    store,
+    now,
+    docker: new LabDocker(docker, scope),
     pool,
     templates,
     limits: { maxPerUser, maxTotal },
     idleStopMs,
     intervalMs,
-    scope,
     onError: options.onError ?? ((error) => console.error('sessionkeeper labs:', error)),
   });
 }
 
 // --- internal ---
 
-/** A Docker call that takes longer than this is treated as the engine being unavailable. */
-const DOCKER_TIMEOUT_MS = 30_000;
+/** Lab records one `cleanup()` deletes per store call, by default. */
+const DEFAULT_CLEANUP_BATCH = 1000;
+const LAB_STORE_METHODS = ['insertLab', 'updateLab', 'getLab', 'listLabs', 'deleteLabsEndedBefore'] as const;
 /** A lab still provisioning after this long was left by a process that stopped; reconcile removes it. */
 const PROVISION_GRACE_MS = 5 * 60_000;
-/** Tries at removing a network that still reports endpoints (a container going away concurrently). */
-const NETWORK_REMOVE_ATTEMPTS = 5;
 /** How long the first starts wait for the start-up reconcile to clear what a crashed process left. */
 const START_UP_WAIT_MS = 10_000;
-/** What a lab container may keep of its output: `docker logs` reads it, a noisy lab cannot fill the disk. */
-const LOG_CONFIG = { Type: 'json-file', Config: { 'max-size': '5m', 'max-file': '2' } };
-/** Engine 28.0 (API 1.48) added gateway mode `isolated`, which also keeps IPv6 link-local off the bridge. */
-const ISOLATED_GATEWAY_API = [1, 48] as const;
-
 interface Config {
   readonly manager: SessionManager;
-  readonly store: SessionStore & LabStore;
+  readonly store: LabStore;
   readonly now: () => number;
-  readonly docker: Docker;
+  readonly docker: LabDocker;
   readonly pool: SubnetPool;
   readonly templates: Map<string, ResolvedTemplate>;
   readonly limits: { readonly maxPerUser: number; readonly maxTotal: number };
   readonly idleStopMs: number | null;
   readonly intervalMs: number | null;
-  readonly scope: string;
   readonly onError: (error: unknown) => void;
 }
 
@@ -154,8 +162,6 @@ class DockerLabs implements Labs {
   /** The start-up reconcile (never rejects); starts wait for it, bounded, so orphans go first. */
   readonly #startUp: Promise<unknown>;
   #startedUp = false;
-  /** Bridge options of internal lab networks, chosen once from the engine's API version. */
-  #isolation: Promise<Record<string, string>> | null = null;
   #closed = false;
 
   constructor(config: Config) {
@@ -191,7 +197,7 @@ class DockerLabs implements Labs {
     // Preflight: subnets overlapping a network Docker already has are skipped, our scope's too: a
     // live lab's subnet is held in the store anyway, and one the store does not know belongs to a
     // process that crashed with its store, or to a provisioner with another store (until a reconcile).
-    const networks = await this.#docker('listing networks', () => this.#c.docker.listNetworks());
+    const networks = await this.#c.docker.allNetworks();
     const id = generateLabId();
     const now = this.#c.now();
     const lab = await this.#store('start', () =>
@@ -273,20 +279,7 @@ class DockerLabs implements Labs {
     this.#assertOpen();
     const lab = await this.#require(labId);
     if (lab.status !== 'active') throw new LabError('LAB_NOT_ACTIVE', `Lab ${lab.id} is ${lab.status}`, { status: lab.status });
-    const docker = this.#c.docker;
-    const [containers, network] = await Promise.all([
-      Promise.all(
-        lab.containers.map(async (container) => {
-          const sample = await this.#docker('reading container stats', () => docker.getContainer(container.id ?? labName(lab.id, container.name)).stats({ stream: false }));
-          return containerStats(container, sample as unknown as DockerStats);
-        }),
-      ),
-      this.#docker('inspecting the lab network', () => docker.getNetwork(lab.network.name).inspect()),
-    ]);
-    const endpoints = Object.values((network as { Containers?: Record<string, { Name?: string; IPv4Address?: string }> }).Containers ?? {}).map((e) => ({
-      name: e.Name ?? '',
-      ip: e.IPv4Address ? e.IPv4Address.split('/')[0]! : null,
-    }));
+    const { containers, endpoints } = await this.#c.docker.stats(lab);
     return { labId: lab.id, at: this.#c.now(), containers, network: { name: lab.network.name, subnet: lab.network.subnet, endpoints } };
   }
 
@@ -297,6 +290,21 @@ class DockerLabs implements Labs {
       this.#reconciling = null;
     });
     return this.#reconciling;
+  }
+
+  async cleanup(options: { olderThan?: Duration; batchSize?: number } = {}): Promise<number> {
+    this.#assertOpen();
+    if (options === null || typeof options !== 'object') throw invalidArgument('cleanup() expects { olderThan?, batchSize? }');
+    const olderThanMs = parseDuration(options.olderThan ?? '30d', 'cleanup() olderThan', 'INVALID_ARGUMENT');
+    const batchSize = options.batchSize ?? DEFAULT_CLEANUP_BATCH;
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > 100_000) throw invalidArgument('cleanup() batchSize must be an integer from 1 to 100000');
+    const cutoff = this.#c.now() - olderThanMs;
+    let total = 0;
+    for (;;) {
+      const deleted = await this.#store('cleanup', () => this.#c.store.deleteLabsEndedBefore(cutoff, batchSize));
+      total += deleted;
+      if (deleted < batchSize) return total;
+    }
   }
 
   on<E extends keyof LabEvents>(event: E, listener: (payload: LabEvents[E]) => void | Promise<void>): () => void {
@@ -316,48 +324,16 @@ class DockerLabs implements Labs {
 
   async #provision(lab: Lab, template: ResolvedTemplate): Promise<Lab> {
     const docker = this.#c.docker;
-    const labels = labelsOf(lab, this.#c.scope);
     const containers: LabContainer[] = [];
     let failedContainer: string | undefined;
     try {
-      const network = await docker.createNetwork({
-        Name: lab.network.name,
-        Driver: 'bridge',
-        Internal: template.internal,
-        CheckDuplicate: true,
-        IPAM: { Driver: 'default', Config: [{ Subnet: lab.network.subnet, Gateway: lab.network.gateway }] },
-        // A network with egress needs its gateway on the host; the host firewall must guard it (README).
-        ...(template.internal ? { Options: await this.#isolatingOptions() } : {}),
-        Labels: labels,
-      });
-      for (const [i, spec] of template.containers.entries()) {
+      const networkId = await docker.createNetwork(lab, template);
+      for (const [index, spec] of template.containers.entries()) {
         failedContainer = spec.name;
-        const container = await docker.createContainer({
-          name: labName(lab.id, spec.name),
-          Image: spec.image,
-          ...(spec.cmd ? { Cmd: [...spec.cmd] } : {}),
-          Env: [...spec.env],
-          Labels: labels,
-          HostConfig: {
-            NetworkMode: lab.network.name,
-            Memory: spec.memoryBytes,
-            // No swap beyond the memory limit: the limit is what the lab gets.
-            MemorySwap: spec.memoryBytes,
-            NanoCpus: spec.nanoCpus,
-            PidsLimit: spec.pids,
-            RestartPolicy: { Name: 'no' },
-            CapDrop: ['ALL'],
-            ...(spec.capAdd.length > 0 ? { CapAdd: [...spec.capAdd] } : {}),
-            SecurityOpt: ['no-new-privileges'],
-            LogConfig: LOG_CONFIG,
-          },
-          NetworkingConfig: { EndpointsConfig: { [lab.network.name]: { IPAMConfig: { IPv4Address: lab.containers[i]!.ip } } } },
-        });
-        await container.start();
-        containers.push({ ...lab.containers[i]!, id: container.id });
+        containers.push(await docker.createContainer(lab, template, index));
       }
       failedContainer = undefined;
-      const active = await this.#transition(lab, ['provisioning'], { status: 'active', networkId: network.id, containers });
+      const active = await this.#transition(lab, ['provisioning'], { status: 'active', networkId, containers });
       if (active !== null) return active;
       // Stopped meanwhile by reconcile in another process: what we made is removed by that stop or the next pass.
       return this.#require(lab.id);
@@ -365,7 +341,7 @@ class DockerLabs implements Labs {
       const error = provisionError(cause, lab, failedContainer);
       this.#c.onError(error);
       try {
-        await this.#teardown(lab);
+        await this.#c.docker.teardown(lab);
         await this.#transition(lab, ['provisioning'], { status: 'failed', error: errorEvidence(error, failedContainer), releaseSubnet: true });
       } catch (cleanup) {
         // Leave the row provisioning and holding its subnet: reconcile finishes the rollback.
@@ -394,48 +370,13 @@ class DockerLabs implements Labs {
     if (lab.status === 'stopped' || lab.status === 'failed') return lab;
     const marked = lab.status === 'stopping' ? lab : await this.#transition(lab, ['provisioning', 'active'], { status: 'stopping', stopReason: reason });
     if (marked === null) return this.#stopUnguarded(await this.#require(lab.id), reason);
-    await this.#teardown(marked);
+    await this.#c.docker.teardown(marked);
     return (await this.#transition(marked, ['stopping'], { status: 'stopped', releaseSubnet: true })) ?? this.#require(lab.id);
   }
 
   async #stopLabsOf(sessionId: string, reason: LabStopReason): Promise<void> {
     const labs = await this.#store('stop', () => this.#c.store.listLabs({ sessionId, statuses: LIVE_LAB_STATUSES }));
     await Promise.all(labs.map((lab) => this.#stop(lab, reason)));
-  }
-
-  /** Containers (forced), then whatever is still attached, then the network. Gone already is fine. */
-  async #teardown(lab: Pick<Lab, 'id'>): Promise<void> {
-    const docker = this.#c.docker;
-    const filters = { label: [`${LAB_LABELS.lab}=${lab.id}`, `${LAB_LABELS.scope}=${this.#c.scope}`] };
-    const containers = await this.#docker('listing lab containers', () => docker.listContainers({ all: true, filters }));
-    await Promise.all(containers.map((c) => this.#removeContainer(c.Id)));
-    const networks = await this.#docker('listing lab networks', () => docker.listNetworks({ filters }));
-    for (const { Id } of networks) await this.#removeNetwork(Id);
-  }
-
-  /** Forced: a lab's containers are disposable. Already gone is fine. */
-  async #removeContainer(id: string): Promise<void> {
-    await this.#docker('removing a container', () => ignoreMissing(this.#c.docker.getContainer(id).remove({ force: true })));
-  }
-
-  async #removeNetwork(id: string): Promise<void> {
-    const network = this.#c.docker.getNetwork(id);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await network.remove();
-        return;
-      } catch (err) {
-        const status = statusOf(err);
-        if (status === 404) return;
-        // "has active endpoints": a container not carrying our labels, or one still going away.
-        if ((status !== 403 && status !== 409) || attempt >= NETWORK_REMOVE_ATTEMPTS) throw dockerError(err, 'removing the lab network');
-      }
-      const info = await this.#docker('inspecting the lab network', () => ignoreMissing(network.inspect()));
-      if (info === null) return;
-      for (const endpoint of Object.keys((info as { Containers?: Record<string, unknown> }).Containers ?? {})) {
-        await this.#docker('disconnecting a container', () => ignoreMissing(network.disconnect({ Container: endpoint, Force: true })));
-      }
-    }
   }
 
   async #reconcile(): Promise<ReconcileReport> {
@@ -459,22 +400,20 @@ class DockerLabs implements Labs {
     }
 
     // 2. Labelled containers and networks without a live lab (row deleted, or teardown interrupted).
-    const docker = this.#c.docker;
-    const filters = { label: [`${LAB_LABELS.scope}=${this.#c.scope}`] };
+    const { containers, networks } = await this.#c.docker.scoped();
     const isOrphan = async (labId: string | undefined) => {
       if (labId === undefined || this.#starting.has(labId) || this.#stopping.has(labId)) return false;
       const lab = await this.#store('reconcile', () => store.getLab(labId));
       return lab === null || lab.status === 'stopped' || lab.status === 'failed';
     };
-    for (const container of await this.#docker('listing containers', () => docker.listContainers({ all: true, filters }))) {
+    for (const container of containers) {
       if (!(await isOrphan(container.Labels?.[LAB_LABELS.lab]))) continue;
-      await this.#removeContainer(container.Id);
+      await this.#c.docker.removeContainer(container.Id);
       removedContainers++;
     }
-    const networks = await this.#docker('listing networks', () => docker.listNetworks({ filters }));
     for (const network of networks) {
       if (!(await isOrphan(network.Labels?.[LAB_LABELS.lab]))) continue;
-      await this.#removeNetwork(network.Id);
+      await this.#c.docker.removeNetwork(network.Id);
       removedNetworks++;
     }
 
@@ -482,7 +421,7 @@ class DockerLabs implements Labs {
     const holding = await this.#store('reconcile', () => store.listLabs({ statuses: ['stopped', 'failed'], subnetHeld: true }));
     for (const lab of holding) {
       const released = await this.#isolated(async () => {
-        await this.#teardown(lab);
+        await this.#c.docker.teardown(lab);
         return (await this.#update(lab.id, { statuses: [lab.status] }, { releaseSubnet: true })) !== null;
       });
       if (released) releasedSubnets++;
@@ -507,23 +446,7 @@ class DockerLabs implements Labs {
 
   // --- helpers ---
 
-  /**
-   * Options of an internal lab network that leave the host's bridge without an IPv4 address, so the
-   * gateway address, and through it the host's other addresses, answer nothing (an internal network
-   * keeps that address by default: moby/moby#47356); from Engine 28 also without IPv6 link-local.
-   */
-  #isolatingOptions(): Promise<Record<string, string>> {
-    this.#isolation ??= this.#docker('reading the engine version', () => this.#c.docker.version()).then(
-      ({ ApiVersion }) => isolatingBridgeOptions(ApiVersion),
-      (error: unknown) => {
-        this.#isolation = null;
-        throw error;
-      },
-    );
-    return this.#isolation;
-  }
-
-  #pickSubnet(held: ReadonlySet<string>, networks: readonly Docker.NetworkInspectInfo[]): string {
+  #pickSubnet(held: ReadonlySet<string>, networks: readonly DockerNetworkInfo[]): string {
     const { pool } = this.#c;
     const conflicts = new Map<string, string>();
     const existing = networks.flatMap((n) =>
@@ -577,14 +500,6 @@ class DockerLabs implements Labs {
     }
   }
 
-  async #docker<T>(action: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw dockerError(err, action);
-    }
-  }
-
   /** Runs one lab's part of a reconcile pass; a failure is reported and counts as not done. */
   async #isolated(work: () => Promise<boolean>): Promise<boolean> {
     try {
@@ -607,48 +522,6 @@ class DockerLabs implements Labs {
   }
 }
 
-interface DockerStats {
-  cpu_stats?: { cpu_usage?: { total_usage?: number }; system_cpu_usage?: number; online_cpus?: number };
-  precpu_stats?: { cpu_usage?: { total_usage?: number }; system_cpu_usage?: number };
-  memory_stats?: { usage?: number; limit?: number; stats?: Record<string, number> };
-  networks?: Record<string, { rx_bytes?: number; tx_bytes?: number }>;
-  pids_stats?: { current?: number };
-}
-
-function containerStats(container: LabContainer, s: DockerStats): LabContainerStats {
-  const cpuDelta = (s.cpu_stats?.cpu_usage?.total_usage ?? 0) - (s.precpu_stats?.cpu_usage?.total_usage ?? 0);
-  const systemDelta = (s.cpu_stats?.system_cpu_usage ?? 0) - (s.precpu_stats?.system_cpu_usage ?? 0);
-  const cpus = s.cpu_stats?.online_cpus ?? 1;
-  // As `docker stats` shows it: page cache the kernel can drop is not counted as used.
-  const cache = s.memory_stats?.stats?.total_inactive_file ?? s.memory_stats?.stats?.inactive_file ?? 0;
-  let rxBytes = 0;
-  let txBytes = 0;
-  for (const net of Object.values(s.networks ?? {})) {
-    rxBytes += net.rx_bytes ?? 0;
-    txBytes += net.tx_bytes ?? 0;
-  }
-  return {
-    name: container.name,
-    id: container.id ?? '',
-    cpuPercent: cpuDelta > 0 && systemDelta > 0 ? Math.round((cpuDelta / systemDelta) * cpus * 10_000) / 100 : 0,
-    memoryBytes: Math.max(0, (s.memory_stats?.usage ?? 0) - cache),
-    memoryLimitBytes: s.memory_stats?.limit ?? 0,
-    rxBytes,
-    txBytes,
-    pids: s.pids_stats?.current ?? 0,
-  };
-}
-
-function isolatingBridgeOptions(apiVersion: unknown): Record<string, string> {
-  const [major = 0, minor = 0] = String(apiVersion).split('.').map(Number);
-  const [wantMajor, wantMinor] = ISOLATED_GATEWAY_API;
-  const isolated = major > wantMajor || (major === wantMajor && minor >= wantMinor);
-  return {
-    'com.docker.network.bridge.inhibit_ipv4': 'true',
-    ...(isolated ? { 'com.docker.network.bridge.gateway_mode_ipv4': 'isolated', 'com.docker.network.bridge.gateway_mode_ipv6': 'isolated' } : {}),
-  };
-}
-
 /** Waits for `work` (which must not reject), but at most `ms`. */
 async function within(work: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -662,64 +535,18 @@ async function within(work: Promise<unknown>, ms: number): Promise<void> {
   }
 }
 
-function labName(labId: string, container?: string): string {
-  return container === undefined ? `sk-lab-${labId}` : `sk-lab-${labId}-${container}`;
-}
-
-function labelsOf(lab: Lab, scope: string): Record<string, string> {
-  return { [LAB_LABELS.lab]: lab.id, [LAB_LABELS.session]: lab.sessionId, [LAB_LABELS.user]: lab.userId, [LAB_LABELS.scope]: scope };
-}
-
 function poolText(pool: SubnetPool): string {
   return `${pool.subnet(0).split('/')[0]}/${pool.pool.prefix}`;
 }
 
-function statusOf(err: unknown): number | undefined {
-  const status = (err as { statusCode?: unknown } | null)?.statusCode;
-  return typeof status === 'number' ? status : undefined;
-}
-
-/** Docker's own message, without dockerode's "(HTTP code 404) no such container - " preamble. */
-function dockerMessage(err: unknown): string {
-  const json = (err as { json?: { message?: unknown } } | null)?.json;
-  if (typeof json?.message === 'string') return json.message;
-  return err instanceof Error ? err.message : String(err);
-}
-
-function dockerError(err: unknown, action: string): LabError {
-  if (err instanceof LabError) return err;
-  const statusCode = statusOf(err);
-  if (statusCode === undefined) {
-    return new LabError('DOCKER_UNAVAILABLE', `The Docker engine did not answer while ${action}: ${dockerMessage(err)}`, {}, { cause: err });
-  }
-  return new LabError('DOCKER_ERROR', `Docker failed ${action}: ${dockerMessage(err)}`, { statusCode }, { cause: err });
-}
-
-function provisionError(err: unknown, lab: Lab, container: string | undefined): LabError {
-  const statusCode = statusOf(err);
-  const message = dockerMessage(err);
-  if (statusCode === 404 && /no such image/i.test(message)) {
-    const image = lab.containers.find((c) => c.name === container)?.image;
-    return new LabError('IMAGE_MISSING', `Image ${image} of container ${container} is not on the Docker engine (nothing is pulled)`, { image, statusCode }, { cause: err });
-  }
-  if (statusCode === 403 && /overlap/i.test(message)) {
-    return new LabError('SUBNET_OVERLAP', `Docker refused subnet ${lab.network.subnet}: ${message}`, { subnet: lab.network.subnet, statusCode }, { cause: err });
-  }
-  return dockerError(err, container === undefined ? 'creating the lab network' : `starting container ${container}`);
-}
-
-/** What a failed lab keeps as its `error`: Docker's message and status, and the container at fault. */
-function errorEvidence(error: LabError, container: string | undefined): Record<string, unknown> {
-  return { code: error.code, message: error.message, ...error.details, ...(container !== undefined ? { container } : {}) };
-}
-
-async function ignoreMissing<T>(operation: Promise<T>): Promise<T | null> {
-  try {
-    return await operation;
-  } catch (err) {
-    if (statusOf(err) === 404 || statusOf(err) === 304) return null;
-    throw err;
-  }
+function clockOf(clock: Clock | undefined): () => number {
+  if (clock === undefined) return Date.now;
+  if (typeof clock !== 'function') invalidConfig('clock', 'must be a function returning a Date');
+  return () => {
+    const ms = clock().getTime();
+    if (Number.isNaN(ms)) invalidConfig('clock', 'returned an invalid Date');
+    return ms;
+  };
 }
 
 function positiveInteger(value: unknown, field: string): number {

@@ -1,2 +1,2 @@
 export { memoryStore } from './memory-session-store.js';
-export type { MemoryStoreOptions } from './memory-session-store.js';
+export type { MemoryStore, MemoryStoreOptions } from './memory-session-store.js';

@@ -14,11 +14,13 @@ import type {
   FullSessionStore,
 } from '../../../src/contracts.js';
 import { parseDuration, type Duration } from '../../../src/duration.js';
-import { invalidConfig, SessionError, storeContractError } from '../../../src/errors.js';
+import { invalidConfig, SessionError } from '../../../src/errors.js';
 import { isAfterPosition, newestFirst } from '../../../src/internal/pagination.js';
 import { higherSeverity } from '../../../src/alerts/severity.js';
 import { assertWithinLimit, deepFreeze } from '../../../src/metadata.js';
-import { assertBelowLabLimits, LIVE_LAB_STATUSES, type Lab, type LabStore, type LabChanges, type LabExpectation, type LabLimits, type LabQuery, type NewLabRecord } from '../../../src/labs/types.js';
+import type { LabStore } from '../../../src/labs/types.js';
+import { CounterTable } from './memory-counter-table.js';
+import { MemoryLabStore } from './memory-lab-store.js';
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
@@ -38,6 +40,15 @@ export interface MemoryStoreOptions {
 }
 
 /**
+ * What {@link memoryStore} returns: a store of every capability (sessions, activity, alerts), and
+ * beside it the lab store of the same memory.
+ */
+export interface MemoryStore extends FullSessionStore {
+  /** Labs for a provisioner (`dockerLabs({ manager, store: store.labs, ... })`); closed with this store. */
+  readonly labs: LabStore;
+}
+
+/**
  * A store that keeps sessions in this process's memory: for tests, development and single-process
  * apps that accept losing sessions on restart. Operations are atomic because each one runs to
  * completion without yielding. Hit counters are per process and capped at 100,000 keys (the least
@@ -46,7 +57,7 @@ export interface MemoryStoreOptions {
  * @example
  * const sessions = createSessionManager({ store: memoryStore() });
  */
-export function memoryStore(options: MemoryStoreOptions = {}): FullSessionStore & LabStore {
+export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const maxActivityRows = options.maxActivityRows ?? 100_000;
   if (!Number.isSafeInteger(maxActivityRows) || maxActivityRows < 0) {
     invalidConfig('maxActivityRows', 'must be a non-negative integer');
@@ -65,80 +76,7 @@ const MAX_COUNTER_KEYS = 100_000;
 /** Buckets per counter window (CounterStore contract). */
 const BUCKETS = 10;
 
-/**
- * One key's hit counts: a ring of the ten buckets ending at the newest one hit, bucket `b` in slot
- * `b % 10`. Older buckets are dropped as the window moves, so a hit earlier than the key's newest one
- * (a clock that went back) counts only the buckets still in the ring.
- */
-interface Counter {
-  readonly key: string;
-  bucketMs: number;
-  newest: number;
-  readonly hits: number[];
-  /** Neighbours in the table's recency list: `prev` was hit less recently. */
-  prev: Counter | null;
-  next: Counter | null;
-}
-
-/**
- * Counters by key, in the order they were last hit. The order is a linked list, not the Map's own
- * insertion order: re-inserting on every hit and evicting from the front would leave the front of
- * the Map full of deleted slots, which every later eviction walks (10x slower per hit past the cap).
- */
-class CounterTable {
-  readonly #byKey = new Map<string, Counter>();
-  #oldest: Counter | null = null;
-  #newest: Counter | null = null;
-
-  get size(): number {
-    return this.#byKey.size;
-  }
-
-  get(key: string): Counter | undefined {
-    return this.#byKey.get(key);
-  }
-
-  /** Adds a counter, or marks an existing one as the most recently hit. */
-  touch(counter: Counter): void {
-    if (this.#newest === counter) return;
-    if (this.#byKey.has(counter.key)) this.#unlink(counter);
-    else this.#byKey.set(counter.key, counter);
-    counter.prev = this.#newest;
-    counter.next = null;
-    if (this.#newest !== null) this.#newest.next = counter;
-    else this.#oldest = counter;
-    this.#newest = counter;
-  }
-
-  delete(counter: Counter): void {
-    this.#unlink(counter);
-    this.#byKey.delete(counter.key);
-  }
-
-  /** Least recently hit first; deleting the counter being visited is allowed. */
-  *oldestFirst(): Generator<Counter> {
-    for (let counter = this.#oldest; counter !== null; ) {
-      const next = counter.next;
-      yield counter;
-      counter = next;
-    }
-  }
-
-  clear(): void {
-    this.#byKey.clear();
-    this.#oldest = this.#newest = null;
-  }
-
-  #unlink(counter: Counter): void {
-    if (counter.prev !== null) counter.prev.next = counter.next;
-    else this.#oldest = counter.next;
-    if (counter.next !== null) counter.next.prev = counter.prev;
-    else this.#newest = counter.prev;
-    counter.prev = counter.next = null;
-  }
-}
-
-class MemorySessionStore implements FullSessionStore, LabStore {
+class MemorySessionStore implements MemoryStore {
   readonly kind = 'memory';
   readonly capabilities = Object.freeze({ activity: true, alerts: true });
   // Sessions are stored frozen and returned as they are, so a read allocates nothing; every change
@@ -163,10 +101,10 @@ class MemorySessionStore implements FullSessionStore, LabStore {
   readonly #rotated = new Map<string, RotatedToken>();
   /** Least recently hit key first: re-inserted on every hit. */
   readonly #counters = new CounterTable();
-  /** Labs by id, oldest insert first; few enough that queries scan them all. */
-  readonly #labs = new Map<string, Lab>();
   #sweep: Iterator<string> | null = null;
   #closed = false;
+
+  readonly labs = new MemoryLabStore(() => this.#assertOpen());
 
   constructor(retainEndedMs: number, maxActivityRows: number, maxAlerts: number) {
     this.#retainEndedMs = retainEndedMs;
@@ -497,90 +435,9 @@ class MemorySessionStore implements FullSessionStore, LabStore {
     return deleted;
   }
 
-  async insertLab(userId: string, limits: LabLimits, build: (heldSubnets: ReadonlySet<string>) => NewLabRecord): Promise<Lab> {
-    this.#assertOpen();
-    let ofUser = 0;
-    let total = 0;
-    const held = new Set<string>();
-    for (const lab of this.#labs.values()) {
-      if (LIVE_LAB_STATUSES.includes(lab.status)) {
-        total++;
-        if (lab.userId === userId) ofUser++;
-      }
-      if (lab.subnetHeld) held.add(lab.network.subnet);
-    }
-    assertBelowLabLimits(ofUser, total, limits);
-    const record = build(held);
-    if (held.has(record.network.subnet)) throw storeContractError('insertLab', `build returned subnet ${record.network.subnet}, which another lab holds`);
-    if (this.#labs.has(record.id)) throw new SessionError('INVALID_ARGUMENT', 'A lab with this id already exists');
-    const lab = freezeLab({
-      ...record,
-      status: 'provisioning',
-      updatedAt: record.createdAt,
-      extensions: 0,
-      stopReason: null,
-      error: null,
-      subnetHeld: true,
-    });
-    this.#labs.set(lab.id, lab);
-    return lab;
-  }
-
-  async updateLab(id: string, expected: LabExpectation, changes: LabChanges): Promise<Lab | null> {
-    this.#assertOpen();
-    const lab = this.#labs.get(id);
-    if (lab === undefined || !expected.statuses.includes(lab.status)) return null;
-    if (expected.extensions !== undefined && lab.extensions !== expected.extensions) return null;
-    const updated = freezeLab({
-      ...lab,
-      status: changes.status ?? lab.status,
-      network: changes.networkId === undefined ? lab.network : { ...lab.network, id: changes.networkId },
-      containers: changes.containers ?? lab.containers,
-      updatedAt: changes.updatedAt,
-      expiresAt: changes.expiresAt ?? lab.expiresAt,
-      extensions: changes.extensions ?? lab.extensions,
-      stopReason: changes.stopReason ?? lab.stopReason,
-      error: changes.error ?? lab.error,
-      subnetHeld: changes.releaseSubnet === true ? false : lab.subnetHeld,
-    });
-    this.#labs.set(id, updated);
-    return updated;
-  }
-
-  async getLab(id: string): Promise<Lab | null> {
-    this.#assertOpen();
-    return this.#labs.get(id) ?? null;
-  }
-
-  async listLabs(query: LabQuery): Promise<Lab[]> {
-    this.#assertOpen();
-    return [...this.#labs.values()]
-      .filter(
-        (lab) =>
-          (query.userId === undefined || lab.userId === query.userId) &&
-          (query.sessionId === undefined || lab.sessionId === query.sessionId) &&
-          (query.statuses === undefined || query.statuses.includes(lab.status)) &&
-          (query.subnetHeld === undefined || lab.subnetHeld === query.subnetHeld),
-      )
-      .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  }
-
-  async deleteLabsEndedBefore(cutoff: EpochMs, limit: number): Promise<number> {
-    this.#assertOpen();
-    let deleted = 0;
-    for (const [id, lab] of this.#labs) {
-      if (deleted === limit) break;
-      if ((lab.status === 'stopped' || lab.status === 'failed') && !lab.subnetHeld && lab.updatedAt < cutoff) {
-        this.#labs.delete(id);
-        deleted++;
-      }
-    }
-    return deleted;
-  }
-
   async close(): Promise<void> {
     this.#closed = true;
-    this.#labs.clear();
+    this.labs.clear();
     this.#rotated.clear();
     this.#counters.clear();
     this.#alerts.clear();
@@ -697,29 +554,6 @@ function touched(session: Session, at: EpochMs, idleExpiresAt: EpochMs): Session
 
 function revoked(session: Session, reason: string, at: EpochMs): Session {
   return freezeSession({ ...session, status: 'revoked', revokedAt: at, revokeReason: reason });
-}
-
-/**
- * Builds every stored lab with one property order, frozen, and detached from the caller's objects
- * (the network, containers and error may come straight from the caller).
- */
-function freezeLab(lab: Lab): Lab {
-  return Object.freeze({
-    id: lab.id,
-    sessionId: lab.sessionId,
-    userId: lab.userId,
-    template: lab.template,
-    status: lab.status,
-    network: Object.freeze({ name: lab.network.name, id: lab.network.id, subnet: lab.network.subnet, gateway: lab.network.gateway }),
-    containers: deepFreeze(structuredClone(lab.containers)),
-    createdAt: lab.createdAt,
-    updatedAt: lab.updatedAt,
-    expiresAt: lab.expiresAt,
-    extensions: lab.extensions,
-    stopReason: lab.stopReason,
-    error: lab.error === null ? null : deepFreeze(structuredClone(lab.error)),
-    subnetHeld: lab.subnetHeld,
-  });
 }
 
 /** Builds every stored session with one property order, so they share a single hidden class. */

@@ -13,7 +13,6 @@ import type {
   SessionLimit,
   SessionMetadata,
 } from '../../../src/contracts.js';
-import type { Lab, LabChanges, LabExpectation, LabLimits, LabQuery, LabStore, NewLabRecord } from '../../../src/labs/types.js';
 import { SqlActivityStore } from './sql-activity-store.js';
 import { SqlAlertStore } from './sql-alert-store.js';
 import { SqlStoreContext } from './sql-context.js';
@@ -29,10 +28,10 @@ export interface SqlStoreCapabilities {
 
 /**
  * What `sqliteStore()` and `postgresStore()` return: one object with every store method (sessions,
- * activity, alerts, counters, and the lab methods, which delegate to {@link labs}), the lab store as a
- * separate object, and the capabilities it implements.
+ * activity, alerts, counters), the lab store over the same database as a separate object, and the
+ * capabilities it implements.
  */
-export interface SqlStore extends FullSessionStore, LabStore {
+export interface SqlStore extends FullSessionStore {
   /** The lab store over the same database and tables; closed with this store. */
   readonly labs: SqlLabStore;
   /** Which optional capabilities this store implements: `{ activity: true, alerts: true }`. */
@@ -162,22 +161,5 @@ class CompositeSqlStore implements SqlStore {
   }
   deleteCountersBefore(cutoff: EpochMs, limit: number): Promise<number> {
     return this.alerts.deleteCountersBefore(cutoff, limit);
-  }
-
-  // Labs, kept on the store for compatibility; the same as store.labs.
-  insertLab(userId: string, limits: LabLimits, build: (heldSubnets: ReadonlySet<string>) => NewLabRecord): Promise<Lab> {
-    return this.labs.insertLab(userId, limits, build);
-  }
-  updateLab(id: string, expected: LabExpectation, changes: LabChanges): Promise<Lab | null> {
-    return this.labs.updateLab(id, expected, changes);
-  }
-  getLab(id: string): Promise<Lab | null> {
-    return this.labs.getLab(id);
-  }
-  listLabs(query: LabQuery): Promise<Lab[]> {
-    return this.labs.listLabs(query);
-  }
-  deleteLabsEndedBefore(cutoff: EpochMs, limit: number): Promise<number> {
-    return this.labs.deleteLabsEndedBefore(cutoff, limit);
   }
 }

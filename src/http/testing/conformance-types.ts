@@ -1,7 +1,5 @@
-import type { LabRoutesOptions } from '../lab-routes.js';
 import type { SelfServiceOptions } from '../self-service.js';
 import type { SessionHttpOptions } from '../types.js';
-import type { Labs } from '../../labs/types.js';
 import type { SessionManager } from '../../session-manager.js';
 
 /** A running app of the adapter under test, on an ephemeral port of 127.0.0.1. */
@@ -18,9 +16,6 @@ export interface AdapterStartOptions {
   middleware?: SessionHttpOptions | undefined;
   /** For the self-service routes. */
   routes?: SelfServiceOptions | undefined;
-  /** Serve the lab routes over these labs at {@link LABS_PREFIX} (not used by the conformance suite). */
-  labs?: Labs | undefined;
-  labRoutes?: LabRoutesOptions | undefined;
   /** Serve HTTPS with this PEM key and certificate instead of plain HTTP. */
   tls?: TestCertificate | undefined;
 }
@@ -37,7 +32,6 @@ export interface AdapterStartOptions {
  * | `GET /protected` (needs a session) | 200 `{ userId, sessionId }`, else 401 `UNAUTHENTICATED` |
  * | `GET /public` | 200 `{ sessionId: id \| null }` |
  * | `/api/v1/me/sessions/...` ({@link SESSIONS_PREFIX}) | the self-service routes, with `options.routes` |
- * | `/api/v1/me/labs/...` (only with `options.labs`) | the lab routes |
  *
  * `options.middleware` goes to the session middleware as it is. Anything a handler throws must come
  * out as the core's `errorResponse()` (JSON `{ error: { code, message } }`), never an HTML page.
@@ -56,5 +50,3 @@ export interface TestCertificate {
 
 /** Where the test app serves the self-service routes. */
 export const SESSIONS_PREFIX = '/api/v1/me/sessions';
-/** Where the test app serves the lab routes (with `options.labs`). */
-export const LABS_PREFIX = '/api/v1/me/labs';

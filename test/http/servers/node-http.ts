@@ -11,7 +11,6 @@ import type { SessionManager } from 'sessionkeeper';
 import {
   appendSetCookie,
   contentLength,
-  createLabRouteTable,
   createSelfService,
   createSessionHttp,
   errorResponse,
@@ -35,6 +34,7 @@ import {
   type SessionHttpOptions,
 } from 'sessionkeeper/http';
 import type { AdapterStartOptions, HttpAdapterUnderTest } from 'sessionkeeper/http/testing';
+import { createLabRouteTable, type LabRoutesOptions, type Labs } from 'sessionkeeper/labs';
 
 /** What the wrapper hands an app's handler: the session, the helpers, the request's parts. */
 export interface NodeSessionRequest {
@@ -66,7 +66,7 @@ export function nodeSessionHandler(
 /** THE test app of the conformance suite on {@link nodeSessionHandler}. */
 export const nodeHttp: HttpAdapterUnderTest = {
   name: 'node:http',
-  async start(manager: SessionManager, options: AdapterStartOptions = {}) {
+  async start(manager: SessionManager, options: AdapterStartOptions & { labs?: Labs; labRoutes?: LabRoutesOptions } = {}) {
     const mounts: [string, RouteTable][] = [['/api/v1/me/sessions', createSelfService(options.routes)]];
     if (options.labs) mounts.push(['/api/v1/me/labs', createLabRouteTable(options.labs, options.labRoutes)]);
     const listener = nodeSessionHandler(manager, options.middleware, mounts, testApp);

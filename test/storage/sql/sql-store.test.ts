@@ -160,8 +160,8 @@ describe('store.labs and store.capabilities', () => {
       return labRecord('lab_a', '10.10.1.0/24');
     });
     expect(lab).toMatchObject({ id: 'lab_a', status: 'provisioning', subnetHeld: true });
-    expect(await store.getLab('lab_a')).toEqual(lab);
-    await store.insertLab('alice', { maxPerUser: 2, maxTotal: 5 }, (held) => {
+    expect(await store.labs.getLab('lab_a')).toEqual(lab);
+    await store.labs.insertLab('alice', { maxPerUser: 2, maxTotal: 5 }, (held) => {
       expect([...held]).toEqual(['10.10.1.0/24']);
       return labRecord('lab_b', '10.10.2.0/24');
     });

@@ -1,12 +1,12 @@
 import type { Session } from '../contracts.js';
 import { parseDuration, type Duration } from '../duration.js';
 import { invalidArgument, SessionError } from '../errors.js';
-import { LabError, type Lab, type LabErrorCode, type Labs, type LabStats, type LabStatus, type LabStopReason } from '../labs/types.js';
-import { LAB_ID_PATTERN } from '../token.js';
-import { NO_STORE, type SessionHttp } from './http-core.js';
-import { LAB_STATUS_BY_CODE } from './lab-errors.js';
-import type { SelfServiceRequest } from './self-service.js';
-import type { Authentication, HttpResponse } from './types.js';
+import { NO_STORE, type SessionHttp } from '../http/http-core.js';
+import type { SelfServiceRequest } from '../http/self-service.js';
+import type { Authentication, HttpResponse } from '../http/types.js';
+import { LAB_STATUS_BY_CODE, LabError, type LabErrorCode } from './errors.js';
+import { LAB_ID_PATTERN } from './lab-id.js';
+import type { Lab, Labs, LabStats, LabStatus, LabStopReason } from './types.js';
 
 /** Options of the lab routes (`labRoutes(labs, options)`). */
 export interface LabRoutesOptions {
@@ -79,7 +79,7 @@ export interface LabRoutes {
  * | `POST /:id/extend` `{ by? }` | `{ lab }` with the later `expiresAt` |
  * | `POST /:id/stop` | `{ lab }` stopped |
  *
- * Invalid input is 400 `INVALID_ARGUMENT`; `LabError` codes map to statuses in `knownErrorResponse()`.
+ * Invalid input is 400 `INVALID_ARGUMENT`; `LabError` codes answer with their status in `LAB_STATUS_BY_CODE`.
  * Options are checked here, once.
  *
  * @example

@@ -1,6 +1,6 @@
-import type { Labs } from '../labs/types.js';
+import { routeTable, type HttpRoute, type RouteMethod, type RouteTable } from '../http/route-table.js';
 import { createLabRoutes, type LabRoutes, type LabRoutesOptions } from './lab-routes.js';
-import { routeTable, type HttpRoute, type RouteMethod, type RouteTable } from './route-table.js';
+import type { Labs } from './types.js';
 
 /**
  * The lab routes as a {@link RouteTable}, for wrappers to register or serve like the self-service
