@@ -1,5 +1,5 @@
 import { SessionError } from '../../../src/errors.js';
-import { checkIdentifier } from '../sql/schema.js';
+import { checkIdentifier } from '../sql/tables.js';
 import { createSqlStore, type SqlStore } from '../sql/sql-store.js';
 import { PostgresDriver, type PostgresPool } from './postgres-driver.js';
 

@@ -1,6 +1,7 @@
 export { ACTIVITY_COLUMNS, ALERT_COLUMNS, columnPositions, LAB_COLUMNS, ROTATED_TOKEN_COLUMNS, SESSION_COLUMNS } from './columns.js';
 export { bind, bound, newestFirst, param, prepare, VariantCache, type Prepared, type Values } from './prepared.js';
-export { checkIdentifier, migrateToLatest, tableNames, type SqlTableNames } from './schema.js';
+export { migrateToLatest } from './schema.js';
+export { checkIdentifier, tableNames, type SqlTableNames } from './tables.js';
 export { SqlActivityStore } from './sql-activity-store.js';
 export { SqlAlertStore } from './sql-alert-store.js';
 export { SqlStoreContext } from './sql-context.js';

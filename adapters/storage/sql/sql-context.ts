@@ -2,7 +2,8 @@ import type { Kysely } from 'kysely';
 import { SessionError } from '../../../src/errors.js';
 import { LabError } from '../../../src/labs/types.js';
 import { bind, VariantCache, type Prepared, type Values } from './prepared.js';
-import { migrateToLatest, tableNames, type SqlTableNames } from './schema.js';
+import { migrateToLatest } from './schema.js';
+import { tableNames, type SqlTableNames } from './tables.js';
 import type { Row, SqlDriver, SqlDriverCapabilities, Statement, TransactionBody } from './sql-driver.js';
 
 /**

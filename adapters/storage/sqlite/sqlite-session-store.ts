@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { parseDuration, type Duration } from '../../../src/duration.js';
 import { SessionError } from '../../../src/errors.js';
-import { checkIdentifier } from '../sql/schema.js';
+import { checkIdentifier } from '../sql/tables.js';
 import { createSqlStore, type SqlStore } from '../sql/sql-store.js';
 import { SqliteDriver, type SqliteDatabase } from './sqlite-driver.js';
 

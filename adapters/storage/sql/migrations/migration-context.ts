@@ -1,5 +1,5 @@
 import { sql, type CreateTableBuilder, type Kysely, type Migration, type SchemaModule } from 'kysely';
-import type { SqlTableNames } from '../schema.js';
+import type { SqlTableNames } from '../tables.js';
 import type { SqlDriverCapabilities } from '../sql-driver.js';
 
 /** What a migration needs to know about the store it migrates. */

@@ -1,7 +1,7 @@
 import { sql, type Kysely, type OnConflictBuilder, type UpdateQueryBuilder } from 'kysely';
 import { ROTATED_TOKEN_COLUMNS, ROTATED_TOKEN_FIND_COLUMNS, SESSION_COLUMNS } from '../columns.js';
 import { param, prepare } from '../prepared.js';
-import type { SqlTableNames } from '../schema.js';
+import type { SqlTableNames } from '../tables.js';
 import type { SqlDriverCapabilities } from '../sql-driver.js';
 import { isActive, touchColumns } from './sessions.js';
 
