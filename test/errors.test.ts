@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { memoryStore } from '../adapters/storage/memory/index.js';
 import { knownErrorResponse, HttpError } from '../src/http/index.js';
+// Loaded for its registrations: the README's tables include the lab codes.
+import '../src/labs/index.js';
 import {
   createSessionManager,
   errorCodeInfo,

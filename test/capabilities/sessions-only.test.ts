@@ -101,7 +101,6 @@ describe('a manager over a store with only the session methods', () => {
       'activity: skipped, the store has no activity capability (ActivityStore: insertActivity, listActivity, deleteActivityBefore)',
     );
     expect(titles.some((title) => title.startsWith('alerts: skipped, the store has no alerts capability (AlertStore: raiseAlert'))).toBe(true);
-    expect(titles.some((title) => title.startsWith('labs: skipped, the store has no lab storage'))).toBe(true);
   });
 });
 
