@@ -1,7 +1,7 @@
 import type { Alert, AlertQuery, AlertStatus, AlertStore, EpochMs, RotatedToken, Session, SessionStore } from '../contracts.js';
 import { LruCache } from '../internal/lru-cache.js';
 import { parseDuration } from '../duration.js';
-import { invalidArgument, invalidConfig, SessionError, toStoreError } from '../errors.js';
+import { invalidArgument, invalidConfig, invalidConfigError, SessionError, toStoreError } from '../errors.js';
 import { serializeMetadata } from '../metadata.js';
 import type { IpProtector } from '../net/ip-privacy.js';
 import { decodeCursor, pageOf, toEpochMs } from '../internal/pagination.js';
@@ -424,7 +424,7 @@ class Engine implements AlertEngine {
     try {
       const result = await resolver(ip);
       if (result != null) {
-        if (!isPlace(result)) throw new TypeError(`geo resolver returned ${JSON.stringify(result)}, not { lat, lon } in degrees`);
+        if (!isPlace(result)) throw invalidConfigError('alerts.geo', `returned ${JSON.stringify(result)?.slice(0, 200)}, not { lat, lon } in degrees`);
         place = result;
       }
     } catch (error) {

@@ -1,6 +1,6 @@
 import type { Session } from '../contracts.js';
 import { parseDuration, type Duration } from '../duration.js';
-import { invalidArgument, SessionError } from '../errors.js';
+import { invalidArgument, invalidConfig } from '../errors.js';
 import { NO_STORE, type SessionHttp } from '../http/http-core.js';
 import type { SelfServiceRequest } from '../http/self-service.js';
 import type { Authentication, HttpResponse } from '../http/types.js';
@@ -88,11 +88,11 @@ export interface LabRoutes {
  */
 export function createLabRoutes(labs: Labs, options: LabRoutesOptions = {}): LabRoutes {
   if (labs === null || typeof labs !== 'object' || typeof labs.start !== 'function' || typeof labs.get !== 'function') {
-    throw new SessionError('INVALID_CONFIG', 'labs must be a lab provisioner such as dockerLabs()');
+    invalidConfig('labs', 'must be a lab provisioner such as dockerLabs()');
   }
-  if (options === null || typeof options !== 'object') throw new SessionError('INVALID_CONFIG', 'lab routes options must be an object');
+  if (options === null || typeof options !== 'object') invalidConfig('lab routes options', 'must be an object');
   const defaultExtendMs = parseDuration(options.defaultExtend ?? '30m', 'defaultExtend');
-  if (defaultExtendMs === 0) throw new SessionError('INVALID_CONFIG', 'defaultExtend must be more than 0');
+  if (defaultExtendMs === 0) invalidConfig('defaultExtend', 'must be more than 0');
 
   return { handle };
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SessionError, type SessionErrorCode } from '../errors.js';
+import { invalidArgument, invalidConfig, SessionError, type SessionErrorCode } from '../errors.js';
 import { LabError } from '../labs/errors.js';
 import type { Lab, LabContainer, LabLimits, LabQuery, LabStore, NewLabRecord } from '../labs/types.js';
 
@@ -37,7 +37,7 @@ export interface LabStoreConformanceOptions {
  */
 export function runLabStoreConformance(name: string, options: LabStoreConformanceOptions): void {
   if (options === null || typeof options !== 'object' || typeof options.createStore !== 'function') {
-    throw new TypeError('runLabStoreConformance: options.createStore must be a function');
+    invalidConfig('runLabStoreConformance: options.createStore', 'must be a function');
   }
   describe(`LabStore conformance: ${name}`, () => {
     let current: { harness: LabHarness; teardown: () => Promise<void> } | undefined;
@@ -50,7 +50,7 @@ export function runLabStoreConformance(name: string, options: LabStoreConformanc
       await opened?.teardown();
     });
     const t = (): LabHarness => {
-      if (current === undefined) throw new TypeError('lab conformance harness used outside a test');
+      if (current === undefined) throw invalidArgument('the lab conformance harness was used outside a test');
       return current.harness;
     };
     describeLabs(t, options);
@@ -91,7 +91,7 @@ async function openHarness(options: LabStoreConformanceOptions): Promise<{ harne
     labs: store.labs,
     close: () => closeOnce(store),
     async peerLabs() {
-      if (options.createPeerStore === undefined) throw new TypeError('this test needs createPeerStore');
+      if (options.createPeerStore === undefined) invalidConfig('createPeerStore', 'is needed by this test');
       const peer = await options.createPeerStore(store);
       peers.push(peer);
       return peer.labs;

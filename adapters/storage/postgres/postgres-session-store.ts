@@ -1,4 +1,4 @@
-import { SessionError } from '../../../src/errors.js';
+import { invalidConfig } from '../../../src/errors.js';
 import { checkIdentifier } from '../sql/tables.js';
 import { createSqlStore, type SqlStore } from '../sql/sql-store.js';
 import { PostgresDriver, type PostgresPool } from './postgres-driver.js';
@@ -49,22 +49,22 @@ export type PostgresStoreOptions = (
  */
 export function postgresStore(options: PostgresStoreOptions): SqlStore {
   if (options === null || typeof options !== 'object') {
-    throw new SessionError('INVALID_CONFIG', 'postgresStore() expects { connectionString } or { pool }');
+    invalidConfig('postgresStore() options', 'must be { connectionString } or { pool }');
   }
   const schema = checkIdentifier(options.schema ?? 'public', 'schema');
-  if (schema === '') throw new SessionError('INVALID_CONFIG', 'schema must not be empty');
+  if (schema === '') invalidConfig('schema', 'must not be empty');
   const tablePrefix = checkIdentifier(options.tablePrefix ?? '', 'tablePrefix');
   if (options.pool !== undefined) {
     if (typeof options.pool.query !== 'function' || typeof options.pool.connect !== 'function') {
-      throw new SessionError('INVALID_CONFIG', 'pool must be a pg.Pool (or have its connect and query methods)');
+      invalidConfig('pool', 'must be a pg.Pool (or have its connect and query methods)');
     }
     return createSqlStore(new PostgresDriver(options.pool, false, schema), tablePrefix);
   }
   if (typeof options.connectionString !== 'string' || options.connectionString.length === 0) {
-    throw new SessionError('INVALID_CONFIG', 'postgresStore() needs a non-empty connectionString or a pool');
+    invalidConfig('connectionString', 'must be non-empty, or give a pool');
   }
   const max = options.poolSize ?? 10;
-  if (!Number.isSafeInteger(max) || max < 1) throw new SessionError('INVALID_CONFIG', 'poolSize must be a positive integer');
+  if (!Number.isSafeInteger(max) || max < 1) invalidConfig('poolSize', 'must be a positive integer');
   const { connectionString } = options;
   return createSqlStore(new PostgresDriver(() => openPool(connectionString, max), true, schema), tablePrefix);
 }

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { SessionError } from '../../../src/errors.js';
+import { invalidConfig, SessionError } from '../../../src/errors.js';
 import { LabError } from '../../../src/labs/types.js';
 import { bind, VariantCache, type Prepared, type Values } from './prepared.js';
 import { migrateToLatest } from './schema.js';
@@ -26,7 +26,7 @@ export class SqlStoreContext {
 
   constructor(driver: SqlDriver, tablePrefix: string) {
     if (driver.capabilities.synchronous !== (typeof driver.querySync === 'function')) {
-      throw new SessionError('INVALID_CONFIG', `The ${driver.name} driver must offer querySync() exactly when it declares capabilities.synchronous`);
+      invalidConfig(`the ${driver.name} driver`, 'must offer querySync() exactly when it declares capabilities.synchronous');
     }
     this.kind = driver.name;
     this.driver = driver;

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { parseDuration, type Duration } from '../../../src/duration.js';
-import { SessionError } from '../../../src/errors.js';
+import { invalidConfig, SessionError } from '../../../src/errors.js';
 import { checkIdentifier } from '../sql/tables.js';
 import { createSqlStore, type SqlStore } from '../sql/sql-store.js';
 import { SqliteDriver, type SqliteDatabase } from './sqlite-driver.js';
@@ -42,14 +42,14 @@ export type SqliteStoreOptions = (
  * const sessions = createSessionManager({ store });
  */
 export function sqliteStore(options: SqliteStoreOptions): SqlStore {
-  if (options === null || typeof options !== 'object') throw new SessionError('INVALID_CONFIG', 'sqliteStore() expects { filename } or { database }');
+  if (options === null || typeof options !== 'object') invalidConfig('sqliteStore() options', 'must be { filename } or { database }');
   const tablePrefix = checkIdentifier(options.tablePrefix ?? '', 'tablePrefix');
   let database: SqliteDatabase;
   let owned = false;
   let filename: string | undefined;
   if (options.database !== undefined) {
     if (typeof options.database.prepare !== 'function') {
-      throw new SessionError('INVALID_CONFIG', 'database must be a better-sqlite3 Database');
+      invalidConfig('database', 'must be a better-sqlite3 Database');
     }
     database = options.database;
   } else if (typeof options.filename === 'string' && options.filename.length > 0) {
@@ -67,7 +67,7 @@ export function sqliteStore(options: SqliteStoreOptions): SqlStore {
     owned = true;
     filename = options.filename === ':memory:' ? undefined : options.filename;
   } else {
-    throw new SessionError('INVALID_CONFIG', 'sqliteStore() needs a non-empty filename or an open database');
+    invalidConfig('filename', 'must be non-empty, or give an open database');
   }
   return createSqlStore(new SqliteDriver(database, owned, filename), tablePrefix);
 }
