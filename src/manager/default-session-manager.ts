@@ -11,16 +11,15 @@ import { normalizeIp } from '../net/ip-address.js';
 import { toEpochMs } from '../internal/pagination.js';
 import { computeStats, type SessionStats, type StatsOptions } from '../stats.js';
 import { generateSessionId, generateToken, hashToken, isWellFormedToken } from '../token.js';
+import { storeCall } from '../internal/store-call.js';
+import { optionalText, requireText } from '../internal/text.js';
 import { disabledActivityLog, disabledAlertEngine } from './capabilities.js';
 import type { ResolvedConfig } from './config.js';
 import {
   eventIp,
   malformation,
-  MAX_ID_LENGTH,
   notAString,
   notFound,
-  optionalString,
-  requireId,
   revokeReason,
   truncateUserAgent,
   withStatus,
@@ -99,8 +98,8 @@ export class DefaultSessionManager implements SessionManager {
   async create(input: CreateSessionInput): Promise<{ session: Session; token: string }> {
     this.#assertOpen();
     if (input === null || typeof input !== 'object') throw invalidArgument('create() expects an object with a userId');
-    const userId = requireId(input.userId, 'userId');
-    const tenantId = optionalString(input.tenantId, 'tenantId', MAX_ID_LENGTH);
+    const userId = requireText(input.userId, 'userId');
+    const tenantId = optionalText(input.tenantId, 'tenantId');
     const ip = this.#storedIp(input.ip);
     const clientIp = ip !== null && (this.#wants.created || this.#wants.limitReached) ? normalizeIp(input.ip) : null;
     const userAgent = truncateUserAgent(input.userAgent);
@@ -147,7 +146,7 @@ export class DefaultSessionManager implements SessionManager {
     const max = this.#config.limit?.max ?? 0;
     let result: { session: Session; evicted: Session[] };
     try {
-      result = await this.#call('create', insert);
+      result = await storeCall('create', insert);
     } catch (err) {
       if (this.#wants.limitReached && isSessionError(err, 'SESSION_LIMIT')) {
         this.#alerts.submit({ type: 'limitReached', at: now, userId, max, outcome: 'rejected', evicted: [], ip });
@@ -194,7 +193,7 @@ export class DefaultSessionManager implements SessionManager {
     const previousActiveAt = session.lastActiveAt;
     if (now - previousActiveAt >= this.#config.touchMs) {
       const current = session;
-      const touched = await this.#call('validate', () => this.#store.touch(current.id, now, this.#idleDeadline(current, now)));
+      const touched = await storeCall('validate', () => this.#store.touch(current.id, now, this.#idleDeadline(current, now)));
       // null means it was revoked or deleted between the read and the write.
       if (touched === null) return REVOKED;
       session = touched;
@@ -232,7 +231,7 @@ export class DefaultSessionManager implements SessionManager {
 
   async extend(sessionId: string, by: Duration, options?: ExtendOptions): Promise<Session> {
     this.#assertOpen();
-    const id = requireId(sessionId, 'sessionId');
+    const id = requireText(sessionId, 'sessionId');
     const byMs = parseDuration(by, 'extend() duration', 'INVALID_ARGUMENT');
     if (byMs === 0) throw invalidArgument('extend() duration must be greater than zero');
     if (options !== undefined && (options === null || typeof options !== 'object')) throw invalidArgument('extend() options must be an object');
@@ -240,7 +239,7 @@ export class DefaultSessionManager implements SessionManager {
     const now = this.#now();
     // Without maxIdle, no cap but the absolute deadline, which the store applies itself.
     const maxIdleExpiresAt = maxIdleMs === undefined ? Number.MAX_SAFE_INTEGER : now + Math.max(this.#config.idleMs, maxIdleMs);
-    const session = await this.#call('extend', () => this.#store.extend(id, byMs, now, maxIdleExpiresAt));
+    const session = await storeCall('extend', () => this.#store.extend(id, byMs, now, maxIdleExpiresAt));
     if (session === null) throw await this.#whyNotActive(id, now);
     this.#events.emit('extended', { session });
     return session;
@@ -254,12 +253,12 @@ export class DefaultSessionManager implements SessionManager {
     }
     const currentHash = hashToken(token);
     const now = this.#now();
-    const current = await this.#call('rotate', () => this.#store.findByTokenHash(currentHash));
+    const current = await storeCall('rotate', () => this.#store.findByTokenHash(currentHash));
     if (current === null || current.status !== 'active' || now >= current.expiresAt) {
       throw new SessionError('SESSION_NOT_FOUND', 'No active session holds this token; it may be expired, revoked or already rotated');
     }
     const next = generateToken();
-    const session = await this.#call('rotate', () =>
+    const session = await storeCall('rotate', () =>
       this.#store.rotateToken(currentHash, hashToken(next), now, this.#idleDeadline(current, now)),
     );
     if (session === null) {
@@ -272,72 +271,72 @@ export class DefaultSessionManager implements SessionManager {
 
   async update(sessionId: string, changes: { metadata: Record<string, unknown> }): Promise<Session> {
     this.#assertOpen();
-    const id = requireId(sessionId, 'sessionId');
+    const id = requireText(sessionId, 'sessionId');
     if (changes === null || typeof changes !== 'object' || changes.metadata === undefined) {
       throw invalidArgument('update() expects { metadata: { ... } }');
     }
     const patch = JSON.parse(serializeMetadata(changes.metadata, this.#config.maxMetadataBytes));
     const now = this.#now();
-    const session = await this.#call('update', () => this.#store.mergeMetadata(id, patch, now, this.#config.maxMetadataBytes));
+    const session = await storeCall('update', () => this.#store.mergeMetadata(id, patch, now, this.#config.maxMetadataBytes));
     if (session === null) throw await this.#whyNotActive(id, now);
     return session;
   }
 
   async revoke(sessionId: string, options?: { reason?: string }): Promise<Session> {
     this.#assertOpen();
-    const id = requireId(sessionId, 'sessionId');
+    const id = requireText(sessionId, 'sessionId');
     const reason = revokeReason(options?.reason, 'revoked');
     const now = this.#now();
-    const revoked = await this.#call('revoke', () => this.#store.revoke(id, reason, now));
+    const revoked = await storeCall('revoke', () => this.#store.revoke(id, reason, now));
     if (revoked !== null) {
       this.#revoked(revoked, reason, now);
       return revoked;
     }
-    const existing = await this.#call('revoke', () => this.#store.findById(id));
+    const existing = await storeCall('revoke', () => this.#store.findById(id));
     if (existing === null) throw notFound(id);
     return existing;
   }
 
   async revokeAll(userId: string, options?: { except?: string; reason?: string }): Promise<number> {
     this.#assertOpen();
-    const user = requireId(userId, 'userId');
-    const except = options?.except === undefined ? undefined : requireId(options.except, 'except');
+    const user = requireText(userId, 'userId');
+    const except = options?.except === undefined ? undefined : requireText(options.except, 'except');
     const reason = revokeReason(options?.reason, 'revoked');
     const now = this.#now();
-    const revoked = await this.#call('revokeAll', () => this.#store.revokeAll(user, reason, now, except));
+    const revoked = await storeCall('revokeAll', () => this.#store.revokeAll(user, reason, now, except));
     for (const session of revoked) this.#revoked(session, reason, now);
     return revoked.length;
   }
 
   async get(sessionId: string): Promise<Session | null> {
     this.#assertOpen();
-    const id = requireId(sessionId, 'sessionId');
-    const session = await this.#call('get', () => this.#store.findById(id));
+    const id = requireText(sessionId, 'sessionId');
+    const session = await storeCall('get', () => this.#store.findById(id));
     return session === null ? null : this.#observed(session, this.#now());
   }
 
   async list(userId: string, options?: { includeInactive?: boolean }): Promise<Session[]> {
     this.#assertOpen();
-    const user = requireId(userId, 'userId');
+    const user = requireText(userId, 'userId');
     const now = this.#now();
-    const sessions = await this.#call('list', () => this.#store.listByUser(user, options?.includeInactive ? undefined : now));
+    const sessions = await storeCall('list', () => this.#store.listByUser(user, options?.includeInactive ? undefined : now));
     return sessions.map((session) => this.#observed(session, now));
   }
 
   async count(userId: string): Promise<number> {
     this.#assertOpen();
-    const user = requireId(userId, 'userId');
-    return this.#call('count', () => this.#store.countActive(user, this.#now()));
+    const user = requireText(userId, 'userId');
+    return storeCall('count', () => this.#store.countActive(user, this.#now()));
   }
 
   async stats(options: StatsOptions = {}): Promise<SessionStats> {
     this.#assertOpen();
     if (options === null || typeof options !== 'object') throw invalidArgument('stats() expects an options object');
-    const userId = options.userId === undefined ? undefined : requireId(options.userId, 'userId');
+    const userId = options.userId === undefined ? undefined : requireText(options.userId, 'userId');
     const since = options.since === undefined ? undefined : toEpochMs(options.since, 'since');
     const now = this.#now();
     // scan() is called inside #call so that a store which throws synchronously is wrapped too.
-    return this.#call('stats', () => computeStats(this.#store.scan({ userId, createdSince: since }, STATS_PAGE_SIZE), now));
+    return storeCall('stats', () => computeStats(this.#store.scan({ userId, createdSince: since }, STATS_PAGE_SIZE), now));
   }
 
   async cleanup(options: { olderThan?: Duration; activityOlderThan?: Duration; batchSize?: number } = {}): Promise<number> {
@@ -365,7 +364,7 @@ export class DefaultSessionManager implements SessionManager {
   async #deleteInBatches(deleteSome: (limit: number) => Promise<number>, batchSize: number): Promise<number> {
     let total = 0;
     for (;;) {
-      const deleted = await this.#call('cleanup', () => deleteSome(batchSize));
+      const deleted = await storeCall('cleanup', () => deleteSome(batchSize));
       total += deleted;
       if (deleted < batchSize) return total;
     }
@@ -415,14 +414,6 @@ export class DefaultSessionManager implements SessionManager {
   }
 
   /** Runs a store call, turning driver failures into STORE_UNAVAILABLE. */
-  async #call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw toStoreError(err, operation);
-    }
-  }
-
   /** What is stored for a client address; a value that is not an address is a caller's mistake. */
   #storedIp(value: unknown): string | null {
     if (value === undefined || value === null || value === '') return null;
@@ -446,7 +437,7 @@ export class DefaultSessionManager implements SessionManager {
   }
 
   async #whyNotActive(id: string, now: EpochMs): Promise<SessionError> {
-    const existing = await this.#call('lookup', () => this.#store.findById(id));
+    const existing = await storeCall('lookup', () => this.#store.findById(id));
     if (existing === null) return notFound(id);
     const status = this.#observed(existing, now).status;
     return new SessionError('SESSION_INACTIVE', `Session ${id} is ${status}`);

@@ -2,6 +2,7 @@ import type { Session } from '../contracts.js';
 import { MAX_USER_AGENT_LENGTH } from '../device/index.js';
 import { LruCache } from '../internal/lru-cache.js';
 import { invalidArgument, SessionError } from '../errors.js';
+import { cleanText, requireText } from '../internal/text.js';
 import { normalizeIp } from '../net/ip-address.js';
 import { TOKEN_LENGTH } from '../token.js';
 
@@ -10,7 +11,6 @@ import { TOKEN_LENGTH } from '../token.js';
  * methods. Internal: not exported from the package.
  */
 
-export const MAX_ID_LENGTH = 255;
 const MAX_REASON_LENGTH = 64;
 
 export function withStatus(session: Session, status: Session['status']): Session {
@@ -41,34 +41,11 @@ export function eventIp(ip: unknown): string | null {
 
 const normalizedIps = new LruCache<string>(4096);
 
-export function requireId(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_ID_LENGTH || !isStorableText(value)) {
-    throw invalidArgument(`${field} must be a non-empty string of at most ${MAX_ID_LENGTH} characters, without NUL or unpaired surrogates`);
-  }
-  return value;
-}
-
-export function optionalString(value: unknown, field: string, maxLength: number): string | null {
-  if (value === undefined || value === null) return null;
-  if (typeof value !== 'string' || value.length > maxLength || !isStorableText(value)) {
-    throw invalidArgument(`${field} must be a string of at most ${maxLength} characters, without NUL or unpaired surrogates`);
-  }
-  return value;
-}
-
-/**
- * Every store must round-trip the text exactly: Postgres rejects NUL in text, and an unpaired
- * surrogate has no UTF-8 form, so SQL stores would read back U+FFFD.
- */
-function isStorableText(value: string): boolean {
-  return !value.includes('\0') && value.isWellFormed();
-}
-
 export function truncateUserAgent(input: unknown): string | null {
   if (input === undefined || input === null || input === '') return null;
   if (typeof input !== 'string') throw invalidArgument('userAgent must be a string');
   // A user agent is whatever the client sent: clean it rather than refuse the sign-in.
-  const value = isStorableText(input) ? input : input.replaceAll('\0', '').toWellFormed();
+  const value = cleanText(input);
   if (value.length <= MAX_USER_AGENT_LENGTH) return value;
   // Never cut between the two halves of a surrogate pair: a lone surrogate is not valid UTF-8, so a
   // SQL store would read back U+FFFD where the memory store returns the half character.
@@ -79,10 +56,7 @@ export function truncateUserAgent(input: unknown): string | null {
 
 export function revokeReason(value: unknown, fallback: string): string {
   if (value === undefined) return fallback;
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_REASON_LENGTH || !isStorableText(value)) {
-    throw invalidArgument(`reason must be a non-empty string of at most ${MAX_REASON_LENGTH} characters`);
-  }
-  return value;
+  return requireText(value, 'reason', MAX_REASON_LENGTH);
 }
 
 export function notFound(id: string): SessionError {
