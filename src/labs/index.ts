@@ -21,4 +21,3 @@ export type {
 } from './types.js';
 export { createLabRoutes, labView } from './lab-routes.js';
 export type { LabRoutes, LabRoutesOptions, LabRoutesRequest, LabStatsView, LabView } from './lab-routes.js';
-export { createLabRouteTable, labRouteTable } from './lab-route-table.js';

@@ -1,9 +1,9 @@
 import type { Session } from '../contracts.js';
 import { parseDuration, type Duration } from '../duration.js';
 import { invalidArgument, invalidConfig } from '../errors.js';
-import { NO_STORE, type SessionHttp } from '../http/http-core.js';
-import type { SelfServiceRequest } from '../http/self-service.js';
-import type { Authentication, HttpResponse } from '../http/types.js';
+import { NO_STORE } from '../http/http-core.js';
+import { routeTable, type HttpRoute, type RouteMethod, type RouteRequest, type RouteTable } from '../http/route-table.js';
+import type { HttpResponse } from '../http/types.js';
 import { LAB_STATUS_BY_CODE, LabError, type LabErrorCode } from './errors.js';
 import { LAB_ID_PATTERN } from './lab-id.js';
 import type { Lab, Labs, LabStats, LabStatus, LabStopReason } from './types.js';
@@ -23,7 +23,7 @@ export interface LabRoutesOptions {
  * A request below the lab routes' mount point: the same shape as the self-service routes read
  * (`subpath` such as `/`, `/lab_…`, `/lab_…/stats`; the query; the parsed JSON body or `undefined`).
  */
-export type LabRoutesRequest = SelfServiceRequest;
+export type LabRoutesRequest = RouteRequest;
 
 /**
  * A lab as the routes show it: instants as ISO 8601 strings, without Docker's object ids, the
@@ -57,14 +57,11 @@ export interface LabStatsView {
   network: { name: string; subnet: string; endpoints: { name: string; ip: string | null }[] };
 }
 
-/** The lab routes, ready to serve through any middleware's core. */
-export interface LabRoutes {
-  /**
-   * Answers a request below the mount point, or returns `null` when no route matches (the wrapper
-   * passes the request on). Never throws: errors become the core's JSON error responses.
-   */
-  handle(http: SessionHttp, request: LabRoutesRequest, auth: Authentication): Promise<HttpResponse | null>;
-}
+/**
+ * The lab routes as a route table, like the self-service routes: wrappers register `routes` with
+ * their router or answer through `handle()` (`null` when no route matches).
+ */
+export type LabRoutes = RouteTable;
 
 /**
  * The "my labs" API, identical on every framework. Every route needs a session; a lab of another
@@ -94,42 +91,26 @@ export function createLabRoutes(labs: Labs, options: LabRoutesOptions = {}): Lab
   const defaultExtendMs = parseDuration(options.defaultExtend ?? '30m', 'defaultExtend');
   if (defaultExtendMs === 0) invalidConfig('defaultExtend', 'must be more than 0');
 
-  return { handle };
-
-  async function handle(http: SessionHttp, request: LabRoutesRequest, auth: Authentication): Promise<HttpResponse | null> {
-    const route = match(request.method.toUpperCase(), request.subpath);
-    if (route === null) return null;
-    try {
-      if (auth.session === null) return http.unauthenticated();
-      if (!http.originAllowed(request, auth)) return http.forbiddenOrigin();
-      const me = auth.session;
-      switch (route.name) {
-        case 'start': {
-          const template = templateParam(request.body);
-          return ok({ lab: labView(await labs.start(me.id, template)) }, 201);
-        }
-        case 'list': {
-          const mine = await labs.list({ userId: me.userId, includeEnded: allParam(request.query) });
-          return ok({ labs: mine.map(labView) });
-        }
-        case 'get':
-          return ok({ lab: labView(await ownLab(labs, route.id, me)) });
-        case 'stats':
-          await ownLab(labs, route.id, me);
-          return ok({ stats: statsView(await labs.stats(route.id)) });
-        case 'extend': {
-          await ownLab(labs, route.id, me);
-          const by = extendBy(request.body, defaultExtendMs);
-          return ok({ lab: labView(await labs.extend(route.id, by)) });
-        }
-        case 'stop':
-          await ownLab(labs, route.id, me);
-          return ok({ lab: labView(await labs.stop(route.id)) });
-      }
-    } catch (error) {
-      return http.errorResponse(error);
-    }
-  }
+  return routeTable([
+    labRoute('POST', '/', async (request, me) => ok({ lab: labView(await labs.start(me.id, templateParam(request.body))) }, 201)),
+    labRoute('GET', '/', async (request, me) => {
+      const mine = await labs.list({ userId: me.userId, includeEnded: allParam(request.query) });
+      return ok({ labs: mine.map(labView) });
+    }),
+    labRoute('GET', '/:id', async (_request, me, id) => ok({ lab: labView(await ownLab(labs, id, me)) })),
+    labRoute('GET', '/:id/stats', async (_request, me, id) => {
+      await ownLab(labs, id, me);
+      return ok({ stats: statsView(await labs.stats(id)) });
+    }),
+    labRoute('POST', '/:id/extend', async (request, me, id) => {
+      await ownLab(labs, id, me);
+      return ok({ lab: labView(await labs.extend(id, extendBy(request.body, defaultExtendMs))) });
+    }),
+    labRoute('POST', '/:id/stop', async (_request, me, id) => {
+      await ownLab(labs, id, me);
+      return ok({ lab: labView(await labs.stop(id)) });
+    }),
+  ]);
 }
 
 /**
@@ -160,20 +141,26 @@ export function labView(lab: Lab): LabView {
 
 const MAX_TEMPLATE_LENGTH = 64;
 
-type Route = { name: 'start' | 'list' } | { name: 'get' | 'stats' | 'extend' | 'stop'; id: string };
-
-function match(method: string, subpath: string): Route | null {
-  const path = subpath.length > 1 && subpath.endsWith('/') ? subpath.slice(0, -1) : subpath || '/';
-  if (path === '/') return method === 'POST' ? { name: 'start' } : method === 'GET' ? { name: 'list' } : null;
-  const parts = path.split('/').slice(1);
-  const id = parts[0]!;
-  if (id === '') return null;
-  if (parts.length === 1) return method === 'GET' ? { name: 'get', id } : null;
-  if (parts.length !== 2) return null;
-  if (method === 'GET' && parts[1] === 'stats') return { name: 'stats', id };
-  if (method === 'POST' && parts[1] === 'extend') return { name: 'extend', id };
-  if (method === 'POST' && parts[1] === 'stop') return { name: 'stop', id };
-  return null;
+/**
+ * One lab route: every one needs a session and, when the cookie authenticated it, a same-origin
+ * request; errors become the core's JSON error responses.
+ */
+function labRoute(method: RouteMethod, path: string, answer: (request: RouteRequest, me: Session, id: string) => Promise<HttpResponse>): HttpRoute {
+  return {
+    method,
+    path,
+    async handle(http, request, auth, params) {
+      // `//stats` names no lab: not found, as before lab routes were a table (not a bad lab id).
+      if (params.id === '') return null;
+      try {
+        if (auth.session === null) return http.unauthenticated();
+        if (!http.originAllowed(request, auth)) return http.forbiddenOrigin();
+        return await answer(request, auth.session, params.id ?? '');
+      } catch (error) {
+        return http.errorResponse(error);
+      }
+    },
+  };
 }
 
 /** Another user's lab is reported exactly like a missing one: ids are not probed. */

@@ -1,8 +1,7 @@
 /**
  * The core's route tables are the one list of routes: every route in them answers (non-404) through
- * Express, Koa, Fastify and the node:http wrapper, with no route named in any wrapper; the lab
- * table agrees with what createLabRoutes() answers; and a request's path is matched the same way on
- * every framework (prefix, trailing slash, query, encoded and dotted paths).
+ * Express, Koa, Fastify and the node:http wrapper, with no route named in any wrapper; and a
+ * request's path is matched the same way on every framework (prefix, trailing slash, query, encoded and dotted paths).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
@@ -13,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { memoryStore } from '../../adapters/storage/memory/index.js';
 import { createSessionManager, type SessionManager } from '../../src/index.js';
 import { createSelfService, createSessionHttp, type RouteRequest } from '../../src/http/index.js';
-import { createLabRoutes, createLabRouteTable, type Labs } from '../../src/labs/index.js';
+import { createLabRoutes, type Labs } from '../../src/labs/index.js';
 import { frameworks, LABS_PREFIX, SESSIONS_PREFIX, type Framework, type TestServer } from './servers.js';
 import { nodeHttp } from './servers/node-http.js';
 
@@ -39,7 +38,7 @@ describe.each(adapters)('the route tables over $adapter.name', ({ adapter, manag
     server = await adapter.start(manager, { middleware: { cookie: { secure: false } }, labs });
     const tables = [
       { prefix: SESSIONS_PREFIX, routes: createSelfService().routes },
-      { prefix: LABS_PREFIX, routes: createLabRouteTable(labs).routes },
+      { prefix: LABS_PREFIX, routes: createLabRoutes(labs).routes },
     ];
     expect(tables.map((t) => t.routes.length)).toEqual([8, 6]);
     for (const { prefix, routes } of tables) {
@@ -88,31 +87,8 @@ describe('the wrappers', () => {
       .filter((file) => file.endsWith('.ts'))
       .map((file) => [file, readFileSync(join(dir, file), 'utf8')] as const);
     expect(sources.map(([file]) => file).sort()).toEqual(expect.arrayContaining(['express/express-middleware.ts', 'fastify/fastify-plugin.ts', 'koa/koa-middleware.ts']));
-    const paths = [...createSelfService().routes, ...createLabRouteTable(stubLabs()).routes].map((route) => route.path).filter((path) => path !== '/');
+    const paths = [...createSelfService().routes, ...createLabRoutes(stubLabs()).routes].map((route) => route.path).filter((path) => path !== '/');
     for (const [file, text] of sources) for (const path of paths) expect(text.includes(`'${path}'`), `${file} names ${path}`).toBe(false);
-  });
-});
-
-describe('the lab route table', () => {
-  it('matches what createLabRoutes() answers: every request it answers is in the table, and the reverse for non-empty ids', async () => {
-    const manager = createSessionManager({ store: memoryStore() });
-    const http = createSessionHttp(manager);
-    const { session, token } = await manager.create({ userId: 'alice' });
-    const auth = { session, token, via: 'bearer' as const, clearCookie: false, ip: null };
-    const labs = stubLabs();
-    const routes = createLabRoutes(labs);
-    const table = createLabRouteTable(labs);
-    const paths = ['', '/', '//', `/${LAB_ID}`, `/${LAB_ID}/`, `/${LAB_ID}/stats`, `/${LAB_ID}/stats/`, `/${LAB_ID}/extend`, `/${LAB_ID}/stop`, `/${LAB_ID}/nope`, `/${LAB_ID}/stats/x`, '//stats', '/a/b/c'];
-    for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']) {
-      for (const subpath of paths) {
-        const request: RouteRequest = { method, path: subpath, headers: {}, remoteAddress: '127.0.0.1', subpath, query: new URLSearchParams(), body: { template: 'tiny' } };
-        const answered = (await routes.handle(http, request, auth)) !== null;
-        const inTable = table.match(method, subpath) !== null;
-        if (answered) expect(inTable, `${method} ${subpath}`).toBe(true);
-        if (inTable && !subpath.startsWith('//')) expect(answered, `${method} ${subpath}`).toBe(true);
-      }
-    }
-    await manager.close();
   });
 });
 

@@ -24,7 +24,7 @@ import {
   type SessionHelpers,
   type SessionHttpOptions,
 } from '../../../src/http/index.js';
-import { createLabRouteTable, type LabRoutesOptions, type Labs } from '../../../src/labs/index.js';
+import { createLabRoutes, type LabRoutesOptions, type Labs } from '../../../src/labs/index.js';
 import type { SessionManager } from '../../../src/session-manager.js';
 
 /** What `req.sessionkeeper` offers a route handler. */
@@ -114,7 +114,7 @@ export function sessionRoutes(sessions: SessionManager, options: SelfServiceOpti
  * app.use('/labs', requireSession(), labRoutes(labs));
  */
 export function labRoutes(labs: Labs, options: LabRoutesOptions = {}): RequestHandler {
-  return serve(createLabRouteTable(labs, options), () => null);
+  return serve(createLabRoutes(labs, options), () => null);
 }
 
 /**

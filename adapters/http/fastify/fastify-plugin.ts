@@ -30,7 +30,7 @@ import {
   type SessionHelpers,
   type SessionHttpOptions,
 } from '../../../src/http/index.js';
-import { createLabRouteTable, type LabRoutesOptions, type Labs } from '../../../src/labs/index.js';
+import { createLabRoutes, type LabRoutesOptions, type Labs } from '../../../src/labs/index.js';
 import type { SessionManager } from '../../../src/session-manager.js';
 
 /** What `request.sessionkeeper` offers a route handler. */
@@ -140,7 +140,7 @@ async function plugin(app: FastifyInstance, options: SessionkeeperPluginOptions)
   if (routes === null && routeOptions !== undefined) invalidConfig('routes options', 'were given without routesPrefix: no routes would be served');
   if ((labs === undefined) !== (labsPrefix === undefined)) invalidConfig('labs', 'and labsPrefix go together: the lab routes need both');
   if (labs === undefined && labOptions !== undefined) invalidConfig('labRoutes options', 'were given without labs and labsPrefix: no lab routes would be served');
-  const labRoutes = labs === undefined ? null : { prefix: checkPrefix(labsPrefix, 'labsPrefix', '/api/v1/me/labs'), table: createLabRouteTable(labs, labOptions) };
+  const labRoutes = labs === undefined ? null : { prefix: checkPrefix(labsPrefix, 'labsPrefix', '/api/v1/me/labs'), table: createLabRoutes(labs, labOptions) };
   if (routes !== null && labRoutes !== null && routes.prefix === labRoutes.prefix) invalidConfig('labsPrefix', 'must differ from routesPrefix');
 
   // Fastify 5 refuses a shared object as a request decoration's initial value: both start as null

@@ -26,7 +26,7 @@ import {
   type SessionHelpers,
   type SessionHttpOptions,
 } from '../../../src/http/index.js';
-import { createLabRouteTable, type LabRoutesOptions, type Labs } from '../../../src/labs/index.js';
+import { createLabRoutes, type LabRoutesOptions, type Labs } from '../../../src/labs/index.js';
 import type { SessionManager } from '../../../src/session-manager.js';
 
 /** What `ctx.state.sessionkeeper` offers a route handler. */
@@ -161,7 +161,7 @@ export function sessionRoutes(sessions: SessionManager, options: KoaSessionRoute
 export function labRoutes(labs: Labs, options: KoaLabRoutesOptions): Middleware {
   if (options === null || typeof options !== 'object') invalidConfig('labRoutes()', 'needs options with a prefix');
   const { prefix, ...labOptions } = options;
-  return serve(checkPrefix(prefix, 'prefix', '/labs'), createLabRouteTable(labs, labOptions), () => {});
+  return serve(checkPrefix(prefix, 'prefix', '/labs'), createLabRoutes(labs, labOptions), () => {});
 }
 
 // --- internal ---

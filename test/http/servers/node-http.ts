@@ -34,7 +34,7 @@ import {
   type SessionHttpOptions,
 } from 'sessionkeeper/http';
 import type { AdapterStartOptions, HttpAdapterUnderTest } from 'sessionkeeper/http/testing';
-import { createLabRouteTable, type LabRoutesOptions, type Labs } from 'sessionkeeper/labs';
+import { createLabRoutes, type LabRoutesOptions, type Labs } from 'sessionkeeper/labs';
 
 /** What the wrapper hands an app's handler: the session, the helpers, the request's parts. */
 export interface NodeSessionRequest {
@@ -68,7 +68,7 @@ export const nodeHttp: HttpAdapterUnderTest = {
   name: 'node:http',
   async start(manager: SessionManager, options: AdapterStartOptions & { labs?: Labs; labRoutes?: LabRoutesOptions } = {}) {
     const mounts: [string, RouteTable][] = [['/api/v1/me/sessions', createSelfService(options.routes)]];
-    if (options.labs) mounts.push(['/api/v1/me/labs', createLabRouteTable(options.labs, options.labRoutes)]);
+    if (options.labs) mounts.push(['/api/v1/me/labs', createLabRoutes(options.labs, options.labRoutes)]);
     const listener = nodeSessionHandler(manager, options.middleware, mounts, testApp);
     const server = options.tls ? createHttpsServer(options.tls, listener) : createServer(listener);
     server.listen(0, '127.0.0.1');
