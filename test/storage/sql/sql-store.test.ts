@@ -150,6 +150,29 @@ describe('per-store state', () => {
   });
 });
 
+describe('migrations', () => {
+  it('records the same six migration names as before the split, so existing databases have nothing to apply', async () => {
+    const database = new Database(':memory:');
+    const store = sqliteStore({ database, tablePrefix: 'app_' });
+    await store.migrate();
+    await store.migrate();
+    const names = database.prepare('select name from app_migrations order by name').all() as { name: string }[];
+    expect(names.map((row) => row.name)).toEqual([
+      '0001_create_sessions',
+      '0002_create_activity',
+      '0003_create_alerts',
+      '0004_create_rotated_tokens_and_counters',
+      '0005_create_labs',
+      '0006_index_alerts_for_retention',
+    ]);
+    // SQLite's clusteredTables flag: the keyed tables are WITHOUT ROWID.
+    const sessionsSql = (database.prepare("select sql from sqlite_master where name = 'app_sessions'").get() as { sql: string }).sql;
+    expect(sessionsSql).toMatch(/without rowid/i);
+    await store.close();
+    database.close();
+  });
+});
+
 describe('store.labs and store.capabilities', () => {
   it('sqliteStore() exposes a separate lab store over the same tables, and the lab methods on the store delegate to it', async () => {
     const store = sqliteStore({ database: new Database(':memory:') });
