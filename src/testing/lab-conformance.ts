@@ -190,7 +190,7 @@ async function allocateAtOnce(h: LabHarness, stores: LabStore[]): Promise<void> 
   expect(won).toHaveLength(10);
   expect(new Set(won.map((lab) => lab.network.subnet))).toEqual(new Set(POOL));
   expect(lost).toHaveLength(10);
-  for (const err of lost) expect(err instanceof LabError && err.code).toBe('POOL_EXHAUSTED');
+  for (const err of lost) expect(err instanceof LabError && err.code, String(err)).toBe('POOL_EXHAUSTED');
   const held = await h.labs.listLabs({ subnetHeld: true });
   expect(held.map((lab) => lab.network.subnet).sort()).toEqual([...POOL].sort());
 }
