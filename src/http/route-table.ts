@@ -38,7 +38,7 @@ export interface RouteMatch {
 
 /**
  * A set of routes served under one prefix: the self-service routes (`createSelfService()`), or a
- * feature module's (`createLabRouteTable()` of `sessionkeeper/labs`). Wrappers register `routes` with their router, or hand each
+ * feature module's (`createLabRoutes()` of `sessionkeeper/labs`). Wrappers register `routes` with their router, or hand each
  * request to {@link serveRoute}, which matches it here; either way a route added to the core
  * appears on every framework.
  */

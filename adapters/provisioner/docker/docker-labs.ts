@@ -33,7 +33,7 @@ export interface DockerLabsOptions {
   manager: SessionManager;
   /**
    * Where labs and their subnet allocations are stored: the lab store of the store the manager
-   * uses (`memoryStore().labs`, or the SQL store itself), so that labs live beside their sessions.
+   * uses (`store.labs` of a memory, SQLite or Postgres store), so that labs live beside their sessions.
    */
   store: LabStore;
   /**
