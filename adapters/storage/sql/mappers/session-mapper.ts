@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Session, SessionMetadata } from '../../../../src/contracts.js';
 import { deepFreeze, EMPTY_METADATA } from '../../../../src/metadata.js';
+import { LruCache } from '../../../../src/internal/lru-cache.js';
 import { columnPositions, SESSION_COLUMNS } from '../columns.js';
 import type { Row } from '../sql-driver.js';
 import { numberOrNull, parseJson } from './json.js';
@@ -29,7 +30,7 @@ export function deviceKeyOf(json: string): string {
  * The cache belongs to this mapper, so two stores never see each other's devices.
  */
 export class SessionMapper {
-  readonly #devices = new Map<string, NonNullable<Session['device']>>();
+  readonly #devices = new LruCache<NonNullable<Session['device']>>(DEVICE_CACHE_SIZE);
 
   /** Maps one row; an arrow function so it can be passed to `rows.map` as it is. */
   readonly toSession = (row: Row): Session => {
@@ -72,7 +73,6 @@ export class SessionMapper {
     if (cached !== undefined) return cached;
     if (json === null) return UNRESOLVED_DEVICE;
     const device = deepFreeze(parseJson(json) as NonNullable<Session['device']>);
-    if (this.#devices.size >= DEVICE_CACHE_SIZE) this.#devices.delete(this.#devices.keys().next().value!);
     this.#devices.set(key, device);
     return device;
   }
