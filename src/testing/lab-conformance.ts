@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { invalidArgument, invalidConfig, SessionError, type SessionErrorCode } from '../errors.js';
+import { invalidArgument, invalidConfig } from '../errors.js';
 import { LabError } from '../labs/errors.js';
 import type { Lab, LabContainer, LabLimits, LabQuery, LabStore, NewLabRecord } from '../labs/types.js';
+import { expectError } from './conformance/harness.js';
 
 /** A lab store under test and the store that owns it (whose `close()` closes the lab store too). */
 export interface LabStoreUnderTest {
@@ -105,19 +106,6 @@ async function openHarness(options: LabStoreConformanceOptions): Promise<{ harne
     if (failures.length > 0) throw failures[0];
   };
   return { harness, teardown };
-}
-
-async function expectError(action: () => unknown, code: SessionErrorCode, label = ''): Promise<SessionError> {
-  let caught: unknown;
-  try {
-    await action();
-  } catch (err) {
-    caught = err;
-  }
-  const what = label === '' ? code : `${code} (${label})`;
-  expect(caught, `expected a SessionError ${what}`).toBeInstanceOf(SessionError);
-  expect((caught as SessionError).code, `expected ${what}`).toBe(code);
-  return caught as SessionError;
 }
 
 function describeLabs(t: () => LabHarness, options: LabStoreConformanceOptions): void {
