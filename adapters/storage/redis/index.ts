@@ -1,3 +1,3 @@
-export { redisStore, RedisSessionStore } from './redis-session-store.js';
-export type { RedisStoreOptions } from './redis-session-store.js';
+export { redisStore } from './redis-session-store.js';
+export type { RedisSessionStore, RedisStoreOptions } from './redis-session-store.js';
 export type { RedisScriptClient } from './redis-scripts.js';
