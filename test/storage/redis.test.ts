@@ -6,6 +6,7 @@ import { sqliteStore } from '../../adapters/storage/sqlite/index.js';
 import { createSessionManager, isSessionError, type SessionStore } from '../../src/index.js';
 import { manualClock, runSessionConformance, runSessionStoreConformance } from '../../src/testing/index.js';
 import { probeRedis, REDIS_URL, serviceGate } from '../support/services.js';
+import { startThrowawayRedis } from '../support/throwaway-redis.js';
 
 const newClient = () => createClient({ url: REDIS_URL });
 type Client = ReturnType<typeof newClient>;
@@ -160,6 +161,34 @@ describe.runIf(reachable)('redis', () => {
       } finally {
         await sqlite.close();
         await dropKeys(prefix);
+      }
+    });
+
+    it('Redis down is STORE_UNAVAILABLE, never "logged out"; after a restart the same client serves again (scripts reloaded)', async () => {
+      const server = await startThrowawayRedis();
+      const own = createClient({ url: server.url, disableOfflineQueue: true, socket: { reconnectStrategy: () => 50 } });
+      own.on('error', () => {});
+      try {
+        await own.connect();
+        const clock = manualClock(Date.now());
+        const manager = createSessionManager({ store: redisStore({ client: own }), clock: clock.now });
+        const { token } = await manager.create({ userId: 'outage' });
+        expect(await manager.validate(token)).toMatchObject({ ok: true });
+        await server.stop();
+        await expect(manager.validate(token)).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+        await expect(manager.create({ userId: 'outage' })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+        await server.start();
+        const deadline = Date.now() + 10_000;
+        while (!own.isReady && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+        // The restarted server is empty (nothing saved) and knows none of the scripts: EVALSHA gets
+        // NOSCRIPT and the store falls back to EVAL.
+        expect(await manager.validate(token)).toEqual({ ok: false, reason: 'unknown' });
+        const again = await manager.create({ userId: 'outage' });
+        expect(await manager.validate(again.token)).toMatchObject({ ok: true });
+        await manager.close();
+      } finally {
+        if (own.isOpen) await own.close().catch(() => {});
+        await server.destroy();
       }
     });
   });
