@@ -212,9 +212,9 @@ local out = {}
 for _, sid in ipairs(redis.call('ZRANGE', live, 0, -1)) do
   local k = skey(u, sid)
   local s = load(k)
-  if not s then
+  if not s or not active(s, at) then
     redis.call('ZREM', live, sid)
-  elseif active(s, at) and sid ~= except then
+  elseif sid ~= except then
     out[#out + 1] = revokeOne(k, s, reason, at)
   end
 end
