@@ -10,7 +10,7 @@ import type {
   StoreCapabilities,
 } from '../../../src/contracts.js';
 import { parseDuration, type Duration } from '../../../src/duration.js';
-import { invalidArgument, invalidConfig, SessionError, toStoreError } from '../../../src/errors.js';
+import { invalidArgument, invalidConfig, SessionError, storeContractError, toStoreError } from '../../../src/errors.js';
 import { metadataFields, parseOptionalSession, parseRotatedToken, parseSession, parseSessions, sessionFields } from './redis-records.js';
 import { RedisScripts, type RedisScriptClient } from './redis-scripts.js';
 import type { ScriptName } from './redis-lua.js';
@@ -87,7 +87,7 @@ export class RedisSessionStore implements SessionStore {
     assertText(record.tokenHash, 'record.tokenHash');
     const args = [String(now), limit ? String(limit.max) : '', limit?.onLimit ?? '', record.id, record.userId, record.tokenHash, ...sessionFields(record)];
     const reply = await this.#run('insert', this.#userKey(record.userId), args);
-    if (!Array.isArray(reply) || reply.length !== 2) throw toStoreError(reply, 'insert');
+    if (!Array.isArray(reply) || reply.length !== 2) throw storeContractError('insert', 'Redis returned no session and evictions');
     return { session: parseSession(reply[0], 'insert'), evicted: parseSessions(reply[1], 'insert') };
   }
 
