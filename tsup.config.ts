@@ -8,7 +8,7 @@ const shared: Options = {
   // nanoid is ESM-only; bundling it keeps the CommonJS build loadable with a plain require().
   noExternal: ['nanoid'],
   // Drivers stay external and are only loaded by the adapter entry that needs them.
-  external: ['better-sqlite3', 'pg', 'kysely', 'vitest', 'express', 'koa', 'fastify', 'fastify-plugin', 'cookie', 'dockerode'],
+  external: ['better-sqlite3', 'pg', 'redis', '@redis/client', 'kysely', 'vitest', 'express', 'koa', 'fastify', 'fastify-plugin', 'cookie', 'dockerode'],
 };
 
 const entries = {
@@ -16,6 +16,7 @@ const entries = {
   memory: 'adapters/storage/memory/index.ts',
   sqlite: 'adapters/storage/sqlite/index.ts',
   postgres: 'adapters/storage/postgres/index.ts',
+  redis: 'adapters/storage/redis/index.ts',
   express: 'adapters/http/express/index.ts',
   koa: 'adapters/http/koa/index.ts',
   fastify: 'adapters/http/fastify/index.ts',

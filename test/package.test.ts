@@ -49,10 +49,10 @@ describe('built package', () => {
     const out = node([
       '-e',
       `const core = require('sessionkeeper');
-       const entries = ['memory', 'sqlite', 'postgres'].map((e) => Object.keys(require('sessionkeeper/' + e)).join(','));
+       const entries = ['memory', 'sqlite', 'postgres', 'redis'].map((e) => Object.keys(require('sessionkeeper/' + e)).join(','));
        console.log(typeof core.createSessionManager, typeof core.SessionError, entries.join(' | '));`,
     ]);
-    expect(out.trim()).toBe('function function memoryStore | sqliteStore | postgresStore');
+    expect(out.trim()).toBe('function function memoryStore | sqliteStore | postgresStore | redisStore');
   });
 
   it('loads sessionkeeper/express in both module systems, sharing the core\'s SessionError, without loading express itself', () => {
@@ -153,7 +153,7 @@ describe('built package', () => {
     const out = node([
       '-e',
       `const core = require('sessionkeeper');
-       const loaded = Object.keys(require.cache).filter((f) => /node_modules[\\\\/](better-sqlite3|pg|kysely|express|koa|fastify|fastify-plugin|dockerode|docker-modem)[\\\\/]/.test(f));
+       const loaded = Object.keys(require.cache).filter((f) => /node_modules[\\\\/](better-sqlite3|pg|redis|@redis|kysely|express|koa|fastify|fastify-plugin|dockerode|docker-modem)[\\\\/]/.test(f));
        console.log(JSON.stringify({ loaded, lab: Object.keys(core).filter((name) => /lab/i.test(name)) }));`,
     ]);
     expect(JSON.parse(out)).toEqual({ loaded: [], lab: [] });
@@ -169,6 +169,21 @@ describe('built package', () => {
     expect([...bare].filter((spec) => !isBuiltin(spec) && !(spec in dependencies))).toEqual([]);
     expect(Object.keys(dependencies)).not.toContain('better-sqlite3');
     expect(Object.keys(dependencies)).not.toContain('pg');
+    expect(Object.keys(dependencies)).not.toContain('redis');
+  });
+
+  it('loads sessionkeeper/redis in both module systems without loading redis itself (the client is the caller\'s)', () => {
+    const script = `const loaded = Object.keys(require.cache).filter((f) => /node_modules[\\\\/](redis|@redis)[\\\\/]/.test(f));
+       let code = null;
+       try { sk.redisStore({ client: {} }) } catch (e) { code = e instanceof core.SessionError && e.code }
+       console.log(Object.keys(sk).sort().join(','), code, JSON.stringify(loaded));`;
+    const esm = node([
+      '--input-type=module',
+      '-e',
+      `import * as core from 'sessionkeeper'; import * as sk from 'sessionkeeper/redis'; import { createRequire } from 'node:module'; const require = createRequire(import.meta.url); ${script}`,
+    ]);
+    const cjs = node(['-e', `const core = require('sessionkeeper'); const sk = require('sessionkeeper/redis'); ${script}`]);
+    for (const out of [esm, cjs]) expect(out.trim()).toBe('redisStore INVALID_CONFIG []');
   });
 
   it('publishes only dist, the README and the licence', () => {
@@ -177,6 +192,7 @@ describe('built package', () => {
     expect(pkg.engines.node).toBe('>=20');
     expect(pkg.peerDependenciesMeta['better-sqlite3'].optional).toBe(true);
     expect(pkg.peerDependenciesMeta.pg.optional).toBe(true);
+    expect(pkg.peerDependenciesMeta.redis.optional).toBe(true);
     expect(pkg.peerDependenciesMeta.koa.optional).toBe(true);
     expect(pkg.peerDependenciesMeta.fastify.optional).toBe(true);
   });

@@ -65,3 +65,22 @@ export async function probeDocker(): Promise<string | null> {
     return `image ${LAB_IMAGE} is missing; build it with bash scripts/docker-engine.sh`;
   }
 }
+
+/** The Redis the suites use (each test under its own random key prefix); .ci/run may point it elsewhere. */
+export const REDIS_URL = process.env.SESSIONKEEPER_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** Connects once to Redis and PINGs; resolves to null when it answers, else to the reason it did not. */
+export async function probeRedis(url = REDIS_URL): Promise<string | null> {
+  const { createClient } = await import('redis');
+  const client = createClient({ url, socket: { connectTimeout: 3000, reconnectStrategy: false } });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.ping();
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    if (client.isOpen) await client.close().catch(() => {});
+  }
+}
