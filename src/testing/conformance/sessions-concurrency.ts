@@ -35,7 +35,11 @@ async function expectRejectOutcome(m: SessionManager, userId: string, run: Await
   expect(await m.count(userId)).toBe(3);
 }
 
-async function expectEvictOutcome(m: SessionManager, userId: string, run: Awaited<ReturnType<typeof createAtOnce>>, events: RecordedEvent[]) {
+/**
+ * `newestSurvives`: the create that resolved last is one of the survivors. True of one manager on one
+ * store; across two connections the order replies resolve in is not the order the store ran them.
+ */
+async function expectEvictOutcome(m: SessionManager, userId: string, run: Awaited<ReturnType<typeof createAtOnce>>, events: RecordedEvent[], newestSurvives = true) {
   expect(run.lost).toEqual([]);
   expect(run.won).toHaveLength(50);
   const active = await m.list(userId);
@@ -46,7 +50,7 @@ async function expectEvictOutcome(m: SessionManager, userId: string, run: Awaite
   const revoked = all.filter((s) => s.status === 'revoked');
   expect(revoked).toHaveLength(47);
   expect(revoked.every((s) => s.revokeReason === 'limit')).toBe(true);
-  expect(ids(active)).toContain(run.resolved[run.resolved.length - 1]);
+  if (newestSurvives) expect(ids(active)).toContain(run.resolved[run.resolved.length - 1]);
   // Each evicted session is reported once, with reason 'limit'.
   const evictions = eventsNamed(events, 'revoked');
   expect(evictions.every((e) => e.reason === 'limit')).toBe(true);
@@ -102,7 +106,7 @@ export function describeConcurrency(t: () => Harness, options: ConformanceOption
         const m2 = await h.peerManager({ maxSessionsPerUser: 3, onLimit: 'evict-oldest' });
         const events = recordEvents(m1, m2);
         const userId = h.user();
-        await expectEvictOutcome(m1, userId, await createAtOnce([m1, m2], userId, 50), events);
+        await expectEvictOutcome(m1, userId, await createAtOnce([m1, m2], userId, 50), events, false);
         expect(await m2.count(userId)).toBe(3);
       });
     });
