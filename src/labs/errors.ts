@@ -47,43 +47,34 @@ export class LabError extends SessionkeeperError<LabErrorCode> {
 }
 
 /**
- * Every lab error code, with its status. Server-side failures (5xx) answer with a fixed message:
+ * Every lab error code, with its status and meaning. Server-side failures (5xx) answer with a fixed message:
  * Docker's own wording (socket paths, image names, daemon errors) is for the operator's logs. The
  * error-code registry (what `knownErrorResponse()` answers from) and a failed lab's `error` in
  * `labView()` both use it.
  */
-export const LAB_STATUS_BY_CODE: Readonly<Record<LabErrorCode, { status: number; message?: string }>> = {
-  LAB_NOT_FOUND: { status: 404 },
-  TEMPLATE_UNKNOWN: { status: 400 },
-  LAB_LIMIT: { status: 409 },
-  EXTENSION_LIMIT: { status: 409 },
-  LAB_NOT_ACTIVE: { status: 409 },
-  POOL_EXHAUSTED: { status: 503, message: 'No lab network is free right now; try again later' },
-  SUBNET_OVERLAP: { status: 503, message: 'No lab network can be allocated right now; try again later' },
-  DOCKER_UNAVAILABLE: { status: 503, message: 'The lab engine is unavailable; try again shortly' },
-  IMAGE_MISSING: { status: 500, message: "The lab template's image is not available" },
-  DOCKER_ERROR: { status: 502, message: 'The lab engine refused the request' },
-};
-
-const LAB_CODE_MEANINGS: Readonly<Record<LabErrorCode, string>> = {
-  LAB_NOT_FOUND: 'no lab has this id',
-  TEMPLATE_UNKNOWN: 'no lab template has this name',
-  LAB_LIMIT: 'maxLabsPerUser or maxLabsTotal is reached',
-  EXTENSION_LIMIT: "the template's maxExtensions is used up",
-  LAB_NOT_ACTIVE: 'the lab is not active, so it cannot be extended',
-  POOL_EXHAUSTED: 'every subnet of the address pool is held by a live lab',
-  SUBNET_OVERLAP: "the pool's free subnets overlap networks Docker already has",
-  DOCKER_UNAVAILABLE: 'the Docker engine did not answer',
-  IMAGE_MISSING: "a template's image is not on the engine",
-  DOCKER_ERROR: 'Docker answered with an error',
+export const LAB_STATUS_BY_CODE: Readonly<Record<LabErrorCode, { status: number; message?: string; description: string }>> = {
+  LAB_NOT_FOUND: { status: 404, description: 'no lab has this id' },
+  TEMPLATE_UNKNOWN: { status: 400, description: 'no lab template has this name' },
+  LAB_LIMIT: { status: 409, description: 'maxLabsPerUser or maxLabsTotal is reached' },
+  EXTENSION_LIMIT: { status: 409, description: "the template's maxExtensions is used up" },
+  LAB_NOT_ACTIVE: { status: 409, description: 'the lab is not active, so it cannot be extended' },
+  POOL_EXHAUSTED: { status: 503, message: 'No lab network is free right now; try again later', description: 'every subnet of the address pool is held by a live lab' },
+  SUBNET_OVERLAP: {
+    status: 503,
+    message: 'No lab network can be allocated right now; try again later',
+    description: "the pool's free subnets overlap networks Docker already has",
+  },
+  DOCKER_UNAVAILABLE: { status: 503, message: 'The lab engine is unavailable; try again shortly', description: 'the Docker engine did not answer' },
+  IMAGE_MISSING: { status: 500, message: "The lab template's image is not available", description: "a template's image is not on the engine" },
+  DOCKER_ERROR: { status: 502, message: 'The lab engine refused the request', description: 'Docker answered with an error' },
 };
 
 // The HTTP layer answers lab errors from the registry, so it needs no table of lab codes.
 registerErrorCodes(
   Object.fromEntries(
-    Object.entries(LAB_STATUS_BY_CODE).map(([code, { status, message }]): [string, ErrorCodeInfo] => [
+    Object.entries(LAB_STATUS_BY_CODE).map(([code, { status, message, description }]): [string, ErrorCodeInfo] => [
       code,
-      { status, description: LAB_CODE_MEANINGS[code as LabErrorCode], ...(message === undefined ? {} : { response: { message } }) },
+      { status, description, ...(message === undefined ? {} : { response: { message } }) },
     ]),
   ),
 );
