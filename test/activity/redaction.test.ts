@@ -31,7 +31,8 @@ describe('PII corpus (test/activity/pii-corpus.ts)', () => {
   it(`redacts every positive: recall 100% over ${POSITIVES.length} samples of every kind`, async () => {
     const rows = await stored(POSITIVES);
     const missed = POSITIVES.flatMap((sample, i) => {
-      const text = JSON.stringify(rows[i]);
+      // Only what came from the input: the row's own id and timestamp may contain a short secret's digits.
+      const text = JSON.stringify({ path: rows[i]!.path, details: rows[i]!.details });
       const leaked = sample.secrets.filter((secret) => text.includes(secret));
       return leaked.length === 0 ? [] : [{ kind: sample.kind, input: sample.path ?? sample.details, leaked, stored: { path: rows[i]!.path, details: rows[i]!.details } }];
     });
