@@ -434,6 +434,30 @@ export interface StoreCapabilities {
 export interface FullSessionStore extends SessionStore, ActivityStore, AlertStore {}
 
 /**
+ * A channel between app servers that share a store, over which each tells the others which sessions
+ * it changed, so that their validation caches (`cache` of `createSessionManager`) drop them. Built
+ * in: `redisInvalidation()` (`sessionkeeper/redis`) and `postgresInvalidation()`
+ * (`sessionkeeper/postgres`). Delivery is best effort: a message may be lost, which is why cache
+ * entries also expire after `cache.ttl`, and why a channel that may have lost messages says so.
+ */
+export interface SessionInvalidation {
+  /**
+   * Tells every subscriber (this process included) that these sessions changed or ended. Resolves
+   * once the message is handed to the broker; rejects when it could not be (the manager reports it
+   * to `cache.onError` and never fails the write that caused it). An empty list sends nothing.
+   */
+  publish(sessionIds: readonly string[]): Promise<void>;
+  /**
+   * Starts delivery: `onInvalidate` receives the ids of every later `publish()` of any subscriber.
+   * `null` means messages may have been lost (the connection dropped or came back): the whole
+   * cache must be dropped. Resolves once delivery has started; called once per channel.
+   */
+  subscribe(onInvalidate: (sessionIds: readonly string[] | null) => void): Promise<void>;
+  /** Stops delivery and releases what the channel opened itself (never the caller's client or pool). */
+  close(): Promise<void>;
+}
+
+/**
  * Which optional capabilities `store` offers: its `capabilities` flags where set, else whether it
  * has every method of the capability's interface. Any object (or `null`) may be asked.
  *

@@ -1,6 +1,6 @@
 import type { ActivityOptions } from '../activity/activity-logger.js';
 import type { AlertOptions } from '../alerts/types.js';
-import type { EpochMs, SessionLimit, SessionStore } from '../contracts.js';
+import type { EpochMs, SessionInvalidation, SessionLimit, SessionStore } from '../contracts.js';
 import { parseDuration, type Duration } from '../duration.js';
 import { invalidConfig, SessionError } from '../errors.js';
 import type { SessionEvents } from '../events.js';
@@ -23,6 +23,16 @@ export interface ResolvedConfig {
   readonly activity: ActivityOptions;
   readonly protectIp: IpProtector;
   readonly alerts: AlertOptions | false | undefined;
+  /** The validation cache, or `null` when off. */
+  readonly cache: ResolvedCache | null;
+}
+
+/** `cache` of the options, checked. */
+export interface ResolvedCache {
+  readonly ttlMs: number;
+  readonly max: number;
+  readonly invalidation: SessionInvalidation | null;
+  readonly onError: (error: unknown) => void;
 }
 
 /** Checks `options` once; a bad one throws `INVALID_CONFIG` naming the field. */
@@ -55,6 +65,7 @@ export function resolveConfig(options: SessionManagerOptions): ResolvedConfig {
     activity: options.activity === false ? {} : (options.activity ?? {}),
     protectIp,
     alerts: options.alerts,
+    cache: resolveCache(options),
   };
 }
 
@@ -106,6 +117,30 @@ function resolveLimit(options: SessionManagerOptions): SessionLimit | undefined 
   const onLimit = options.onLimit ?? 'evict-oldest';
   if (onLimit !== 'evict-oldest' && onLimit !== 'reject') invalidConfig('onLimit', "must be 'evict-oldest' or 'reject'");
   return Object.freeze({ max, onLimit });
+}
+
+function resolveCache(options: SessionManagerOptions): ResolvedCache | null {
+  const { cache } = options;
+  if (cache === undefined) return null;
+  if (cache === null || typeof cache !== 'object') invalidConfig('cache', 'must be an object such as { ttl: \'2s\', max: 10000 }');
+  const ttlMs = parseDuration(cache.ttl ?? '2s', 'cache.ttl');
+  if (ttlMs === 0) invalidConfig('cache.ttl', 'must be greater than zero');
+  const max = cache.max ?? 10_000;
+  if (!Number.isSafeInteger(max) || max < 1 || max > 100_000_000) invalidConfig('cache.max', 'must be an integer from 1 to 100000000');
+  const { invalidation } = cache;
+  if (
+    invalidation !== undefined &&
+    (invalidation === null ||
+      typeof invalidation !== 'object' ||
+      typeof invalidation.publish !== 'function' ||
+      typeof invalidation.subscribe !== 'function' ||
+      typeof invalidation.close !== 'function')
+  ) {
+    invalidConfig('cache.invalidation', 'must be a SessionInvalidation such as redisInvalidation() or postgresInvalidation()');
+  }
+  if (cache.onError !== undefined && typeof cache.onError !== 'function') invalidConfig('cache.onError', 'must be a function');
+  const onError = cache.onError ?? ((error: unknown) => console.error('sessionkeeper: the validation cache\'s invalidation channel failed', error));
+  return Object.freeze({ ttlMs, max, invalidation: invalidation ?? null, onError });
 }
 
 function resolveClock(options: SessionManagerOptions): () => EpochMs {

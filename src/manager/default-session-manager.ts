@@ -13,6 +13,7 @@ import { computeStats, type SessionStats, type StatsOptions } from '../stats.js'
 import { generateSessionId, generateToken, hashToken, isWellFormedToken } from '../token.js';
 import { storeCall } from '../internal/store-call.js';
 import { optionalText, requireText } from '../internal/text.js';
+import { CacheSync } from './cache-sync.js';
 import { disabledActivityLog, disabledAlertEngine } from './capabilities.js';
 import type { ResolvedConfig } from './config.js';
 import {
@@ -52,6 +53,8 @@ export class DefaultSessionManager implements SessionManager {
   readonly #alerts: AlertEngine;
   /** Which alert events any rule evaluates; read on every request, so kept as a field. */
   readonly #wants: AlertEngine['wants'];
+  /** The validation cache and its channel, or `null` without `cache`. */
+  readonly #sync: CacheSync | null;
   #closed = false;
 
   constructor(config: ResolvedConfig) {
@@ -66,6 +69,7 @@ export class DefaultSessionManager implements SessionManager {
         : createActivityLog(features.activity, config.store, config.now, config.activity);
     this.#alerts = this.#createAlerts(config);
     this.#wants = this.#alerts.wants;
+    this.#sync = config.cache === null ? null : new CacheSync(config.cache);
     if (features.notice !== null) console.warn(features.notice);
   }
 
@@ -130,6 +134,7 @@ export class DefaultSessionManager implements SessionManager {
         this.#config.limit,
       ),
     );
+    if (evicted.length > 0) this.#changed(evicted.map((old) => old.id));
     for (const old of evicted) this.#revoked(old, 'limit', now);
     this.#events.emit('created', { session });
     if (this.#wants.created) this.#alerts.submit({ type: 'created', at: now, session, ip: clientIp });
@@ -169,6 +174,17 @@ export class DefaultSessionManager implements SessionManager {
       return MALFORMED;
     }
     const tokenHash = hashToken(token);
+    const cache = this.#sync?.cache;
+    if (cache !== undefined) {
+      const now = this.#now();
+      const hit = cache.get(tokenHash, now);
+      // Past the idle deadline or due for a touch, the store decides (another server may have touched it).
+      if (hit !== undefined && now < hit.expiresAt && now - hit.lastActiveAt < this.#config.touchMs) {
+        return this.#accepted(hit, now, hit.lastActiveAt, context);
+      }
+      if (hit !== undefined) cache.forget(tokenHash);
+    }
+    const seq = cache?.seq ?? 0;
     let session: Session | null;
     try {
       session = await this.#store.findByTokenHash(tokenHash);
@@ -198,6 +214,12 @@ export class DefaultSessionManager implements SessionManager {
       if (touched === null) return REVOKED;
       session = touched;
     }
+    cache?.fill(tokenHash, session, seq, now);
+    return this.#accepted(session, now, previousActiveAt, context);
+  }
+
+  /** The outcome for an active session: device and alert checks run only with a context. */
+  #accepted(session: Session, now: EpochMs, previousActiveAt: EpochMs, context: ValidateContext | undefined): ValidationResult {
     if (context == null) return { ok: true, session };
     // Parsing is cached by user agent and hints, so this costs a lookup for a returning client.
     const device: DeviceInfo | null =
@@ -241,6 +263,7 @@ export class DefaultSessionManager implements SessionManager {
     const maxIdleExpiresAt = maxIdleMs === undefined ? Number.MAX_SAFE_INTEGER : now + Math.max(this.#config.idleMs, maxIdleMs);
     const session = await storeCall('extend', () => this.#store.extend(id, byMs, now, maxIdleExpiresAt));
     if (session === null) throw await this.#whyNotActive(id, now);
+    this.#changed([session.id]);
     this.#events.emit('extended', { session });
     return session;
   }
@@ -264,6 +287,7 @@ export class DefaultSessionManager implements SessionManager {
     if (session === null) {
       throw new SessionError('SESSION_NOT_FOUND', 'No active session holds this token; it was rotated or revoked concurrently');
     }
+    this.#changed([session.id]);
     this.#events.emit('rotated', { session });
     if (this.#wants.rotated) this.#alerts.submit({ type: 'rotated', at: now, session });
     return { session, token: next };
@@ -279,6 +303,7 @@ export class DefaultSessionManager implements SessionManager {
     const now = this.#now();
     const session = await storeCall('update', () => this.#store.mergeMetadata(id, patch, now, this.#config.maxMetadataBytes));
     if (session === null) throw await this.#whyNotActive(id, now);
+    this.#changed([session.id]);
     return session;
   }
 
@@ -287,7 +312,14 @@ export class DefaultSessionManager implements SessionManager {
     const id = requireText(sessionId, 'sessionId');
     const reason = revokeReason(options?.reason, 'revoked');
     const now = this.#now();
-    const revoked = await storeCall('revoke', () => this.#store.revoke(id, reason, now));
+    let revoked: Session | null;
+    try {
+      revoked = await storeCall('revoke', () => this.#store.revoke(id, reason, now));
+    } finally {
+      // Also when the store failed: the write may have happened all the same. Revoking a revoked
+      // session publishes again, which an operator can use when a message may have been lost.
+      this.#changed([id]);
+    }
     if (revoked !== null) {
       this.#revoked(revoked, reason, now);
       return revoked;
@@ -304,6 +336,7 @@ export class DefaultSessionManager implements SessionManager {
     const reason = revokeReason(options?.reason, 'revoked');
     const now = this.#now();
     const revoked = await storeCall('revokeAll', () => this.#store.revokeAll(user, reason, now, except));
+    this.#changed(revoked.map((session) => session.id));
     for (const session of revoked) this.#revoked(session, reason, now);
     return revoked.length;
   }
@@ -388,6 +421,11 @@ export class DefaultSessionManager implements SessionManager {
     }
   }
 
+  /** Sessions this manager changed: dropped from the validation cache here and on the other servers. */
+  #changed(sessionIds: readonly string[]): void {
+    this.#sync?.changed(sessionIds);
+  }
+
   /** Closes each distinct store once, the session store last; the first failure is rethrown. */
   async #closeStores(): Promise<void> {
     const { activity, alerts } = this.#config.features;
@@ -398,8 +436,10 @@ export class DefaultSessionManager implements SessionManager {
       }
     }
     stores.add(this.#store);
+    // The invalidation channel first, so that no message arrives once the stores are gone.
+    const closers: { close(): Promise<void> }[] = this.#sync === null ? [...stores] : [this.#sync, ...stores];
     let failure: { error: unknown } | null = null;
-    for (const store of stores) {
+    for (const store of closers) {
       try {
         await store.close();
       } catch (error) {

@@ -1,7 +1,7 @@
 import type { ActivityLog, ActivityOptions } from '../activity/activity-logger.js';
 import type { AlertCenter, AlertOptions } from '../alerts/types.js';
 import type { Clock } from '../clock.js';
-import type { ActivityStore, AlertStore, Session, SessionStore } from '../contracts.js';
+import type { ActivityStore, AlertStore, Session, SessionInvalidation, SessionStore } from '../contracts.js';
 import type { DeviceHeaders } from '../device/index.js';
 import type { Duration } from '../duration.js';
 import type { SessionEventListener, SessionEvents } from '../events.js';
@@ -70,6 +70,48 @@ export interface SessionManagerOptions {
    * Options given while no store offers the alerts capability throw `INVALID_CONFIG`.
    */
   alerts?: AlertOptions | false;
+  /**
+   * An in-process cache of successful validations, for any store: a hit answers `validate()` with
+   * no store I/O. Off by default, and without it `validate()` reads the store on every call.
+   * See {@link ValidationCacheOptions} for what a hit still checks and how stale it may be.
+   * @example
+   * createSessionManager({ store, cache: { ttl: '2s', max: 10_000, invalidation: redisInvalidation({ client }) } });
+   */
+  cache?: ValidationCacheOptions;
+}
+
+/**
+ * Options of {@link SessionManagerOptions.cache}. A hit is refused once the session's idle or
+ * absolute deadline has passed by the manager's clock, and goes to the store when a touch is due
+ * (`touchInterval`) or its idle deadline passed (another server may have touched it). Only active
+ * sessions are cached: unknown, revoked and expired tokens always reach the store.
+ *
+ * Every change this manager makes (revoke, revokeAll, rotate, update, extend, evictions at the
+ * session limit) drops the session here and is published on `invalidation`, whose messages drop it
+ * on the other servers. Without `invalidation`, or while it is down, a change made on another server
+ * is seen here within `ttl`.
+ */
+export interface ValidationCacheOptions {
+  /**
+   * How long an entry is served before the store is asked again: the bound on staleness when an
+   * invalidation message is lost or there is no `invalidation`. Must be greater than zero. Default `'2s'`.
+   */
+  ttl?: Duration;
+  /** Most entries held; the least recently used go first. Default `10_000`. */
+  max?: number;
+  /**
+   * The channel over which servers sharing the store tell each other what changed:
+   * `redisInvalidation()` or `postgresInvalidation()`, or your own. Closed by `close()`. Until it
+   * has subscribed (and for good if subscribing fails), nothing is cached. Default: none, for a
+   * single server (or staleness up to `ttl` across servers).
+   */
+  invalidation?: SessionInvalidation;
+  /**
+   * Receives what the invalidation channel could not do (a publish or the subscription failed).
+   * A failed publish never fails the change that caused it: the store write has happened, and the
+   * other servers see it within `ttl`. Default: `console.error`.
+   */
+  onError?: (error: unknown) => void;
 }
 
 /** A named set of timeouts; see {@link SessionManagerOptions.preset}. */
