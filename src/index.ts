@@ -8,6 +8,7 @@ export type {
   SessionManagerOptions,
   SessionPreset,
   ValidateContext,
+  ValidationCacheOptions,
   ValidationResult,
 } from './session-manager.js';
 export { isActivityStore, isAlertStore, storeCapabilities } from './contracts.js';
@@ -50,6 +51,7 @@ export type {
   ScanFilter,
   Session,
   SessionDevice,
+  SessionInvalidation,
   SessionLimit,
   SessionMetadata,
   SessionStatus,

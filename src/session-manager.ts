@@ -11,6 +11,7 @@ export type {
   SessionManagerOptions,
   SessionPreset,
   ValidateContext,
+  ValidationCacheOptions,
   ValidationResult,
 } from './manager/types.js';
 
