@@ -19,7 +19,8 @@
  *
  * Environment: BENCH_SECONDS (default 10), BENCH_WARMUP (default 2), BENCH_CONNECTIONS (default 10),
  * BENCH_ONLY (comma-separated substrings of case names, or =name for exactly one), SESSIONKEEPER_PG_URL (default
- * postgres://postgres@127.0.0.1:5432/test), BENCH_PROFILE=<dir>: write a CPU profile of each
+ * postgres://postgres@127.0.0.1:5432/test), SESSIONKEEPER_REDIS_URL (default redis://127.0.0.1:6379; each
+ * case writes under a key prefix of its own, deleted after it), BENCH_PROFILE=<dir>: write a CPU profile of each
  * server's measured run there (the figures are then not comparable: the profiler costs CPU).
  * BENCH_SERVER=<file>: run that build of bench/http/server.ts instead, e.g. an esbuild bundle
  * (`npx esbuild bench/http/server.ts --bundle --platform=node --format=esm --packages=external
@@ -35,6 +36,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import type { CaseId } from './http/apps.js';
+import { connectRedis, deleteKeys, type BenchRedis } from './redis-keys.js';
 import type { ChildMessage, ParentMessage } from './http/server.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -44,6 +46,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const WINDOWS = Math.max(1, Math.floor(SECONDS / 2));
 const ONLY = process.env.BENCH_ONLY?.split(',').filter(Boolean);
 const POSTGRES_URL = process.env.SESSIONKEEPER_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.SESSIONKEEPER_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PROFILE_DIR = process.env.BENCH_PROFILE ? resolve(process.env.BENCH_PROFILE) : undefined;
 const USER_AGENT = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -59,9 +62,11 @@ interface Case {
   readonly label: string;
   /** Target session cost in CPU µs per request. */
   readonly target?: number;
+  /** Target: a session cost lower than this case's, measured in the same run. */
+  readonly beats?: CaseId;
   /** Session cost measured for the peer in an earlier run (issue figures), for comparison. */
   readonly earlier?: number;
-  readonly store?: 'sqlite' | 'postgres';
+  readonly store?: 'sqlite' | 'postgres' | 'redis';
   /** A server without sessions besides the baseline: no cookie to check. */
   readonly sessionless?: true;
   /** Why the case cannot run in this checkout, or undefined. */
@@ -87,11 +92,13 @@ const CASES: readonly Case[] = [
   { id: 'express+sessionkeeper/memory,alerts:false', framework: 'express', label: 'Express + sessionkeeper, memory, alerts: false' },
   { id: 'express+sessionkeeper/sqlite', framework: 'express', label: 'Express + sessionkeeper, SQLite (file, WAL)', target: 80, store: 'sqlite' },
   { id: 'express+sessionkeeper/postgres', framework: 'express', label: 'Express + sessionkeeper, Postgres', target: 150, store: 'postgres' },
+  { id: 'express+sessionkeeper/redis', framework: 'express', label: 'Express + sessionkeeper, Redis (no alert store)', beats: 'express-session/redis', store: 'redis' },
   { id: 'fastify+sessionkeeper/memory', framework: 'fastify', label: 'Fastify + sessionkeeper, memory', target: 40, missing: needsModule('fastify') },
   { id: 'koa+sessionkeeper/memory', framework: 'koa', label: 'Koa + sessionkeeper, memory', missing: needsModule('koa') },
   { id: 'express-session/memory', framework: 'express', label: 'Express + express-session, MemoryStore', earlier: 142 },
   { id: 'express-session/sqlite', framework: 'express', label: 'Express + express-session, better-sqlite3-session-store (WAL)', earlier: 275, store: 'sqlite' },
   { id: 'express-session/postgres', framework: 'express', label: 'Express + express-session, connect-pg-simple', earlier: 515, store: 'postgres' },
+  { id: 'express-session/redis', framework: 'express', label: 'Express + express-session, connect-redis', store: 'redis', missing: needsModule('connect-redis') },
   { id: '@fastify/session/memory', framework: 'fastify', label: 'Fastify + @fastify/session, memory store', earlier: 68, missing: needsModule('fastify') },
 ];
 
@@ -133,6 +140,7 @@ async function main(): Promise<void> {
   if (PROFILE_DIR) mkdirSync(PROFILE_DIR, { recursive: true });
   const dir = mkdtempSync(join(tmpdir(), 'sessionkeeper-bench-http-'));
   const admin = await postgresAdmin();
+  const redis = await redisAdmin();
   const results = new Map<CaseId, Measured>();
   const runsOf = new Map<CaseId, string>();
   const skipped = new Map<CaseId, string>();
@@ -145,16 +153,26 @@ async function main(): Promise<void> {
   try {
     for (const { c, index, repeat } of order) {
       if (repeat && !results.has(c.id)) continue;
-      const why = c.missing?.() ?? (c.store === 'postgres' && admin === null ? `Postgres unreachable at ${redact(POSTGRES_URL)}` : undefined);
+      const why =
+        c.missing?.() ??
+        (c.store === 'postgres' && admin === null ? `Postgres unreachable at ${redact(POSTGRES_URL)}` : undefined) ??
+        (c.store === 'redis' && redis === null ? `Redis unreachable at ${redact(REDIS_URL)}` : undefined);
       if (why !== undefined) {
         skipped.set(c.id, why);
         console.log(`- ${c.id}: skipped (${why})`);
         continue;
       }
       const schema = `sk_bench_http_${process.pid}_${index}`;
+      const prefix = `bench-http:${process.pid}:${index}:`;
       if (c.store === 'postgres') await admin!.query(`create schema ${schema}`);
       try {
-        const measured = await runCase(c, { BENCH_SQLITE_FILE: join(dir, `${index}.db`), BENCH_PG_URL: POSTGRES_URL, BENCH_PG_SCHEMA: schema });
+        const measured = await runCase(c, {
+          BENCH_SQLITE_FILE: join(dir, `${index}.db`),
+          BENCH_PG_URL: POSTGRES_URL,
+          BENCH_PG_SCHEMA: schema,
+          BENCH_REDIS_URL: REDIS_URL,
+          BENCH_REDIS_PREFIX: prefix,
+        });
         (repeat ? repeats : results).set(c.id, measured);
         console.log(
           `- ${c.id}${repeat ? ' (again)' : ''}: ${Math.round(measured.reqPerSec)} req/s, p99 ${measured.p99} ms, ${measured.cpuPerRequest.toFixed(1)} CPU µs/req (user ${measured.userPerRequest.toFixed(1)}, best window ${measured.bestWindowPerRequest.toFixed(1)}) ` +
@@ -166,10 +184,12 @@ async function main(): Promise<void> {
         console.log(`- ${c.id}: FAILED: ${(error as Error).message}`);
       } finally {
         if (c.store === 'postgres') await admin!.query(`drop schema if exists ${schema} cascade`);
+        if (c.store === 'redis') await deleteKeys(redis!, prefix);
       }
     }
   } finally {
     await admin?.end();
+    if (redis?.isOpen) await redis.close();
     rmSync(dir, { recursive: true, force: true });
   }
 
@@ -183,12 +203,19 @@ async function main(): Promise<void> {
   }
 
   const rows: Row[] = [];
+  const costOf = (id: CaseId) => {
+    const c = CASES.find((k) => k.id === id)!;
+    const m = results.get(id);
+    const base = results.get(c.framework as CaseId);
+    return m !== undefined && base !== undefined && id !== c.framework ? m.cpuPerRequest - base.cpuPerRequest : undefined;
+  };
   for (const c of cases) {
     const m = results.get(c.id);
     const base = results.get(c.framework as CaseId);
-    const cost = m !== undefined && base !== undefined && c.id !== c.framework ? m.cpuPerRequest - base.cpuPerRequest : undefined;
+    const cost = costOf(c.id);
     const bestCost = m !== undefined && base !== undefined && c.id !== c.framework ? m.bestWindowPerRequest - base.bestWindowPerRequest : undefined;
     const why = skipped.get(c.id);
+    const rival = c.beats === undefined ? undefined : costOf(c.beats);
     rows.push({
       server: c.label,
       'req/s': m ? Math.round(m.reqPerSec).toLocaleString('en-US') : '',
@@ -198,9 +225,9 @@ async function main(): Promise<void> {
       'best window CPU µs/req': m ? m.bestWindowPerRequest.toFixed(0) : '',
       'session µs/req': cost !== undefined ? cost.toFixed(0) : c.id === c.framework && m ? '(baseline)' : '',
       'session, best window': bestCost !== undefined ? bestCost.toFixed(0) : '',
-      target: c.target !== undefined ? `<= ${c.target}` : '',
+      target: c.target !== undefined ? `<= ${c.target}` : c.beats !== undefined ? `< ${rival === undefined ? c.beats : rival.toFixed(0)}` : '',
       'earlier run': c.earlier !== undefined ? String(c.earlier) : '',
-      verdict: why !== undefined ? `skipped: ${why}` : m === undefined ? 'FAILED' : runsOf.has(c.id) ? runsOf.get(c.id)! : c.target === undefined || cost === undefined ? '' : cost <= c.target ? 'met' : 'MISSED',
+      verdict: why !== undefined ? `skipped: ${why}` : m === undefined ? 'FAILED' : runsOf.has(c.id) ? runsOf.get(c.id)! : verdict(c, cost, rival),
     });
   }
   console.log(`\nload average at the end: ${loadavg()[0]!.toFixed(2)} (the run itself keeps both cores busy: server and load generator)\n`);
@@ -222,6 +249,15 @@ async function main(): Promise<void> {
     console.error(`\n${failures.length} server(s) failed:\n${failures.map((f) => `  ${f}`).join('\n')}`);
     process.exitCode = 1;
   }
+}
+
+/** Whether a case's session cost met its target: a figure, or lower than its rival's. */
+function verdict(c: Case, cost: number | undefined, rival: number | undefined): string {
+  if (cost === undefined) return '';
+  if (c.target !== undefined) return cost <= c.target ? 'met' : 'MISSED';
+  if (c.beats === undefined) return '';
+  if (rival === undefined) return `${c.beats} not measured`;
+  return cost < rival ? `met (${(rival / cost).toFixed(2)}x lower than ${c.beats})` : `MISSED (${c.beats}: ${rival.toFixed(0)})`;
 }
 
 async function runCase(c: Case, env: Record<string, string>): Promise<Measured> {
@@ -372,6 +408,12 @@ async function postgresAdmin(): Promise<pg.Client | null> {
   } catch {
     return null;
   }
+}
+
+async function redisAdmin(): Promise<BenchRedis | null> {
+  if (!CASES.some((c) => c.store === 'redis')) return null;
+  const client = await connectRedis(REDIS_URL);
+  return typeof client === 'string' ? null : client;
 }
 
 function redact(url: string): string {

@@ -1,8 +1,10 @@
 /**
  * `npm run bench`: validate() and create() throughput per store, and memory per session in the
- * memory store. Postgres is measured when SESSIONKEEPER_PG_URL (or the default local URL) answers.
+ * memory store. Postgres is measured when SESSIONKEEPER_PG_URL (or the default local URL) answers,
+ * Redis when SESSIONKEEPER_REDIS_URL (default redis://127.0.0.1:6379) does.
  *
- * Options (environment): BENCH_SECONDS (default 3) per measurement, BENCH_ONLY=memory,sqlite,postgres.
+ * Options (environment): BENCH_SECONDS (default 3) per measurement,
+ * BENCH_ONLY=memory,sqlite,postgres,redis.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,14 +12,17 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { postgresStore } from '../adapters/storage/postgres/index.js';
 import { memoryStore } from '../adapters/storage/memory/index.js';
+import { redisStore } from '../adapters/storage/redis/index.js';
 import { sqliteStore } from '../adapters/storage/sqlite/index.js';
 import { createSessionManager, type SessionManager, type SessionStore } from '../src/index.js';
 import { createSessionHttp } from '../src/http/index.js';
-import { generateToken } from '../src/token.js';
+import { generateToken, hashToken } from '../src/token.js';
+import { connectRedis, deleteKeys } from './redis-keys.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'memory,sqlite,postgres').split(','));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'memory,sqlite,postgres,redis').split(','));
 const POSTGRES_URL = process.env.SESSIONKEEPER_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.SESSIONKEEPER_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SESSIONS = 10_000;
 const USER_AGENT = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
@@ -28,16 +33,25 @@ interface Row {
   target: string;
 }
 const rows: Row[] = [];
+/** validate() ops/s per store, for the comparisons between stores. */
+const validated = new Map<string, number>();
 
 /**
- * Runs `op` with `concurrency` callers in flight in three rounds of a third of BENCH_SECONDS each;
- * returns the best round's ops per second (the machine is a shared VM: the best round is the
- * least disturbed one).
+ * Runs each of `ops` with `concurrency` callers in flight in three rounds of a third of
+ * BENCH_SECONDS each, the ops taking turns round by round; returns each op's best round in ops per
+ * second (the machine is a shared VM: the best round is the least disturbed one, and ops compared
+ * with each other see the same disturbances).
  */
-async function throughput(concurrency: number, op: (i: number) => Promise<unknown>): Promise<number> {
-  let best = 0;
-  for (let round = 0; round < 3; round++) best = Math.max(best, await oneRound(concurrency, op, (SECONDS * 1000) / 3));
+async function throughputs(concurrency: number, ops: readonly ((i: number) => Promise<unknown>)[]): Promise<number[]> {
+  const best = ops.map(() => 0);
+  for (let round = 0; round < 3; round++) {
+    for (const [k, op] of ops.entries()) best[k] = Math.max(best[k]!, await oneRound(concurrency, op, (SECONDS * 1000) / 3));
+  }
   return best;
+}
+
+async function throughput(concurrency: number, op: (i: number) => Promise<unknown>): Promise<number> {
+  return (await throughputs(concurrency, [op]))[0]!;
 }
 
 async function oneRound(concurrency: number, op: (i: number) => Promise<unknown>, ms: number): Promise<number> {
@@ -60,7 +74,13 @@ function fmt(opsPerSecond: number): string {
   return `${Math.round(opsPerSecond).toLocaleString('en-US')} ops/s`;
 }
 
-async function benchStore(name: string, store: SessionStore, concurrency: number, validateTarget: string): Promise<void> {
+/** An op measured in turns with validate() over the same tokens: a reference figure for it. */
+interface Beside {
+  readonly metric: string;
+  readonly op: (tokens: readonly string[]) => (i: number) => Promise<unknown>;
+}
+
+async function benchStore(name: string, store: SessionStore, concurrency: number, validateTarget: string, beside?: Beside): Promise<void> {
   await store.migrate();
   const sessions = createSessionManager({ store, idleTimeout: '1h', touchInterval: '10m' });
   const tokens: string[] = [];
@@ -70,10 +90,18 @@ async function benchStore(name: string, store: SessionStore, concurrency: number
   // Warm up the statement caches and the JIT before measuring.
   for (let i = 0; i < 2000; i++) await sessions.validate(tokens[i % SESSIONS]!);
 
-  const validate = await throughput(concurrency, (i) => sessions.validate(tokens[i % SESSIONS]!));
+  const ops: ((i: number) => Promise<unknown>)[] = [(i) => sessions.validate(tokens[i % SESSIONS]!)];
+  if (beside) ops.push(beside.op(tokens));
+  const [validate, reference] = await throughputs(concurrency, ops);
   // Every token is still valid: a rejected one would make the figure meaningless.
   for (const token of tokens.slice(0, 100)) if (!(await sessions.validate(token)).ok) throw new Error('validate failed');
-  rows.push({ store: name, metric: `validate (inside touchInterval, ${concurrency} concurrent, best of 3)`, value: fmt(validate), target: validateTarget });
+  validated.set(name, validate!);
+  rows.push({ store: name, metric: `validate (inside touchInterval, ${concurrency} concurrent, best of 3)`, value: fmt(validate!), target: validateTarget });
+  if (beside) {
+    rows.push({ store: name, metric: `${beside.metric} (${concurrency} concurrent, best of 3, in turns with validate)`, value: fmt(reference!), target: '' });
+    const ratio = validate! / reference!;
+    rows.push({ store: name, metric: `validate / ${beside.metric}`, value: `${ratio.toFixed(2)} x`, target: `>= 0.60 x: ${ratio >= 0.6 ? 'met' : 'MISSED'}` });
+  }
 
   let n = 0;
   const create = await throughput(concurrency, () => sessions.create({ userId: `creator-${n++ % 5000}`, userAgent: USER_AGENT }));
@@ -223,6 +251,66 @@ async function memoryPerSession(alerts: false | undefined): Promise<void> {
   await sessions.close();
 }
 
+/**
+ * The Redis store on one node-redis client under a prefix of this run's own, deleted afterwards:
+ * validate beside a raw GET of the same token keys from the same client (node-redis pipelines
+ * commands issued together, so that is the floor of one round trip), compared with Postgres, and
+ * create under a per-user limit at which every create evicts.
+ */
+async function benchRedis(): Promise<void> {
+  const name = 'redis (1 client)';
+  const client = await connectRedis(REDIS_URL);
+  if (typeof client === 'string') {
+    rows.push({ store: 'redis', metric: 'skipped', value: `unreachable: ${client}`, target: '' });
+    return;
+  }
+  const prefix = `bench:${generateToken().slice(4, 16)}:`;
+  try {
+    await benchStore(name, redisStore({ client, prefix }), 32, '', {
+      metric: 'raw GET of the token key, same client',
+      op: (tokens) => {
+        const keys = tokens.map((token) => `${prefix}t:${hashToken(token)}`);
+        return (i) => client.get(keys[i % keys.length]!);
+      },
+    });
+    const postgres = validated.get('postgres (pool 10)');
+    const redis = validated.get(name)!;
+    rows.push({
+      store: name,
+      metric: 'validate: redis / postgres (pool 10)',
+      value: postgres === undefined ? 'postgres not measured in this run' : `${(redis / postgres).toFixed(2)} x`,
+      target: postgres === undefined ? '> 1 x' : `> 1 x: ${redis > postgres ? 'met' : 'MISSED'}`,
+    });
+    await limitedCreate(name, redisStore({ client, prefix: `${prefix}limit:` }), 32, 10_000);
+  } finally {
+    await deleteKeys(client, prefix);
+    await client.close();
+  }
+}
+
+/**
+ * create() under `maxSessionsPerUser: 5, onLimit: 'evict-oldest'`, with 1,000 users already at the
+ * limit, so that every measured create also reads the user's live sessions and revokes the oldest.
+ */
+async function limitedCreate(name: string, store: SessionStore, concurrency: number, target: number): Promise<void> {
+  await store.migrate();
+  const users = 1000;
+  const sessions = createSessionManager({ store, maxSessionsPerUser: 5, onLimit: 'evict-oldest' });
+  let n = 0;
+  const create = () => sessions.create({ userId: `limited-${n++ % users}`, userAgent: USER_AGENT, ip: '203.0.113.7' });
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (n < users * 5) await create();
+  }));
+  const evictedBefore = n;
+  let evicted = 0;
+  sessions.on('revoked', () => void evicted++);
+  const perSecond = await throughput(concurrency, create);
+  // The figure is of creates that evicted: each must have revoked exactly one session.
+  if (evicted !== n - evictedBefore) throw new Error(`${n - evictedBefore} creates past the limit revoked ${evicted} sessions`);
+  rows.push({ store: name, metric: `create, maxSessionsPerUser: 5, evict-oldest (${users.toLocaleString('en-US')} users at the limit, ${concurrency} concurrent)`, value: fmt(perSecond), target: `>= ${fmt(target)}: ${perSecond >= target ? 'met' : 'MISSED'}` });
+  await sessions.close();
+}
+
 async function main(): Promise<void> {
   console.log(`node ${process.version}, ${SECONDS}s per measurement, ${SESSIONS.toLocaleString('en-US')} sessions per store\n`);
   if (ONLY.has('memory')) {
@@ -263,6 +351,7 @@ async function main(): Promise<void> {
       }
     }
   }
+  if (ONLY.has('redis')) await benchRedis();
   console.table(rows);
 }
 

@@ -20,6 +20,9 @@ export interface BenchEnv {
   /** Postgres URL and a schema of this case's own (the parent creates and drops it). */
   readonly postgresUrl: string;
   readonly postgresSchema: string;
+  /** Redis URL and a key prefix of this case's own (the parent deletes its keys afterwards). */
+  readonly redisUrl: string;
+  readonly redisPrefix: string;
 }
 
 export interface BenchApp {
@@ -38,11 +41,13 @@ export type CaseId =
   | 'express+sessionkeeper/memory,alerts:false'
   | 'express+sessionkeeper/sqlite'
   | 'express+sessionkeeper/postgres'
+  | 'express+sessionkeeper/redis'
   | 'koa+sessionkeeper/memory'
   | 'fastify+sessionkeeper/memory'
   | 'express-session/memory'
   | 'express-session/sqlite'
   | 'express-session/postgres'
+  | 'express-session/redis'
   | '@fastify/session/memory';
 
 export const BUILDERS: Record<CaseId, (env: BenchEnv) => Promise<BenchApp>> = {
@@ -54,11 +59,21 @@ export const BUILDERS: Record<CaseId, (env: BenchEnv) => Promise<BenchApp>> = {
   'express+sessionkeeper/memory,alerts:false': async () => expressApp(await sessionkeeper('memory', false)),
   'express+sessionkeeper/sqlite': async (env) => expressApp(await sessionkeeper('sqlite', undefined, env)),
   'express+sessionkeeper/postgres': async (env) => expressApp(await sessionkeeper('postgres', undefined, env)),
+  'express+sessionkeeper/redis': async (env) => {
+    const client = await redisClient(env);
+    const sessions = await sessionkeeper('redis', false, env, client);
+    // The client is the app's, not the store's: it closes after the manager.
+    return expressApp(sessions, async () => {
+      await sessions.close();
+      await client.close();
+    });
+  },
   'koa+sessionkeeper/memory': async () => koaApp(await sessionkeeper('memory')),
   'fastify+sessionkeeper/memory': async () => fastifySessionkeeper(await sessionkeeper('memory')),
   'express-session/memory': () => expressSession('memory'),
   'express-session/sqlite': (env) => expressSession('sqlite', env),
   'express-session/postgres': (env) => expressSession('postgres', env),
+  'express-session/redis': (env) => expressSession('redis', env),
   '@fastify/session/memory': () => fastifySession(),
 };
 
@@ -70,9 +85,14 @@ const SECRET = 'bench-secret-bench-secret-bench-secret';
 const USER = 'bench-user';
 
 type Manager = import('../../src/session-manager.js').SessionManager;
+type Store = 'memory' | 'sqlite' | 'postgres' | 'redis';
 
-/** A manager with the defaults a user gets (30 min idle timeout, 1 min touch interval, all alert rules). */
-async function sessionkeeper(store: 'memory' | 'sqlite' | 'postgres', alerts?: false, env?: BenchEnv): Promise<Manager> {
+/**
+ * A manager with the defaults a user gets (30 min idle timeout, 1 min touch interval, all alert rules).
+ * The Redis store has no alerts or activity capability: its manager runs with both off, as a user's
+ * without an `alertStore` would (set explicitly, which only silences the notice saying so).
+ */
+async function sessionkeeper(store: Store, alerts?: false, env?: BenchEnv, client?: RedisClient): Promise<Manager> {
   const { createSessionManager } = await import('sessionkeeper');
   let sessionStore: import('../../src/contracts.js').SessionStore;
   if (store === 'memory') {
@@ -80,18 +100,28 @@ async function sessionkeeper(store: 'memory' | 'sqlite' | 'postgres', alerts?: f
   } else if (store === 'sqlite') {
     // The store opens the file in WAL mode with synchronous = NORMAL.
     sessionStore = (await import('sessionkeeper/sqlite')).sqliteStore({ filename: env!.sqliteFile });
-  } else {
+  } else if (store === 'postgres') {
     sessionStore = (await import('sessionkeeper/postgres')).postgresStore({ connectionString: env!.postgresUrl, schema: env!.postgresSchema });
+  } else {
+    sessionStore = (await import('sessionkeeper/redis')).redisStore({ client: client!, prefix: env!.redisPrefix });
   }
   await sessionStore.migrate();
-  return createSessionManager({ store: sessionStore, ...(alerts === false ? { alerts: false } : {}) });
+  return createSessionManager({ store: sessionStore, ...(alerts === false ? { alerts: false } : {}), ...(store === 'redis' ? { activity: false } : {}) });
+}
+
+type RedisClient = Awaited<ReturnType<typeof redisClient>>;
+
+/** A connected node-redis client with its defaults, as the README's setup creates one. */
+async function redisClient(env: BenchEnv) {
+  const { createClient } = await import('redis');
+  return createClient({ url: env.redisUrl }).connect();
 }
 
 function nextN(value: unknown): number {
   return (typeof value === 'number' ? value : 0) + 1;
 }
 
-async function expressApp(sessions: Manager | null): Promise<BenchApp> {
+async function expressApp(sessions: Manager | null, close: () => unknown = () => sessions?.close()): Promise<BenchApp> {
   const { default: express } = await import('express');
   const app = express();
   let handled = 0;
@@ -119,7 +149,7 @@ async function expressApp(sessions: Manager | null): Promise<BenchApp> {
     });
   }
   const server = app.listen(0, '127.0.0.1');
-  return served(server, () => handled, () => sessions?.close());
+  return served(server, () => handled, close);
 }
 
 /**
@@ -229,7 +259,7 @@ interface ExpressSessionData {
 }
 type ExpressSessionFactory = ((options: Record<string, unknown>) => import('express').RequestHandler) & { Store: unknown };
 
-async function expressSession(store: 'memory' | 'sqlite' | 'postgres', env?: BenchEnv): Promise<BenchApp> {
+async function expressSession(store: Store, env?: BenchEnv): Promise<BenchApp> {
   const { default: express } = await import('express');
   const session = require('express-session') as ExpressSessionFactory;
   let storeInstance: unknown;
@@ -256,6 +286,11 @@ async function expressSession(store: 'memory' | 'sqlite' | 'postgres', env?: Ben
       pgStore.close();
       await pool.end();
     };
+  } else if (store === 'redis') {
+    const client = await redisClient(env!);
+    const { RedisStore } = require('connect-redis') as { RedisStore: new (options: Record<string, unknown>) => unknown };
+    storeInstance = new RedisStore({ client, prefix: env!.redisPrefix });
+    closeStore = () => client.close();
   }
   const app = express();
   app.use(session({ secret: SECRET, resave: false, saveUninitialized: false, cookie: { secure: false }, ...(storeInstance ? { store: storeInstance } : {}) }));

@@ -39,6 +39,8 @@ async function main(): Promise<void> {
     sqliteFile: process.env.BENCH_SQLITE_FILE ?? '',
     postgresUrl: process.env.BENCH_PG_URL ?? '',
     postgresSchema: process.env.BENCH_PG_SCHEMA ?? '',
+    redisUrl: process.env.BENCH_REDIS_URL ?? '',
+    redisPrefix: process.env.BENCH_REDIS_PREFIX ?? '',
   };
   const app = await build(env);
   let cpu: NodeJS.CpuUsage | undefined;
