@@ -52,7 +52,7 @@ describe('built package', () => {
        const entries = ['memory', 'sqlite', 'postgres', 'redis'].map((e) => Object.keys(require('sessionkeeper/' + e)).join(','));
        console.log(typeof core.createSessionManager, typeof core.SessionError, entries.join(' | '));`,
     ]);
-    expect(out.trim()).toBe('function function memoryStore | sqliteStore | postgresStore | redisStore');
+    expect(out.trim()).toBe('function function memoryStore | sqliteStore | postgresInvalidation,postgresStore | redisInvalidation,redisStore');
   });
 
   it('loads sessionkeeper/express in both module systems, sharing the core\'s SessionError, without loading express itself', () => {
@@ -183,7 +183,7 @@ describe('built package', () => {
       `import * as core from 'sessionkeeper'; import * as sk from 'sessionkeeper/redis'; import { createRequire } from 'node:module'; const require = createRequire(import.meta.url); ${script}`,
     ]);
     const cjs = node(['-e', `const core = require('sessionkeeper'); const sk = require('sessionkeeper/redis'); ${script}`]);
-    for (const out of [esm, cjs]) expect(out.trim()).toBe('redisStore INVALID_CONFIG []');
+    for (const out of [esm, cjs]) expect(out.trim()).toBe('redisInvalidation,redisStore INVALID_CONFIG []');
   });
 
   it('publishes only dist, the README and the licence', () => {
