@@ -97,21 +97,17 @@ expireAll(k, s)
 return { redis.call('HGETALL', k), evicted }
 `;
 
-const FIND_BY_TOKEN = `
-local k = redis.call('GET', P .. 't:' .. ARGV[3])
+// A read through a lookup key (`t:<hash>` or `i:<id>`) that holds the session's key name.
+const findThrough = (kind: 't:' | 'i:'): string => `
+local k = redis.call('GET', P .. '${kind}' .. ARGV[3])
 if not k then return false end
 local f = redis.call('HGETALL', k)
 if #f == 0 then return false end
 return f
 `;
+const FIND_BY_TOKEN = findThrough('t:');
+const FIND_BY_ID = findThrough('i:');
 
-const FIND_BY_ID = `
-local k = redis.call('GET', P .. 'i:' .. ARGV[3])
-if not k then return false end
-local f = redis.call('HGETALL', k)
-if #f == 0 then return false end
-return f
-`;
 
 // touch and rotate share this: lastActiveAt and the idle deadline only move forward.
 const RECORD_ACTIVITY = `
